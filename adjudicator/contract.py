@@ -1,0 +1,54 @@
+"""The canonical claim-line layout (domain contract section 2) and the raw-frame protocol readers follow.
+
+Every reader (canonical CSV/Parquet, and each payer/CMS layout) produces a *raw
+frame*: a LazyFrame with
+
+- the ten canonical columns below, each either String (raw text, null when the
+  file had no value) or already the canonical dtype (a typed Parquet file);
+- any extra columns of the file, untouched (they pass through to results);
+- ``SOURCE_FILE``: the path of the file the row came from (String);
+- optionally ``REJECT_PREFIX + check`` Boolean columns for row-level checks a
+  layout knows about (for example ``superseded_delivery`` in CCLF); a True
+  there sends the row to rejects with that check named.
+
+Validation (``adjudicator.validate``) turns a raw frame into typed columns plus
+one yes/no flag per failed check.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+CLAIM_ID: Final = "claim_id"
+LINE_NUMBER: Final = "line_number"
+MEMBER_ID: Final = "member_id"
+PAYER_ID: Final = "payer_id"
+PLAN_ID: Final = "plan_id"
+SERVICE_DATE: Final = "service_date"
+PROCEDURE_CODE: Final = "procedure_code"
+UNITS: Final = "units"
+BILLED_AMOUNT: Final = "billed_amount"
+PLACE_OF_SERVICE: Final = "place_of_service"
+
+#: canonical column -> (dtype after validation, required)
+CANONICAL: Final[dict[str, tuple[pl.DataType, bool]]] = {
+    CLAIM_ID: (pl.String(), True),
+    LINE_NUMBER: (pl.Int64(), True),
+    MEMBER_ID: (pl.String(), True),
+    PAYER_ID: (pl.String(), True),
+    PLAN_ID: (pl.String(), False),
+    SERVICE_DATE: (pl.Date(), True),
+    PROCEDURE_CODE: (pl.String(), True),
+    UNITS: (pl.Int64(), True),
+    BILLED_AMOUNT: (pl.Decimal(18, 2), True),
+    PLACE_OF_SERVICE: (pl.String(), False),
+}
+CANONICAL_COLUMNS: Final = tuple(CANONICAL)
+REQUIRED_COLUMNS: Final = tuple(c for c, (_, req) in CANONICAL.items() if req)
+
+#: column naming the input file of each row (kept in results and rejects)
+SOURCE_FILE: Final = "source_file"
+#: prefix of layout-supplied Boolean reject columns: ``_reject_<check name>``
+REJECT_PREFIX: Final = "_reject_"
