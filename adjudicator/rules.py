@@ -1,0 +1,358 @@
+"""Rule tables (contract section 3): load, type and check each one, so the engine holds no policy literals.
+
+Every table is a small CSV in ``rules/`` with a ``source`` column citing the
+seed document it comes from (the benefit-plans table has the exact layout of
+the contract instead). Loading checks each against a pandera schema plus the
+checks a schema cannot say (no overlapping versions per key, end >= start);
+a failure raises ``RulesError`` naming the table, the row (its line in the
+file) and the problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandera.polars as pa
+import polars as pl
+
+from adjudicator.errors import RulesError
+
+#: the shipped rule tables, beside the package in a source checkout
+DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+
+STANCES = ("NOT_MEDICALLY_NECESSARY", "BENEFIT_EXCLUSION", "CARRIER_DISCRETION", "SUPERSEDED")
+LINES_OF_BUSINESS = ("COMMERCIAL", "MEDICARE", "MEDICAID")
+DETERMINATIONS = ("NOT_MEDICALLY_NECESSARY", "BENEFIT_PLAN_REVIEW", "NO_ACTION")
+#: the decision table's reasons, in the order its rows are tried (contract section 4)
+REASONS = (
+    "MEDICARE_CARRIER_DISCRETION",
+    "NO_POLICY_IN_EFFECT",
+    "POLICY_SUPERSEDED",
+    "POLICY_NOT_APPLICABLE",
+    "PLAN_NOT_FOUND",
+    "PLAN_COVERS_SERVICE",
+    "BENEFIT_EXCLUSION",
+    "NOT_MEDICALLY_NECESSARY",
+    "NO_NMN_EXCLUSION_IN_PLAN",
+)
+#: the wildcard row of places_of_service.csv: the setting of every code not listed, and of no code
+ANY_PLACE = "*"
+
+POLICIES = "medical_policies.csv"
+PLANS = "plans.csv"
+ADDON_PAIRS = "addon_pairs.csv"
+UNIT_LIMITS = "unit_limits.csv"
+PLACES = "places_of_service.csv"
+REASONS_TABLE = "reasons.csv"
+
+_CODE = r"^[A-Za-z0-9]{5}$"
+_TEXT = pa.Column(pl.String, nullable=False, checks=pa.Check.str_length(min_value=1))
+_OPT_TEXT = pa.Column(pl.String, nullable=True)
+_DATE = pa.Column(pl.Date, nullable=False)
+_OPT_DATE = pa.Column(pl.Date, nullable=True)
+
+
+def _code() -> pa.Column:
+    return pa.Column(pl.String, nullable=False, checks=pa.Check.str_matches(_CODE))
+
+
+def _one_of(values: tuple[str, ...], *, nullable: bool = False) -> pa.Column:
+    return pa.Column(pl.String, nullable=nullable, checks=pa.Check.isin(list(values)))
+
+
+SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    POLICIES: pa.DataFrameSchema(
+        {
+            "payer_id": _TEXT,
+            "policy_id": _TEXT,
+            "version": _TEXT,
+            "procedure_code": _code(),
+            "effective_date": _OPT_DATE,
+            "end_date": _OPT_DATE,
+            "stance": _one_of(STANCES),
+            "places_of_service": _OPT_TEXT,
+            "published_date": _OPT_DATE,
+            "source": _TEXT,
+        },
+        strict=True,
+        unique=["payer_id", "procedure_code", "policy_id", "version"],
+        name=POLICIES,
+    ),
+    PLANS: pa.DataFrameSchema(
+        {
+            "plan_id": _TEXT,
+            "payer_id": _TEXT,
+            "line_of_business": _one_of(LINES_OF_BUSINESS),
+            "effective_date": _DATE,
+            "end_date": _OPT_DATE,
+            "excludes_not_medically_necessary": pa.Column(pl.Boolean, nullable=False),
+            "covers_work_hardening": pa.Column(pl.Boolean, nullable=False),
+        },
+        strict=True,
+        name=PLANS,
+    ),
+    ADDON_PAIRS: pa.DataFrameSchema(
+        {
+            "addon_code": _code(),
+            "primary_code": _code(),
+            "edit": _TEXT,
+            "group_code": _TEXT,
+            "carc": _TEXT,
+            "source": _TEXT,
+        },
+        strict=True,
+        unique=["addon_code", "primary_code"],
+        name=ADDON_PAIRS,
+    ),
+    UNIT_LIMITS: pa.DataFrameSchema(
+        {
+            "procedure_code": _code(),
+            "max_units_per_member_day": pa.Column(
+                pl.Int64, nullable=False, checks=pa.Check.ge(1)
+            ),
+            "edit": _TEXT,
+            "group_code": _TEXT,
+            "carc": _TEXT,
+            "source": _TEXT,
+        },
+        strict=True,
+        unique=["procedure_code"],
+        name=UNIT_LIMITS,
+    ),
+    PLACES: pa.DataFrameSchema(
+        {
+            "place_of_service": pa.Column(
+                pl.String, nullable=False, checks=pa.Check.str_matches(r"^([0-9]{2}|\*)$")
+            ),
+            "setting": _TEXT,
+            "source": _TEXT,
+        },
+        strict=True,
+        unique=["place_of_service"],
+        name=PLACES,
+    ),
+    REASONS_TABLE: pa.DataFrameSchema(
+        {
+            "reason": _one_of(REASONS),
+            "determination": _one_of(DETERMINATIONS),
+            "group_code": _OPT_TEXT,
+            "carc": _OPT_TEXT,
+            "rarc": _OPT_TEXT,
+            "message": _TEXT,
+            "source": _TEXT,
+        },
+        strict=True,
+        unique=["reason"],
+        name=REASONS_TABLE,
+    ),
+}
+
+_DATE_COLUMNS = ("effective_date", "end_date", "published_date")
+_BOOL_COLUMNS = ("excludes_not_medically_necessary", "covers_work_hardening")
+_INT_COLUMNS = ("max_units_per_member_day",)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """All rule tables of a run, typed and checked, with the checksum of each file."""
+
+    policies: pl.DataFrame
+    plans: pl.DataFrame
+    addon_pairs: pl.DataFrame
+    unit_limits: pl.DataFrame
+    places: pl.DataFrame
+    reasons: pl.DataFrame
+    files: dict[str, Path] = field(default_factory=dict)
+    checksums: dict[str, str] = field(default_factory=dict)
+    as_of: dt.date | None = None
+
+    @property
+    def targeted_codes(self) -> list[str]:
+        """Every procedure code some policy targets (the lines the decision table concerns)."""
+        return sorted(self.policies["procedure_code"].unique().to_list())
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _row_error(table: str, path: Path, row: int | None, problem: str) -> RulesError:
+    where = f" row {row + 2} (line {row + 2} of the file)" if row is not None else ""
+    return RulesError(f"{path}: rule table {table}{where}: {problem}")
+
+
+def _read_table(path: Path, table: str) -> pl.DataFrame:
+    """Read one table as text, then type its columns, naming the first row that does not parse."""
+    if not path.is_file():
+        raise RulesError(f"{path}: rule table {table} not found")
+    try:
+        text = pl.read_csv(path, infer_schema=False)
+    except Exception as exc:  # polars raises several types for unreadable CSV
+        raise RulesError(f"{path}: rule table {table} cannot be read as CSV: {exc}") from None
+    text = text.with_columns(
+        pl.col(c).str.strip_chars().replace("", None) for c in text.columns
+    )
+    typed = text
+    for column in text.columns:
+        if column in _DATE_COLUMNS:
+            parsed = pl.col(column).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+            what = "a date YYYY-MM-DD"
+        elif column in _BOOL_COLUMNS:
+            parsed = pl.col(column).str.to_lowercase().replace_strict(
+                {"true": True, "false": False}, default=None, return_dtype=pl.Boolean
+            )
+            what = "true or false"
+        elif column in _INT_COLUMNS:
+            parsed = pl.col(column).cast(pl.Int64, strict=False)
+            what = "a whole number"
+        else:
+            continue
+        typed = typed.with_columns(parsed.alias(column))
+        bad = text.with_row_index("_row").filter(
+            pl.col(column).is_not_null() & typed[column].is_null()
+        )
+        if bad.height:
+            row = int(bad["_row"][0])
+            raise _row_error(
+                table, path, row, f"{column} {bad[column][0]!r} is not {what}"
+            )
+    return typed
+
+
+def _validate(table: str, path: Path, frame: pl.DataFrame) -> pl.DataFrame:
+    try:
+        return SCHEMAS[table].validate(frame, lazy=True)
+    except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
+        raise _schema_error(table, path, exc) from None
+
+
+def _schema_error(table: str, path: Path, exc: Exception) -> RulesError:
+    cases = getattr(exc, "failure_cases", None)
+    if isinstance(cases, pl.DataFrame) and cases.height:
+        first = cases.row(0, named=True)
+        row = first.get("index")
+        column = first.get("column")
+        check = first.get("check")
+        value = first.get("failure_case")
+        problem = f"column {column!r} fails {check} (value {value!r})"
+        if column is None or column == table:
+            problem = f"{check}: {value}"
+        return _row_error(table, path, int(row) if row is not None else None, problem)
+    return _row_error(table, path, None, str(exc).splitlines()[0])
+
+
+def check_no_overlap(
+    frame: pl.DataFrame, keys: list[str], table: str, path: Path
+) -> None:
+    """Fail when a row ends before it starts, or two versions of one key share a day.
+
+    An empty effective date is open to the past and an empty end date open to
+    the future; bounds are inclusive.
+    """
+    indexed = frame.with_row_index("_row")
+    backwards = indexed.filter(pl.col("end_date") < pl.col("effective_date"))
+    if backwards.height:
+        r = backwards.row(0, named=True)
+        raise _row_error(
+            table, path, int(r["_row"]),
+            f"end_date {r['end_date']} is before effective_date {r['effective_date']}",
+        )
+    ordered = indexed.sort([*keys, "effective_date"], nulls_last=False).with_columns(
+        pl.col("end_date").shift(1).over(keys).alias("_prev_end"),
+        pl.col("_row").shift(1).over(keys).alias("_prev_row"),
+        pl.int_range(pl.len()).over(keys).alias("_nth"),
+    )
+    clash = ordered.filter(
+        (pl.col("_nth") > 0)
+        & (
+            pl.col("_prev_end").is_null()
+            | pl.col("effective_date").is_null()
+            | (pl.col("effective_date") <= pl.col("_prev_end"))
+        )
+    )
+    if clash.height:
+        r = clash.row(0, named=True)
+        key = ", ".join(f"{k}={r[k]}" for k in keys)
+        raise _row_error(
+            table, path, int(r["_row"]),
+            f"version overlaps the one on line {int(r['_prev_row']) + 2} for {key}",
+        )
+
+
+def load_policies(path: Path, *, as_of: dt.date | None = None) -> pl.DataFrame:
+    frame = _validate(POLICIES, path, _read_table(path, POLICIES))
+    # a version adopted without a stated publication date was published when it took effect
+    frame = frame.with_columns(pl.coalesce("published_date", "effective_date").alias("published_date"))
+    if as_of is not None:
+        frame = frame.filter(pl.col("published_date").is_null() | (pl.col("published_date") <= as_of))
+    check_no_overlap(frame, ["payer_id", "procedure_code"], POLICIES, path)
+    return frame
+
+
+def load_plans(path: Path) -> pl.DataFrame:
+    frame = _validate(PLANS, path, _read_table(path, PLANS))
+    check_no_overlap(frame, ["plan_id"], PLANS, path)
+    return frame
+
+
+def load_rules(
+    rules_dir: Path | None = None,
+    *,
+    plans: Path | None = None,
+    as_of: dt.date | None = None,
+) -> RuleSet:
+    """Load and check every rule table of ``rules_dir`` (the shipped ``rules/`` by default).
+
+    ``plans`` replaces the directory's sample benefit-plans table; ``as_of``
+    keeps only the policy rows published on or before that day.
+    """
+    directory = Path(rules_dir) if rules_dir is not None else DEFAULT_RULES_DIR
+    if not directory.is_dir():
+        raise RulesError(f"{directory}: rules directory not found")
+    files = {
+        POLICIES: directory / POLICIES,
+        PLANS: Path(plans) if plans is not None else directory / PLANS,
+        ADDON_PAIRS: directory / ADDON_PAIRS,
+        UNIT_LIMITS: directory / UNIT_LIMITS,
+        PLACES: directory / PLACES,
+        REASONS_TABLE: directory / REASONS_TABLE,
+    }
+    policies = load_policies(files[POLICIES], as_of=as_of)
+    plan_table = load_plans(files[PLANS])
+    addon = _validate(ADDON_PAIRS, files[ADDON_PAIRS], _read_table(files[ADDON_PAIRS], ADDON_PAIRS))
+    limits = _validate(UNIT_LIMITS, files[UNIT_LIMITS], _read_table(files[UNIT_LIMITS], UNIT_LIMITS))
+    places = _validate(PLACES, files[PLACES], _read_table(files[PLACES], PLACES))
+    reasons = _validate(REASONS_TABLE, files[REASONS_TABLE], _read_table(files[REASONS_TABLE], REASONS_TABLE))
+    missing = sorted(set(REASONS) - set(reasons["reason"].to_list()))
+    if missing:
+        raise _row_error(REASONS_TABLE, files[REASONS_TABLE], None, f"no row for reasons {missing}")
+    if ANY_PLACE not in places["place_of_service"].to_list():
+        raise _row_error(PLACES, files[PLACES], None, f"no '{ANY_PLACE}' row for codes not listed")
+    settings = set(places["setting"].to_list())
+    listed = (
+        policies["places_of_service"].drop_nulls().str.split(";").explode().str.strip_chars()
+    )
+    unknown = sorted({p for p in listed.to_list() if p not in settings and not p.isdigit()})
+    if unknown:
+        raise _row_error(
+            POLICIES, files[POLICIES], None,
+            f"places_of_service names unknown settings {unknown} (known: {sorted(settings)})",
+        )
+    return RuleSet(
+        policies=policies,
+        plans=plan_table,
+        addon_pairs=addon,
+        unit_limits=limits,
+        places=places,
+        reasons=reasons,
+        files=files,
+        checksums={name: sha256(p) for name, p in files.items()},
+        as_of=as_of,
+    )

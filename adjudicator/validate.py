@@ -1,0 +1,186 @@
+"""The input contract's row checks (contract section 2): one list, run as streaming expressions and as a pandera schema.
+
+Grain: one row per claim line as read. ``with_checks`` adds the typed canonical
+columns and one Boolean flag per check, named ``_failed_<check>`` (True when
+the row breaks it), plus ``_valid``. Nothing is collected: every check is a
+polars expression evaluated in the streaming plan. The same ``CHECKS`` list
+builds ``input_schema()``, a pandera schema used where data is small enough
+to collect (tests, ``adjudicate check``) and, lazily, for the columns-and-types
+contract at read time, so the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandera.polars as pa
+import polars as pl
+
+from adjudicator.contract import (
+    BILLED_AMOUNT,
+    CANONICAL,
+    CLAIM_ID,
+    LINE_NUMBER,
+    PLACE_OF_SERVICE,
+    PROCEDURE_CODE,
+    REJECT_PREFIX,
+    REQUIRED_COLUMNS,
+    SERVICE_DATE,
+    UNITS,
+)
+
+#: prefix of the per-check Boolean flag columns added by ``with_checks``
+FLAG_PREFIX = "_failed_"
+VALID = "_valid"
+#: the raw text of a canonical column is kept beside its parsed value under this prefix
+RAW_PREFIX = "_raw_"
+DUPLICATE_KEY = "duplicate_key"
+
+
+def _raw(column: str) -> pl.Expr:
+    return pl.col(RAW_PREFIX + column)
+
+
+def _blank(column: str) -> pl.Expr:
+    """True when the raw value is missing: null, or only whitespace in a text file."""
+    raw = _raw(column)
+    return raw.is_null() | (raw.cast(pl.String).str.strip_chars() == "")
+
+
+def parse(column: str, source_dtype: pl.DataType) -> pl.Expr:
+    """The canonical value of ``column`` from its raw value; null where it cannot be parsed."""
+    target, _ = CANONICAL[column]
+    raw = _raw(column)
+    if source_dtype == target:
+        return raw
+    if source_dtype == pl.String:
+        text = raw.str.strip_chars()
+        if target == pl.Date:
+            return text.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        if target == pl.Int64:
+            # "3", "03" and "3.0" are whole numbers; "3.5" and "x" are not
+            as_float = text.cast(pl.Float64, strict=False)
+            whole = as_float.is_finite() & (as_float == as_float.floor())
+            return pl.when(whole).then(as_float.cast(pl.Int64, strict=False))
+        as_float = text.cast(pl.Float64, strict=False)
+        return pl.when(as_float.is_finite()).then(text.cast(target, strict=False))
+    if target == pl.Int64 and source_dtype.is_float():
+        return pl.when(raw == raw.floor()).then(raw.cast(pl.Int64, strict=False))
+    return raw.cast(target, strict=False)
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """One contract rule as data: its name, what it protects, and the expression that is True when a row fails."""
+
+    name: str
+    description: str
+    failed: Callable[[], pl.Expr]
+
+
+def _missing(column: str) -> RowCheck:
+    return RowCheck(f"missing_{column}", f"{column} is required", lambda: _blank(column))
+
+
+def _unparseable(column: str, what: str) -> RowCheck:
+    return RowCheck(
+        f"unparseable_{column}",
+        f"{column} must be {what}",
+        lambda: ~_blank(column) & pl.col(column).is_null(),
+    )
+
+
+CHECKS: tuple[RowCheck, ...] = (
+    *(_missing(c) for c in REQUIRED_COLUMNS),
+    _unparseable(LINE_NUMBER, "a whole number"),
+    RowCheck("line_number_below_1", "line_number must be >= 1", lambda: pl.col(LINE_NUMBER) < 1),
+    _unparseable(SERVICE_DATE, "a date YYYY-MM-DD"),
+    RowCheck(
+        "malformed_procedure_code",
+        "procedure_code must be 5 letters or digits",
+        lambda: ~pl.col(PROCEDURE_CODE).str.contains(r"^[A-Za-z0-9]{5}$"),
+    ),
+    _unparseable(UNITS, "a whole number"),
+    RowCheck("units_below_1", "units must be >= 1", lambda: pl.col(UNITS) < 1),
+    _unparseable(BILLED_AMOUNT, "a decimal number"),
+    RowCheck(
+        "negative_billed_amount", "billed_amount must be >= 0", lambda: pl.col(BILLED_AMOUNT) < 0
+    ),
+    RowCheck(
+        "malformed_place_of_service",
+        "place_of_service, when given, must be 2 digits",
+        lambda: ~pl.col(PLACE_OF_SERVICE).str.contains(r"^[0-9]{2}$"),
+    ),
+)
+
+#: every check name a reject can carry, in report order (layout checks are added by name at run time)
+CHECK_NAMES: tuple[str, ...] = (*(c.name for c in CHECKS), DUPLICATE_KEY)
+
+
+def layout_checks(schema: pl.Schema) -> list[str]:
+    """Names of the row checks a layout flagged itself (``_reject_<check>`` columns)."""
+    return [c.removeprefix(REJECT_PREFIX) for c in schema.names() if c.startswith(REJECT_PREFIX)]
+
+
+def with_checks(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """Typed canonical columns, ``_raw_<column>`` originals, a flag per check and ``_valid``.
+
+    Grain unchanged: one row per input row. The duplicate-key check needs the
+    whole batch; it is added by ``with_duplicate_flag``.
+    """
+    schema = raw.collect_schema()
+    typed = raw.rename({c: RAW_PREFIX + c for c in CANONICAL}).with_columns(
+        parse(c, schema[c]).alias(c) for c in CANONICAL
+    )
+    flags = [c.failed().fill_null(False).alias(FLAG_PREFIX + c.name) for c in CHECKS]
+    flags += [
+        pl.col(REJECT_PREFIX + name).fill_null(False).alias(FLAG_PREFIX + name)
+        for name in layout_checks(schema)
+    ]
+    return typed.with_columns(flags)
+
+
+def flag_columns(schema: pl.Schema) -> list[str]:
+    return [c for c in schema.names() if c.startswith(FLAG_PREFIX)]
+
+
+def any_failed(flags: Sequence[str]) -> pl.Expr:
+    """True when the row failed any of ``flags``."""
+    if not flags:
+        return pl.lit(False)
+    return pl.any_horizontal(flags)
+
+
+def failed_check_names(flags: Sequence[str]) -> pl.Expr:
+    """The names of the checks a row failed, as a list of strings (run on rejects only)."""
+    return pl.concat_list(
+        [pl.when(pl.col(f)).then(pl.lit(f.removeprefix(FLAG_PREFIX))) for f in flags]
+    ).list.drop_nulls()
+
+
+def input_schema() -> pa.DataFrameSchema:
+    """The input contract as a pandera schema over a *typed* frame (``with_checks`` output).
+
+    Built from ``CHECKS`` so it cannot drift from the streaming checks: each
+    check becomes a frame-level pandera check that every row passes.
+    """
+    columns = {
+        name: pa.Column(dtype, nullable=not required, required=True)
+        for name, (dtype, required) in CANONICAL.items()
+    }
+
+    def as_pandera(check: RowCheck) -> pa.Check:
+        def run(data: pa.PolarsData) -> pl.LazyFrame:
+            return data.lazyframe.select(~check.failed().fill_null(False))
+
+        return pa.Check(run, name=check.name, error=check.description)
+
+    value_checks = [c for c in CHECKS if not c.name.startswith(("missing_", "unparseable_"))]
+    return pa.DataFrameSchema(
+        columns,
+        checks=[as_pandera(c) for c in value_checks],
+        unique=[CLAIM_ID, LINE_NUMBER],
+        name="claim_lines",
+        strict=False,
+    )
