@@ -1,0 +1,163 @@
+"""The ``adjudicate`` command line: argument parsing, the terminal summary, and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, AdjudicatorError
+
+DESCRIPTION = """\
+Adjudicate work hardening / work conditioning claim lines (CPT 97545, 97546)
+against date-ranged medical policies and the member's benefit plan.
+
+Each valid line gets a determination (NOT_MEDICALLY_NECESSARY,
+BENEFIT_PLAN_REVIEW or NO_ACTION) with its reason, the policy version in effect
+on its date of service, proposed adjustment codes and edits. Lines that break
+the input contract go to rejects with every check they failed.
+"""
+
+EPILOG = """\
+exit codes: 0 the run completed (rejects included); 2 bad input, rules or
+options (one line on stderr names the file and the problem; OUT untouched);
+3 internal error (please report; --debug shows the traceback).
+
+example:
+  adjudicate run sample_claims/claims.csv --out out/sample
+"""
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="adjudicate",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="adjudicate claim-line files and write Parquet results",
+        description="Adjudicate claim-line files into OUT/results.parquet, "
+        "OUT/rejects.parquet and OUT/manifest.json.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "inputs", nargs="+", metavar="INPUT",
+        help="claim-line files (CSV or Parquet; globs such as 'claims/*.parquet' are expanded)",
+    )
+    run.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    run.add_argument(
+        "--rules", type=Path, default=None, metavar="DIR",
+        help="folder of rule tables (default: the shipped rules/)",
+    )
+    run.add_argument(
+        "--plans", type=Path, default=None, metavar="FILE",
+        help="benefit-plans CSV replacing the shipped sample (contract section 3 layout)",
+    )
+    run.add_argument(
+        "--layout", default=None,
+        help="input layout (default: detected from the file; see the README for the list)",
+    )
+    run.add_argument("--payer", default=None, metavar="PAYER_ID",
+                     help="set payer_id on every line")
+    run.add_argument("--rules-as-of", type=_date, default=None, metavar="DATE",
+                     help="use only policy rows published on or before DATE")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+    run.add_argument("--quiet", action="store_true", help="print no summary")
+    run.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    return top
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from adjudicator.run import RunOptions, adjudicate
+
+    options = RunOptions(
+        inputs=tuple(args.inputs),
+        out=args.out,
+        rules_dir=args.rules,
+        plans=args.plans,
+        layout=args.layout,
+        payer=args.payer,
+        overwrite=args.overwrite,
+        rules_as_of=args.rules_as_of,
+    )
+    manifest = adjudicate(options)
+    if not args.quiet:
+        print(format_summary(manifest))
+    return EXIT_OK
+
+
+def format_summary(manifest: dict[str, Any]) -> str:
+    counts = manifest["counts"]
+    lines = [
+        f"run {manifest['run_id']}  layout {manifest['layout']}  -> {manifest['options']['out']}",
+        f"lines read {counts['read']:>12,}   results {counts['results']:>12,}   "
+        f"rejects {counts['rejects']:>10,}   reconciled {counts['reconciled']}",
+        "",
+        f"{'determination':<26}{'reason':<30}{'lines':>12}{'billed':>18}",
+    ]
+    for row in counts["by_reason"]:
+        lines.append(
+            f"{row['determination']:<26}{row['reason'] or '-':<30}{row['lines']:>12,}"
+            f"{row['billed_amount']:>18}"
+        )
+    lines.append(
+        f"{'flagged (not NO_ACTION)':<56}{counts['flagged_lines']:>12,}"
+        f"{counts['flagged_billed_amount']:>18}"
+    )
+    if counts["rejects_by_check"]:
+        lines += ["", f"{'reject check':<56}{'lines':>12}"]
+        lines += [f"{k:<56}{v:>12,}" for k, v in counts["rejects_by_check"].items()]
+    seconds = sum(manifest["timings"].values())
+    lines += ["", f"done in {seconds:.2f}s"]
+    return "\n".join(lines)
+
+
+COMMANDS = {"run": _cmd_run}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
+    try:
+        return COMMANDS[args.command](args)
+    except AdjudicatorError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"adjudicate: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("adjudicate: interrupted; OUT left as it was", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        if debug:
+            traceback.print_exc()
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(
+            f"adjudicate: internal error: {type(exc).__name__}: {first} "
+            "(OUT left as it was; rerun with --debug for a traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+__all__ = ["EXIT_BAD_INPUT", "main", "parser"]

@@ -1,0 +1,139 @@
+"""Publishing a run: stream both outputs into a temporary folder beside OUT, write the manifest, rename into place."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from adjudicator.contract import SOURCE_FILE
+from adjudicator.engine import DETERMINATION, FAILED_CHECKS, REASON
+from adjudicator.errors import OutputError
+
+RESULTS = "results.parquet"
+REJECTS = "rejects.parquet"
+MANIFEST = "manifest.json"
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(4 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checksums_in_background(paths: list[str]) -> tuple[ThreadPoolExecutor, dict[str, Future[str]]]:
+    """Hash the inputs on a thread while polars reads them (hashlib releases the GIL on big blocks)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+    return pool, {p: pool.submit(file_sha256, p) for p in paths}
+
+
+def check_out_dir(out: Path, *, overwrite: bool) -> None:
+    if out.exists() and not overwrite:
+        raise OutputError(f"{out}: output folder exists; pass --overwrite to replace it")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise OutputError(f"{out}: parent folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"{out}: parent folder {parent} is not writable")
+
+
+@contextlib.contextmanager
+def staging(out: Path, run_id: str) -> Iterator[Path]:
+    """A temporary folder beside ``out``; removed on any failure, so OUT is never half-written."""
+    tmp = out.resolve().parent / f".{out.name}.tmp-{run_id}"
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def publish(tmp: Path, out: Path, run_id: str) -> None:
+    """Move a complete staged result to ``out``, replacing an older one.
+
+    Each step is a rename within one folder: a run killed at any moment leaves
+    the previous complete result (possibly under ``.OUT.old-*``) or the new one,
+    never a mix.
+    """
+    for path in (tmp, *tmp.iterdir()):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    old = out.resolve().parent / f".{out.name}.old-{run_id}"
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_outputs(
+    results: pl.LazyFrame,
+    rejects: pl.LazyFrame,
+    read_counts: pl.LazyFrame,
+    folder: Path,
+) -> pl.DataFrame:
+    """Sink both outputs and count rows read per file, in one streaming execution.
+
+    Returns the per-file counts of rows read (``source_file``, ``read``).
+    """
+    sinks = [
+        results.sink_parquet(folder / RESULTS, lazy=True),
+        rejects.sink_parquet(folder / REJECTS, lazy=True),
+    ]
+    *_, counts = pl.collect_all([*sinks, read_counts], engine="streaming")
+    return counts
+
+
+def summarize(folder: Path) -> dict[str, Any]:
+    """Counts for the manifest and the terminal, read back from the written outputs (a few columns)."""
+    results = pl.scan_parquet(folder / RESULTS)
+    rejects = pl.scan_parquet(folder / REJECTS)
+    by_reason = (
+        results.group_by(DETERMINATION, REASON)
+        .agg(pl.len().alias("lines"), pl.col("billed_amount").sum().alias("billed"))
+        .sort(DETERMINATION, REASON, nulls_last=True)
+    )
+    by_check = (
+        rejects.select(pl.col(FAILED_CHECKS).explode().alias("check"))
+        .group_by("check")
+        .agg(pl.len().alias("lines"))
+        .sort("check")
+    )
+    per_file_results = results.group_by(SOURCE_FILE).agg(pl.len().alias("results"))
+    per_file_rejects = rejects.group_by(SOURCE_FILE).agg(pl.len().alias("rejects"))
+    reason_df, check_df, res_df, rej_df = pl.collect_all(
+        [by_reason, by_check, per_file_results, per_file_rejects]
+    )
+    return {
+        "by_reason": reason_df,
+        "by_check": check_df,
+        "per_file_results": res_df,
+        "per_file_rejects": rej_df,
+    }
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    with (folder / MANIFEST).open("w") as f:
+        json.dump(manifest, f, indent=2, default=str)
+        f.write("\n")

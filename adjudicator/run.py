@@ -1,0 +1,195 @@
+"""One adjudication run end to end: read the inputs lazily, build the plan, sink once, publish with a manifest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from adjudicator import engine, output
+from adjudicator.contract import SOURCE_FILE
+from adjudicator.errors import InputError
+from adjudicator.rules import RuleSet, load_rules
+
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What a run is asked to do; recorded in the manifest so a run can be replayed."""
+
+    inputs: tuple[str, ...]
+    out: Path
+    rules_dir: Path | None = None
+    plans: Path | None = None
+    layout: str | None = None
+    payer: str | None = None
+    overwrite: bool = False
+    rules_as_of: dt.date | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "inputs": list(self.inputs),
+            "out": str(self.out),
+            "rules_dir": str(self.rules_dir) if self.rules_dir else None,
+            "plans": str(self.plans) if self.plans else None,
+            "layout": self.layout,
+            "payer": self.payer,
+            "rules_as_of": self.rules_as_of.isoformat() if self.rules_as_of else None,
+            **self.extra,
+        }
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in ("adjudicator", "polars", "pyarrow", "pandera"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def read_inputs(options: RunOptions) -> tuple[pl.LazyFrame, list[str], str]:
+    """The raw frame of all inputs, the files it reads, and the layout used."""
+    from adjudicator.layouts import detect_layout, expand_paths, scan_layout
+
+    paths = expand_paths(list(options.inputs))
+    layout = options.layout or detect_layout(paths[0])
+    raw = scan_layout(layout, paths, payer=options.payer)
+    return raw, paths, layout
+
+
+def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str, Any]:
+    """Run the adjudicator; returns the manifest it published in ``options.out``.
+
+    Raises ``AdjudicatorError`` (one-line message) for bad input, rules or
+    options; OUT is then left exactly as it was.
+    """
+    started = time.perf_counter()
+    started_at = dt.datetime.now(dt.UTC)
+    output.check_out_dir(options.out, overwrite=options.overwrite)
+    rule_set = rules or load_rules(options.rules_dir, plans=options.plans, as_of=options.rules_as_of)
+    raw, paths, layout = read_inputs(options)
+    run_id = output.new_run_id()
+    plan = engine.build(raw, rule_set, run_id=run_id)
+    read_counts = raw.group_by(SOURCE_FILE).agg(pl.len().alias("read"))
+    planned = time.perf_counter()
+
+    pool, hashes = output.checksums_in_background(paths)
+    try:
+        with output.staging(options.out, run_id) as tmp:
+            try:
+                read_per_file = output.write_outputs(plan.results, plan.rejects, read_counts, tmp)
+            except pl.exceptions.PolarsError as exc:
+                raise InputError(_polars_message(exc, paths)) from exc
+            executed = time.perf_counter()
+            summary = output.summarize(tmp)
+            manifest = _manifest(
+                options, rule_set, layout, paths, hashes, read_per_file, summary, run_id,
+                started_at=started_at,
+                timings={
+                    "plan_s": round(planned - started, 4),
+                    "execute_s": round(executed - planned, 4),
+                    "summarize_s": round(time.perf_counter() - executed, 4),
+                },
+            )
+            output.write_manifest(tmp, manifest)
+            output.publish(tmp, options.out, run_id)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return manifest
+
+
+def _polars_message(exc: Exception, paths: list[str]) -> str:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    where = paths[0] if len(paths) == 1 else f"{len(paths)} input files"
+    return f"{where}: cannot be read: {first}"
+
+
+def _manifest(
+    options: RunOptions,
+    rules: RuleSet,
+    layout: str,
+    paths: list[str],
+    hashes: dict[str, Any],
+    read_per_file: pl.DataFrame,
+    summary: dict[str, Any],
+    run_id: str,
+    *,
+    started_at: dt.datetime,
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    per_file = (
+        pl.DataFrame({SOURCE_FILE: paths})
+        .join(read_per_file, on=SOURCE_FILE, how="left")
+        .join(summary["per_file_results"], on=SOURCE_FILE, how="left")
+        .join(summary["per_file_rejects"], on=SOURCE_FILE, how="left")
+        .fill_null(0)
+    )
+    inputs = [
+        {
+            "path": row[SOURCE_FILE],
+            "bytes": os.path.getsize(row[SOURCE_FILE]),
+            "sha256": hashes[row[SOURCE_FILE]].result(),
+            "read": row["read"],
+            "results": row["results"],
+            "rejects": row["rejects"],
+            "reconciled": row["read"] == row["results"] + row["rejects"],
+        }
+        for row in per_file.iter_rows(named=True)
+    ]
+    read = sum(i["read"] for i in inputs)
+    n_results = sum(i["results"] for i in inputs)
+    n_rejects = sum(i["rejects"] for i in inputs)
+    by_reason = summary["by_reason"]
+    flagged = by_reason.filter(pl.col(engine.DETERMINATION) != "NO_ACTION")
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "run_id": run_id,
+        "started_at": started_at.isoformat(),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+        "layout": layout,
+        "options": options.as_json(),
+        "inputs": inputs,
+        "rules": {
+            name: {"path": str(path), "sha256": rules.checksums[name]}
+            for name, path in rules.files.items()
+        },
+        "rules_as_of": rules.as_of.isoformat() if rules.as_of else None,
+        "counts": {
+            "read": read,
+            "results": n_results,
+            "rejects": n_rejects,
+            "reconciled": read == n_results + n_rejects,
+            "by_determination": {
+                k: v
+                for k, v in by_reason.group_by(engine.DETERMINATION)
+                .agg(pl.col("lines").sum())
+                .sort(engine.DETERMINATION)
+                .iter_rows()
+            },
+            "by_reason": [
+                {
+                    "determination": r[engine.DETERMINATION],
+                    "reason": r[engine.REASON],
+                    "lines": r["lines"],
+                    "billed_amount": str(r["billed"]),
+                }
+                for r in by_reason.iter_rows(named=True)
+            ],
+            "rejects_by_check": dict(summary["by_check"].iter_rows()),
+            "flagged_lines": int(flagged["lines"].sum()),
+            "flagged_billed_amount": str(flagged["billed"].sum()),
+        },
+        "timings": timings,
+        "versions": _versions(),
+    }
