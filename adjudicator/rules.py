@@ -78,7 +78,7 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
             "source": _TEXT,
         },
         strict=True,
-        unique=["payer_id", "procedure_code", "policy_id", "version"],
+        unique=["payer_id", "procedure_code", "policy_id", "version", "published_date"],
         name=POLICIES,
     ),
     PLANS: pa.DataFrameSchema(
@@ -183,8 +183,12 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_LINE = "_line"
+
+
 def _row_error(table: str, path: Path, row: int | None, problem: str) -> RulesError:
-    where = f" row {row + 2} (line {row + 2} of the file)" if row is not None else ""
+    """``row`` counts data rows from 0; the message names the line of the file (the header is line 1)."""
+    where = f" line {row + 2}" if row is not None else ""
     return RulesError(f"{path}: rule table {table}{where}: {problem}")
 
 
@@ -256,7 +260,11 @@ def check_no_overlap(
     An empty effective date is open to the past and an empty end date open to
     the future; bounds are inclusive.
     """
-    indexed = frame.with_row_index("_row")
+    indexed = (
+        frame.with_columns((pl.col(_LINE) - 2).alias("_row"))
+        if _LINE in frame.columns
+        else frame.with_row_index("_row")
+    )
     backwards = indexed.filter(pl.col("end_date") < pl.col("effective_date"))
     if backwards.height:
         r = backwards.row(0, named=True)
@@ -289,11 +297,23 @@ def check_no_overlap(
 def load_policies(path: Path, *, as_of: dt.date | None = None) -> pl.DataFrame:
     frame = _validate(POLICIES, path, _read_table(path, POLICIES))
     # a version adopted without a stated publication date was published when it took effect
-    frame = frame.with_columns(pl.coalesce("published_date", "effective_date").alias("published_date"))
+    frame = frame.with_columns(
+        pl.coalesce("published_date", "effective_date").alias("published_date")
+    )
     if as_of is not None:
-        frame = frame.filter(pl.col("published_date").is_null() | (pl.col("published_date") <= as_of))
+        frame = frame.filter(
+            pl.col("published_date").is_null() | (pl.col("published_date") <= as_of)
+        )
+    # a later row for the same version revises it (its dates, its stance): the latest published wins
+    version_key = ["payer_id", "procedure_code", "policy_id", "version"]
+    frame = (
+        frame.with_row_index(_LINE, offset=2)
+        .sort([*version_key, "published_date"], nulls_last=False)
+        .unique(version_key, keep="last", maintain_order=True)
+        .sort(_LINE)
+    )
     check_no_overlap(frame, ["payer_id", "procedure_code"], POLICIES, path)
-    return frame
+    return frame.drop(_LINE)
 
 
 def load_plans(path: Path) -> pl.DataFrame:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import os
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -58,11 +60,39 @@ def _versions() -> dict[str, str]:
     return found
 
 
+def expand_paths(inputs: Sequence[str]) -> list[str]:
+    """Input arguments to files: globs expanded (sorted), each file checked to exist and be non-empty."""
+    paths: list[str] = []
+    for item in inputs:
+        if glob.has_magic(item):
+            matched = sorted(glob.glob(item))
+            if not matched:
+                raise InputError(f"{item}: no file matches this pattern")
+            paths.extend(matched)
+        else:
+            paths.append(item)
+    for path in paths:
+        if not os.path.exists(path):
+            raise InputError(f"{path}: file not found")
+        if os.path.isdir(path):
+            raise InputError(f"{path}: is a folder, not a file (use a glob such as {path}/*.csv)")
+        if not os.access(path, os.R_OK):
+            raise InputError(f"{path}: file is not readable")
+        if os.path.getsize(path) == 0:
+            raise InputError(f"{path}: file is empty (not even a header line)")
+    duplicates = sorted({p for p in paths if paths.count(p) > 1})
+    if duplicates:
+        raise InputError(f"{duplicates[0]}: given more than once")
+    return paths
+
+
 def read_inputs(options: RunOptions) -> tuple[pl.LazyFrame, list[str], str]:
     """The raw frame of all inputs, the files it reads, and the layout used."""
-    from adjudicator.layouts import detect_layout, expand_paths, scan_layout
+    from adjudicator.layouts import LAYOUTS, detect_layout, scan_layout
 
-    paths = expand_paths(list(options.inputs))
+    paths = expand_paths(options.inputs)
+    if options.layout is not None and options.layout not in LAYOUTS:
+        raise InputError(f"--layout must be one of {', '.join(LAYOUTS)}, got {options.layout!r}")
     layout = options.layout or detect_layout(paths[0])
     raw = scan_layout(layout, paths, payer=options.payer)
     return raw, paths, layout
