@@ -79,13 +79,25 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--rules-as-of", type=_date, default=None, metavar="DATE",
                      help="use only policy rows published on or before DATE")
     run.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+    sliced = run.add_argument_group(
+        "slices (reprocessing)",
+        "only lines inside the slice are adjudicated; the others are counted as skipped",
+    )
+    sliced.add_argument("--service-from", type=_date, default=None, metavar="DATE",
+                        help="first date of service (inclusive)")
+    sliced.add_argument("--service-to", type=_date, default=None, metavar="DATE",
+                        help="last date of service (inclusive)")
+    sliced.add_argument("--only-payer", action="append", default=[], metavar="PAYER_ID",
+                        help="only this payer's lines (repeatable)")
+    sliced.add_argument("--claims", type=Path, default=None, metavar="FILE",
+                        help="only these claim ids (a file, one per line)")
     run.add_argument("--quiet", action="store_true", help="print no summary")
     run.add_argument("--debug", action="store_true", help="show a traceback on errors")
     return top
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from adjudicator.run import RunOptions, adjudicate
+    from adjudicator.run import RunOptions, Slice, adjudicate
 
     options = RunOptions(
         inputs=tuple(args.inputs),
@@ -96,6 +108,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         payer=args.payer,
         overwrite=args.overwrite,
         rules_as_of=args.rules_as_of,
+        slice=Slice(
+            service_from=args.service_from,
+            service_to=args.service_to,
+            payers=tuple(args.only_payer),
+            claims_file=args.claims,
+        ),
     )
     manifest = adjudicate(options)
     if not args.quiet:
@@ -108,7 +126,8 @@ def format_summary(manifest: dict[str, Any]) -> str:
     lines = [
         f"run {manifest['run_id']}  layout {manifest['layout']}  -> {manifest['options']['out']}",
         f"lines read {counts['read']:>12,}   results {counts['results']:>12,}   "
-        f"rejects {counts['rejects']:>10,}   reconciled {counts['reconciled']}",
+        f"rejects {counts['rejects']:>10,}   skipped {counts['skipped']:>10,}   "
+        f"reconciled {counts['reconciled']}",
         "",
         f"{'determination':<26}{'reason':<30}{'lines':>12}{'billed':>18}",
     ]

@@ -78,6 +78,8 @@ class Plan:
 
     results: pl.LazyFrame
     rejects: pl.LazyFrame
+    #: rows outside the slice, counted per source file (None when the run has no slice)
+    skipped: pl.LazyFrame | None = None
 
 
 def complete_versions(
@@ -391,8 +393,15 @@ def decide(lines: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     )
 
 
-def build(raw: pl.LazyFrame, rules: RuleSet, *, run_id: str) -> Plan:
+def build(
+    raw: pl.LazyFrame, rules: RuleSet, *, run_id: str, keep: pl.Expr | None = None
+) -> Plan:
     """The whole run as two lazy outputs over one raw input frame.
+
+    ``keep`` selects a slice over the typed canonical columns: rows where it is
+    False are neither results nor rejects but ``skipped`` (counted per file);
+    rows where it is null (a value the slice needs did not parse) stay in, so
+    a bad row is never hidden as skipped.
 
     results: one row per valid line, every input column (typed canonical
     columns, extras untouched) plus ``DECISION_COLUMNS`` and ``run_id``.
@@ -401,7 +410,13 @@ def build(raw: pl.LazyFrame, rules: RuleSet, *, run_id: str) -> Plan:
     """
     schema = raw.collect_schema()
     extras = [c for c in schema.names() if c not in CANONICAL and not c.startswith(REJECT_PREFIX)]
-    checked = with_duplicate_flag(with_checks(raw))
+    typed = with_checks(raw)
+    skipped = None
+    if keep is not None:
+        in_slice = keep.fill_null(True)
+        skipped = typed.filter(~in_slice).group_by(SOURCE_FILE).agg(pl.len().alias("skipped"))
+        typed = typed.filter(in_slice)
+    checked = with_duplicate_flag(typed)
     flags = flag_columns(checked.collect_schema())
     checked = checked.with_columns(~any_failed(flags).alias(VALID))
 
@@ -417,7 +432,7 @@ def build(raw: pl.LazyFrame, rules: RuleSet, *, run_id: str) -> Plan:
         failed_check_names(flags).alias(FAILED_CHECKS),
         pl.lit(run_id).alias(RUN_ID),
     )
-    return Plan(results=results, rejects=rejects)
+    return Plan(results=results, rejects=rejects, skipped=skipped)
 
 
 __all__ = ["Plan", "build", "complete_versions", "decide", "join_in_effect", "with_edits"]

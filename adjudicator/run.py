@@ -16,11 +16,54 @@ from typing import Any
 import polars as pl
 
 from adjudicator import engine, output
-from adjudicator.contract import SOURCE_FILE
+from adjudicator.contract import CLAIM_ID, PAYER_ID, SERVICE_DATE, SOURCE_FILE
 from adjudicator.errors import InputError
 from adjudicator.rules import RuleSet, load_rules
 
 MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Which lines a reprocessing run looks at; the others are counted as skipped."""
+
+    service_from: dt.date | None = None
+    service_to: dt.date | None = None
+    payers: tuple[str, ...] = ()
+    claims_file: Path | None = None
+
+    def predicate(self) -> pl.Expr | None:
+        """True for lines inside the slice, over the typed canonical columns."""
+        parts: list[pl.Expr] = []
+        if self.service_from is not None:
+            parts.append(pl.col(SERVICE_DATE) >= self.service_from)
+        if self.service_to is not None:
+            parts.append(pl.col(SERVICE_DATE) <= self.service_to)
+        if self.payers:
+            parts.append(pl.col(PAYER_ID).is_in(pl.Series(self.payers, dtype=pl.String)))
+        if self.claims_file is not None:
+            parts.append(pl.col(CLAIM_ID).is_in(read_claim_ids(self.claims_file)))
+        return pl.all_horizontal(parts) if parts else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "service_from": self.service_from.isoformat() if self.service_from else None,
+            "service_to": self.service_to.isoformat() if self.service_to else None,
+            "only_payers": list(self.payers),
+            "claims_file": str(self.claims_file) if self.claims_file else None,
+        }
+
+
+def read_claim_ids(path: Path) -> pl.Series:
+    """Claim ids, one per line (blank lines ignored)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the claims list: {exc}") from None
+    ids = sorted({line.strip() for line in text.splitlines() if line.strip()})
+    if not ids:
+        raise InputError(f"{path}: the claims list is empty")
+    return pl.Series(ids, dtype=pl.String)
 
 
 @dataclass(frozen=True)
@@ -35,7 +78,7 @@ class RunOptions:
     payer: str | None = None
     overwrite: bool = False
     rules_as_of: dt.date | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    slice: Slice = field(default_factory=Slice)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -46,7 +89,7 @@ class RunOptions:
             "layout": self.layout,
             "payer": self.payer,
             "rules_as_of": self.rules_as_of.isoformat() if self.rules_as_of else None,
-            **self.extra,
+            "slice": self.slice.as_json(),
         }
 
 
@@ -110,8 +153,10 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str
     rule_set = rules or load_rules(options.rules_dir, plans=options.plans, as_of=options.rules_as_of)
     raw, paths, layout = read_inputs(options)
     run_id = output.new_run_id()
-    plan = engine.build(raw, rule_set, run_id=run_id)
+    plan = engine.build(raw, rule_set, run_id=run_id, keep=options.slice.predicate())
     read_counts = raw.group_by(SOURCE_FILE).agg(pl.len().alias("read"))
+    if plan.skipped is not None:
+        read_counts = read_counts.join(plan.skipped, on=SOURCE_FILE, how="left")
     planned = time.perf_counter()
 
     pool, hashes = output.checksums_in_background(paths)
@@ -158,6 +203,8 @@ def _manifest(
     started_at: dt.datetime,
     timings: dict[str, float],
 ) -> dict[str, Any]:
+    if "skipped" not in read_per_file.columns:
+        read_per_file = read_per_file.with_columns(pl.lit(0, pl.UInt32).alias("skipped"))
     per_file = (
         pl.DataFrame({SOURCE_FILE: paths})
         .join(read_per_file, on=SOURCE_FILE, how="left")
@@ -173,13 +220,15 @@ def _manifest(
             "read": row["read"],
             "results": row["results"],
             "rejects": row["rejects"],
-            "reconciled": row["read"] == row["results"] + row["rejects"],
+            "skipped": row["skipped"],
+            "reconciled": row["read"] == row["results"] + row["rejects"] + row["skipped"],
         }
         for row in per_file.iter_rows(named=True)
     ]
     read = sum(i["read"] for i in inputs)
     n_results = sum(i["results"] for i in inputs)
     n_rejects = sum(i["rejects"] for i in inputs)
+    n_skipped = sum(i["skipped"] for i in inputs)
     by_reason = summary["by_reason"]
     flagged = by_reason.filter(pl.col(engine.DETERMINATION) != "NO_ACTION")
     return {
@@ -199,7 +248,9 @@ def _manifest(
             "read": read,
             "results": n_results,
             "rejects": n_rejects,
-            "reconciled": read == n_results + n_rejects,
+            "skipped": n_skipped,
+            "reconciled": read == n_results + n_rejects + n_skipped
+            and all(i["reconciled"] for i in inputs),
             "by_determination": {
                 k: v
                 for k, v in by_reason.group_by(engine.DETERMINATION)
