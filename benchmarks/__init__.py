@@ -1,0 +1,1 @@
+"""Benchmark suite of the adjudicator: data generator, peer implementations and the runner."""
