@@ -182,9 +182,7 @@ def make_chunk(seed: int, index: int, n: int, vocab: Vocabulary) -> Chunk:
     n_known_payers = len(vocab.payers)
     payer = rng.integers(0, n_known_payers, n_claims)
     unknown_payer = rng.random(n_claims) < P_UNKNOWN_PAYER
-    payer[unknown_payer] = n_known_payers + rng.integers(
-        0, len(UNKNOWN_PAYERS), int(unknown_payer.sum())
-    )
+    payer[unknown_payer] = n_known_payers + rng.integers(0, len(UNKNOWN_PAYERS), int(unknown_payer.sum()))
     n_known_plans = len(vocab.plans)
     plan = rng.integers(0, n_known_plans, n_claims)
     u = rng.random(n_claims)
@@ -243,9 +241,7 @@ def make_chunk(seed: int, index: int, n: int, vocab: Vocabulary) -> Chunk:
     claim_ids = _ids("CLM", claim_id_num, 13) if dup.size else claim_ids
     units[rows["units_zero"]] = 0
     cents[rows["negative_amount"]] *= -1
-    code[rows["short_code"]] = (
-        len(OTHER_CODES) + 2 + rng.integers(0, len(SHORT_CODES), rows["short_code"].size)
-    )
+    code[rows["short_code"]] = len(OTHER_CODES) + 2 + rng.integers(0, len(SHORT_CODES), rows["short_code"].size)
     member_null[rows["missing_member"]] = True
     date_null = np.zeros(n, dtype=bool)
     date_null[rows["bad_date"]] = True
@@ -335,13 +331,9 @@ def generate(
     for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
     tmp = {fmt: path.with_name(path.name + f".tmp{os.getpid()}") for fmt, path in paths.items()}
-    parquet_writer = (
-        pq.ParquetWriter(tmp["parquet"], SCHEMA, compression="zstd") if "parquet" in tmp else None
-    )
+    parquet_writer = pq.ParquetWriter(tmp["parquet"], SCHEMA, compression="zstd") if "parquet" in tmp else None
     csv_writer = (
-        pacsv.CSVWriter(
-            tmp["csv"], CSV_SCHEMA, write_options=pacsv.WriteOptions(quoting_style="none")
-        )
+        pacsv.CSVWriter(tmp["csv"], CSV_SCHEMA, write_options=pacsv.WriteOptions(quoting_style="none"))
         if "csv" in tmp
         else None
     )
@@ -398,9 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=parse_count, required=True, help="e.g. 1_000_000 or 20M")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--format", choices=(*FORMATS, "both"), default="parquet")
-    parser.add_argument(
-        "--out", type=Path, required=True, help="output path; .parquet/.csv is appended per format"
-    )
+    parser.add_argument("--out", type=Path, required=True, help="output path; .parquet/.csv is appended per format")
     args = parser.parse_args(argv)
     formats = FORMATS if args.format == "both" else (args.format,)
     paths = generate(lines=args.lines, seed=args.seed, formats=formats, out=args.out)

@@ -126,9 +126,7 @@ def _peer(module: str) -> Callable[[Path, Path], list[str]]:
 def _probe(argv: list[str]) -> str | None:
     """None when `argv --help` runs and offers the `run` command, else why not."""
     try:
-        done = subprocess.run(
-            [*argv, "--help"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
-        )
+        done = subprocess.run([*argv, "--help"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"{shlex.join(argv)}: {exc}"
     if done.returncode != 0 or "run" not in done.stdout:
@@ -155,16 +153,12 @@ def adjudicator_prefix(explicit: str | None) -> tuple[list[str] | None, str | No
     return None, "; ".join(reasons)
 
 
-def contenders(
-    names: Sequence[str], *, pandas_max_lines: int, adjudicator_cmd: str | None
-) -> list[Contender]:
+def contenders(names: Sequence[str], *, pandas_max_lines: int, adjudicator_cmd: str | None) -> list[Contender]:
     """The requested contenders, in the order they take turns."""
     known: dict[str, Contender] = {
         FLOOR: Contender(FLOOR, "polars scan -> sink_parquet, unchanged", _peer("io_floor")),
         DUCKDB: Contender(DUCKDB, "DuckDB: decision table as one SQL query", _peer("duckdb_sql")),
-        PANDAS: Contender(
-            PANDAS, "pandas: merge then filter", _peer("pandas_merge"), max_lines=pandas_max_lines
-        ),
+        PANDAS: Contender(PANDAS, "pandas: merge then filter", _peer("pandas_merge"), max_lines=pandas_max_lines),
     }
     if ADJUDICATOR in names:
         prefix, missing = adjudicator_prefix(adjudicator_cmd)
@@ -200,9 +194,7 @@ def count_rows(outdir: Path, names: Sequence[str]) -> int | None:
     return total
 
 
-def measure(
-    contender: Contender, input_path: Path, outdir: Path, log: Path, timeout: float | None
-) -> Sample:
+def measure(contender: Contender, input_path: Path, outdir: Path, log: Path, timeout: float | None) -> Sample:
     """One run of one contender, measured by a fresh wrapper process."""
     shutil.rmtree(outdir, ignore_errors=True)
     wrapper = [sys.executable, "-m", "benchmarks._measure", "--log", str(log)]
@@ -215,9 +207,7 @@ def measure(
     return Sample(**report, rows_out=rows, log=str(log))
 
 
-def ensure_inputs(
-    data_dir: Path, lines: int, seed: int, formats: Sequence[str], vocab: Vocabulary
-) -> dict[str, Path]:
+def ensure_inputs(data_dir: Path, lines: int, seed: int, formats: Sequence[str], vocab: Vocabulary) -> dict[str, Path]:
     """The input files of one scale, generated (all missing formats in one pass) if not cached."""
     stem = data_dir / f"claims_{lines}_s{seed}"
     paths = {fmt: stem.with_name(f"{stem.name}.{fmt}") for fmt in formats}
@@ -286,8 +276,7 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     for r in rows:
         if r["status"] in ("missing", "skipped"):
             out.append(
-                f"| {r['format']} | {_scale(r['lines'])} | {r['contender']} "
-                f"| {r['status']}: {r['note']} | | | | | | |"
+                f"| {r['format']} | {_scale(r['lines'])} | {r['contender']} | {r['status']}: {r['note']} | | | | | | |"
             )
             continue
         status = "" if r["status"] == "ok" else f" ({r['status']})"
@@ -398,9 +387,7 @@ def environment() -> dict[str, Any]:
     meminfo = ""
     try:
         cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-        models = [
-            line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
-        ]
+        models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
         cpu = models[0] if models else ""
         meminfo = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
     except OSError:
@@ -482,9 +469,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--pandas-max-lines", type=parse_count, default=2_000_000)
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
-    parser.add_argument(
-        "--adjudicator-cmd", default=None, help="argv prefix (default: python -m adjudicator)"
-    )
+    parser.add_argument("--adjudicator-cmd", default=None, help="argv prefix (default: python -m adjudicator)")
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -499,9 +484,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--update-doc", type=Path, default=None, help="e.g. docs/benchmarks.md")
     parser.add_argument("--keep-outputs", action="store_true")
-    parser.add_argument(
-        "--clean-inputs", action="store_true", help="delete the generated inputs at the end"
-    )
+    parser.add_argument("--clean-inputs", action="store_true", help="delete the generated inputs at the end")
     args = parser.parse_args(argv)
     if args.quick:
         args.scales, args.repeats = [200_000], 1
@@ -622,9 +605,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "formats": args.formats,
             "repeats": args.repeats,
             "seed": args.seed,
-            "contenders": [
-                {"name": c.name, "description": c.description, "missing": c.missing} for c in chosen
-            ],
+            "contenders": [{"name": c.name, "description": c.description, "missing": c.missing} for c in chosen],
             "rules_dir": str(rules),
             "rules_fingerprint": _rules.fingerprint(rules),
         },

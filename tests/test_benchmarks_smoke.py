@@ -7,6 +7,7 @@ way the suite runs it.
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,16 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 LINES = 10_000
 WORK_HARDENING = ("97545", "97546")
+
+
+def _missing(*modules: str) -> list[str]:
+    return [m for m in modules if importlib.util.find_spec(m) is None]
+
+
+# the suite's own dependencies are the `bench` extra (numpy comes with pandas), not the package's
+pytestmark = pytest.mark.skipif(
+    bool(_missing("numpy")), reason="benchmark generator needs numpy: pip install -e '.[bench]'"
+)
 
 
 def _generate(out: Path, *, seed: int, fmt: str = "both", lines: int = LINES) -> None:
@@ -72,9 +83,7 @@ def test_generator_parquet_has_the_canonical_columns_and_types(generated: Path) 
 
 def test_generator_puts_work_hardening_on_3_to_5_percent_of_lines(generated: Path) -> None:
     share = (
-        pl.read_parquet(generated / "a.parquet")
-        .select(pl.col("procedure_code").is_in(WORK_HARDENING).mean())
-        .item()
+        pl.read_parquet(generated / "a.parquet").select(pl.col("procedure_code").is_in(WORK_HARDENING).mean()).item()
     )
     assert 0.03 <= share <= 0.05
 
@@ -124,11 +133,12 @@ def test_generator_is_deterministic_for_a_seed(generated: Path) -> None:
 
 
 def test_generator_differs_between_seeds(generated: Path) -> None:
-    assert not pl.read_parquet(generated / "a.parquet").equals(
-        pl.read_parquet(generated / "c.parquet")
-    )
+    assert not pl.read_parquet(generated / "a.parquet").equals(pl.read_parquet(generated / "c.parquet"))
 
 
+@pytest.mark.skipif(
+    bool(_missing("duckdb", "pandas")), reason="peers need duckdb and pandas: pip install -e '.[bench]'"
+)
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_duckdb_and_pandas_peers_agree_on_every_decision(generated: Path, fmt: str) -> None:
     """The SQL peer is only a fair yardstick if it decides what the naive version decides."""

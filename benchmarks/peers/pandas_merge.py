@@ -27,24 +27,17 @@ def _read_claims(path: str, fmt: str) -> pd.DataFrame:
         claims["service_date"] = pd.to_datetime(claims["service_date"])
         return claims
     claims = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    claims["service_date"] = pd.to_datetime(
-        claims["service_date"], format="%Y-%m-%d", errors="coerce"
-    )
+    claims["service_date"] = pd.to_datetime(claims["service_date"], format="%Y-%m-%d", errors="coerce")
     # units stay float: "1.5" parses, and nulls need no nullable-integer dtype
     for column in ("line_number", "units", "billed_amount"):
         claims[column] = pd.to_numeric(claims[column], errors="coerce")
     return claims
 
 
-def _in_effect(
-    claims: pd.DataFrame, table: pd.DataFrame, keys: list[str], columns: list[str]
-) -> pd.DataFrame:
+def _in_effect(claims: pd.DataFrame, table: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
     """`columns` of the row of `table` in effect for each line (merge on keys, filter dates)."""
     merged = claims[["_row", "service_date", *keys]].merge(table, on=keys, how="inner")
-    merged = merged[
-        (merged["service_date"] >= merged["valid_from"])
-        & (merged["service_date"] <= merged["valid_to"])
-    ]
+    merged = merged[(merged["service_date"] >= merged["valid_from"]) & (merged["service_date"] <= merged["valid_to"])]
     return claims[["_row"]].merge(merged[["_row", *columns]], on="_row", how="left")
 
 
@@ -147,9 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             "BENEFIT_PLAN_REVIEW",
         ),
     )
-    lines = lines.merge(
-        reasons[["reason", "group_code", "carc", "rarc", "message"]], on="reason", how="left"
-    )
+    lines = lines.merge(reasons[["reason", "group_code", "carc", "rarc", "message"]], on="reason", how="left")
     decided = lines["message"].notna()
     lines.loc[decided, "message"] = [
         template.replace("{policy}", str(policy_id or ""))
