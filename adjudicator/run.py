@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from adjudicator import engine, output
+from adjudicator.canonical import find_bad_utf8, scan_canonical
 from adjudicator.contract import CLAIM_ID, PAYER_ID, SERVICE_DATE, SOURCE_FILE
 from adjudicator.errors import InputError
 from adjudicator.rules import RuleSet, load_rules
@@ -131,9 +132,12 @@ def expand_paths(inputs: Sequence[str]) -> list[str]:
 
 def read_inputs(options: RunOptions) -> tuple[pl.LazyFrame, list[str], str]:
     """The raw frame of all inputs, the files it reads, and the layout used."""
+    paths = expand_paths(options.inputs)
+    layout = options.layout or "canonical"
+    if layout == "canonical" and options.payer is None:
+        return scan_canonical(paths), paths, layout
     from adjudicator.layouts import LAYOUTS, detect_layout, scan_layout
 
-    paths = expand_paths(options.inputs)
     if options.layout is not None and options.layout not in LAYOUTS:
         raise InputError(f"--layout must be one of {', '.join(LAYOUTS)}, got {options.layout!r}")
     layout = options.layout or detect_layout(paths[0])
@@ -186,7 +190,12 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str
 
 def _polars_message(exc: Exception, paths: list[str]) -> str:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    where = paths[0] if len(paths) == 1 else f"{len(paths)} input files"
+    if "utf-8" in first.lower() or "utf8" in first.lower():
+        found = find_bad_utf8(paths)
+        if found is not None:
+            path, line = found
+            return f"{path}: line {line} is not valid UTF-8 text; re-export the file as UTF-8"
+    where = paths[0] if len(paths) == 1 else f"one of {len(paths)} input files ({', '.join(paths[:3])} ...)"
     return f"{where}: cannot be read: {first}"
 
 
