@@ -389,7 +389,8 @@ def environment() -> dict[str, Any]:
         cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
         models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
         cpu = models[0] if models else ""
-        meminfo = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
+        total_kib = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].split()[0]
+        meminfo = f"{int(total_kib) / 1024**2:.1f} GiB"
     except OSError:
         pass
     versions: dict[str, str | None] = {}
