@@ -78,8 +78,6 @@ class Plan:
 
     results: pl.LazyFrame
     rejects: pl.LazyFrame
-    #: rows outside the slice, counted per source file (None when the run has no slice)
-    skipped: pl.LazyFrame | None = None
 
 
 def complete_versions(
@@ -125,7 +123,36 @@ def complete_versions(
     )
 
 
-def join_in_effect(
+_DAY_OFFSET = 1 << 31
+_KEY_SPAN = 1 << 32
+
+
+def _key_index(exprs: Sequence[pl.Expr], tiles: pl.DataFrame, keys: Sequence[str]) -> tuple[pl.Expr, pl.DataFrame]:
+    """Number each distinct key of ``tiles`` 0..K-1 and map the lines' key expressions to that number.
+
+    Each key column is mapped to a small integer by a lookup against its
+    distinct values, then combined; lines whose key is not in the table get null.
+    """
+    distinct = tiles.select(keys).unique(maintain_order=True).with_row_index("_key")
+    combined: pl.Expr | None = None
+    table_combined: pl.Expr | None = None
+    for expr, key in zip(exprs, keys, strict=True):
+        values = distinct[key].unique(maintain_order=True).to_list()
+        codes = {v: i for i, v in enumerate(values)}
+        width = len(values)
+        line_code = expr.replace_strict(codes, default=None, return_dtype=pl.Int64)
+        table_code = pl.col(key).replace_strict(codes, return_dtype=pl.Int64)
+        combined = line_code if combined is None else combined * width + line_code
+        table_combined = table_code if table_combined is None else table_combined * width + table_code
+    assert combined is not None and table_combined is not None
+    lookup = distinct.select(table_combined.alias("_combined"), pl.col("_key").cast(pl.Int64))
+    index = combined.replace_strict(
+        dict(zip(lookup["_combined"], lookup["_key"], strict=True)), default=None, return_dtype=pl.Int64
+    )
+    return index, distinct
+
+
+def lookup_in_effect(
     lines: pl.LazyFrame,
     versions: pl.DataFrame,
     *,
@@ -136,107 +163,213 @@ def join_in_effect(
 ) -> pl.LazyFrame:
     """Each line with the version of its key in effect on ``date`` (bounds inclusive, null bounds open).
 
-    Grain unchanged: one row per line. Adds ``payload`` and ``_version_found``
-    (null: no version of the key at all; False: the key exists but no version
-    is in effect that day; True: found). This is the one date-ranged join of the
-    project: a hash join against the key's tiled versions, then a filter that
-    keeps the single tile containing the date. Lines whose key is null (not
-    concerned) match nothing and keep one row.
+    Grain unchanged: one row per line, order kept. Adds ``payload`` and
+    ``_version_found`` (null: the key has no version at all, or the line's key
+    is null; False: no version in effect that day; True: found).
+
+    This is the project's one date-ranged join. The rule table is tiny, so it
+    is not joined: each key's versions are tiled with gap rows to cover the
+    whole date line (``complete_versions``), every tile start is encoded as one
+    sortable integer (key number, day), and each line finds its tile with one
+    vectorized binary search over that array, then gathers the tile's payload.
+    No row is multiplied, re-joined or sorted.
     """
-    tiles = complete_versions(versions, right_on, payload).lazy()
-    joined = lines.join(
-        tiles, left_on=list(left_on), right_on=list(right_on), how="left",
-        maintain_order="left", coalesce=False,
-    )
-    d = pl.col(date)
-    in_tile = (pl.col(_EFF).is_null() | (d >= pl.col(_EFF))) & (
-        pl.col(_END).is_null() | (d <= pl.col(_END))
-    )
-    return joined.filter(pl.col(_FOUND).is_null() | in_tile).drop(
-        [_EFF, _END, *(f"{k}_right" for k in right_on)], strict=False
-    )
+    tiles = complete_versions(versions, right_on, payload)
+    key_of_line, distinct = _key_index(left_on, tiles, right_on)
+    tiles = tiles.join(distinct, on=list(right_on), how="left", maintain_order="left")
+    days = pl.col(_EFF).cast(pl.Int32).cast(pl.Int64) + _DAY_OFFSET
+    starts = tiles.select(pl.col("_key").cast(pl.Int64) * _KEY_SPAN + days.fill_null(0)).to_series()
+    assert starts.is_sorted(), "tiles must be sorted by key then start"
+    line_day = pl.col(date).cast(pl.Int32).cast(pl.Int64) + _DAY_OFFSET
+    position = pl.lit(starts).search_sorted(key_of_line * _KEY_SPAN + line_day, side="right").cast(pl.Int64) - 1
+    tile = pl.when(key_of_line.is_not_null() & pl.col(date).is_not_null()).then(position)
+    return lines.with_columns(tile.alias("_tile")).with_columns(
+        pl.lit(tiles[c]).gather(pl.col("_tile")).alias(c) for c in [*payload, _FOUND]
+    ).drop("_tile")
 
 
-def with_duplicate_flag(checked: pl.LazyFrame) -> pl.LazyFrame:
-    """Flag every copy of a (claim_id, line_number) that occurs more than once in the batch."""
-    keys = [CLAIM_ID, LINE_NUMBER]
-    dups = (
-        checked.select(keys)
-        .drop_nulls()
-        .group_by(keys)
+def _is_in(column: str | pl.Expr, values: Sequence[str] | pl.Series) -> pl.Expr:
+    expr = pl.col(column) if isinstance(column, str) else column
+    series = values if isinstance(values, pl.Series) else pl.Series(list(values), dtype=pl.String)
+    return expr.is_in(series.implode())
+
+
+KEY_HASH = "_key_hash"
+
+
+def key_hash() -> pl.Expr:
+    """A 64-bit hash of (claim_id, line_number): how the main pass finds the few lines the batch facts name."""
+    return pl.struct(CLAIM_ID, LINE_NUMBER).hash(seed=0)
+
+
+@dataclass(frozen=True)
+class BatchFacts:
+    """What a line's verdict needs from the rest of the batch, computed in a prepass; small.
+
+    Each set holds ``_key_hash`` values. The prepass proves them exact: it
+    counts every key of the batch by hash, and a hash shared by two different
+    keys (a collision) switches the run to ``exact_keys`` (the same sets as
+    (claim_id, line_number) structs), so a hash never marks a wrong line.
+    """
+
+    duplicate: pl.Series
+    addon_without_primary: pl.Series
+    units_exceed_limit: pl.Series
+    exact_keys: dict[str, pl.DataFrame] | None = None
+
+
+def typed_lines(raw: pl.LazyFrame, keep: pl.Expr | None = None) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
+    """Typed, checked lines inside the slice (plus ``_key_hash``), and the per-file count of skipped lines.
+
+    Grain: one row per input row inside the slice. ``keep`` is over the typed
+    canonical columns; rows where it is null (a value it needs did not parse)
+    stay in, so a bad row is never hidden as skipped.
+    """
+    typed = with_checks(raw)
+    skipped = None
+    if keep is not None:
+        in_slice = keep.fill_null(True)
+        skipped = typed.filter(~in_slice).group_by(SOURCE_FILE).agg(pl.len().alias("skipped"))
+        typed = typed.filter(in_slice)
+    return typed.with_columns(key_hash().alias(KEY_HASH)), skipped
+
+
+def _concerned_codes(rules: RuleSet) -> list[str]:
+    codes = {*rules.addon_pairs["addon_code"], *rules.addon_pairs["primary_code"]}
+    return sorted(codes | set(rules.unit_limits["procedure_code"]))
+
+
+def fact_queries(typed: pl.LazyFrame, rules: RuleSet) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The prepass: two small lazy results to collect together (they share one scan).
+
+    keys: one row per key hash seen more than once or on an edit-concerned
+    line, with its count and the min/max of the key (min != max: a collision).
+    concerned: the lines whose code an add-on pair or a unit limit names, with
+    the columns the edits need and whether the row passed its own checks.
+    """
+    flags = [c for c in flag_columns(typed.collect_schema())]
+    concerned_code = _is_in(PROCEDURE_CODE, _concerned_codes(rules))
+    keyed = typed.filter(pl.col(CLAIM_ID).is_not_null() & pl.col(LINE_NUMBER).is_not_null())
+    keys = (
+        keyed.select(KEY_HASH, CLAIM_ID, LINE_NUMBER, concerned_code.fill_null(False).alias("_concerned"))
+        .group_by(KEY_HASH)
+        .agg(
+            pl.len().alias("_copies"),
+            pl.col(CLAIM_ID).min().alias("_claim_min"),
+            pl.col(CLAIM_ID).max().alias("_claim_max"),
+            pl.col(LINE_NUMBER).min().alias("_line_min"),
+            pl.col(LINE_NUMBER).max().alias("_line_max"),
+            pl.col("_concerned").any(),
+        )
+        .filter((pl.col("_copies") > 1) | pl.col("_concerned"))
+    )
+    concerned = keyed.filter(concerned_code).select(
+        KEY_HASH, CLAIM_ID, LINE_NUMBER, MEMBER_ID, SERVICE_DATE, PROCEDURE_CODE, UNITS,
+        (~any_failed(flags)).alias("_row_ok"),
+    )
+    return keys, concerned
+
+
+def collisions(keys: pl.DataFrame) -> pl.Series:
+    """Key hashes that two different keys share in this batch (almost always empty)."""
+    differ = (pl.col("_claim_min") != pl.col("_claim_max")) | (pl.col("_line_min") != pl.col("_line_max"))
+    return keys.filter(differ)[KEY_HASH]
+
+
+def exact_duplicates_query(typed: pl.LazyFrame, hashes: pl.Series) -> pl.LazyFrame:
+    """Only after a collision: the exact duplicated keys among the lines with the colliding hashes."""
+    return (
+        typed.filter(pl.col(KEY_HASH).is_in(hashes.implode()))
+        .group_by(CLAIM_ID, LINE_NUMBER)
         .agg(pl.len().alias("_copies"))
         .filter(pl.col("_copies") > 1)
-        .select(*keys, pl.lit(True).alias(FLAG_PREFIX + DUPLICATE_KEY))
-    )
-    return checked.join(dups, on=keys, how="left", maintain_order="left").with_columns(
-        pl.col(FLAG_PREFIX + DUPLICATE_KEY).fill_null(False)
+        .select(CLAIM_ID, LINE_NUMBER)
     )
 
 
-def _is_in(column: str, values: Sequence[str]) -> pl.Expr:
-    return pl.col(column).is_in(pl.Series(list(values), dtype=pl.String))
+def batch_facts(
+    keys: pl.DataFrame,
+    concerned: pl.DataFrame,
+    rules: RuleSet,
+    *,
+    collided_duplicates: pl.DataFrame | None = None,
+) -> BatchFacts:
+    """Duplicates and the two edits, from the prepass results (small frames; pure).
+
+    Edits look at valid lines only: a line that failed a check, or whose key
+    is duplicated, is neither a primary nor counted toward a unit limit.
+    """
+    collided = collisions(keys)
+    clean = keys.filter(~pl.col(KEY_HASH).is_in(collided.implode()))
+    dup_keys = clean.filter(pl.col("_copies") > 1).select(
+        pl.col("_claim_min").alias(CLAIM_ID), pl.col("_line_min").alias(LINE_NUMBER)
+    )
+    if collided_duplicates is not None:
+        dup_keys = pl.concat([dup_keys, collided_duplicates.select(CLAIM_ID, LINE_NUMBER)])
+    valid = concerned.filter(pl.col("_row_ok")).join(dup_keys, on=[CLAIM_ID, LINE_NUMBER], how="anti")
+
+    pairs = rules.addon_pairs
+    primaries = (
+        valid.filter(_is_in(PROCEDURE_CODE, pairs["primary_code"].unique()))
+        .select(CLAIM_ID, SERVICE_DATE, pl.col(PROCEDURE_CODE).alias("primary_code"))
+        .unique()
+        .join(pairs.select("addon_code", "primary_code"), on="primary_code")
+        .select(CLAIM_ID, SERVICE_DATE, pl.col("addon_code").alias(PROCEDURE_CODE))
+        .unique()
+    )
+    addon_failed = valid.filter(_is_in(PROCEDURE_CODE, pairs["addon_code"].unique())).join(
+        primaries, on=[CLAIM_ID, SERVICE_DATE, PROCEDURE_CODE], how="anti"
+    )
+
+    limits = rules.unit_limits.select("procedure_code", "max_units_per_member_day")
+    units_failed = (
+        valid.join(limits, on=PROCEDURE_CODE)
+        .with_columns(pl.col(UNITS).sum().over(MEMBER_ID, SERVICE_DATE, PROCEDURE_CODE).alias("_day_units"))
+        .filter(pl.col("_day_units") > pl.col("max_units_per_member_day"))
+    )
+    exact = None
+    if collided.len():
+        exact = {
+            DUPLICATE_KEY: dup_keys,
+            "addon": addon_failed.select(CLAIM_ID, LINE_NUMBER),
+            "units": units_failed.select(CLAIM_ID, LINE_NUMBER),
+        }
+    dup_hashes = dup_keys.select(key_hash()).to_series() if dup_keys.height else pl.Series([], dtype=pl.UInt64)
+    return BatchFacts(
+        duplicate=dup_hashes,
+        addon_without_primary=addon_failed[KEY_HASH],
+        units_exceed_limit=units_failed[KEY_HASH],
+        exact_keys=exact,
+    )
 
 
-def with_edits(valid: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
-    """Add ``edits`` and ``edit_carcs`` (lists, empty when none) from the add-on pairs and unit limits.
+def _marks(facts: BatchFacts, name: str, hashes: pl.Series) -> pl.Expr:
+    """True on the lines a fact names: by hash, or by exact key after a collision."""
+    if facts.exact_keys is None:
+        return pl.col(KEY_HASH).is_in(hashes.implode())
+    keys = facts.exact_keys[name]
+    return pl.struct(CLAIM_ID, LINE_NUMBER).is_in(pl.Series(keys.select(pl.struct(CLAIM_ID, LINE_NUMBER))).implode())
 
-    Grain unchanged. Both edits look at all valid lines of the batch: the
-    primaries present per (claim, service date), and the units per (member,
-    service date, code). Only lines whose code a table names are aggregated.
+
+def with_edits(valid: pl.LazyFrame, rules: RuleSet, facts: BatchFacts) -> pl.LazyFrame:
+    """Add ``edits`` and ``edit_carcs`` (lists, empty when none) from the batch facts.
+
+    Grain unchanged. Names and codes come from the add-on pairs and unit
+    limits tables; a code either table names can carry its edit.
     """
     pairs = rules.addon_pairs
     limits = rules.unit_limits
-    flags: list[tuple[pl.Expr, pl.Expr, pl.Expr]] = []
-    out = valid
-
-    if pairs.height:
-        addon_codes = pairs["addon_code"].unique().to_list()
-        primaries = (
-            valid.filter(_is_in(PROCEDURE_CODE, pairs["primary_code"].unique().to_list()))
-            .select(CLAIM_ID, SERVICE_DATE, pl.col(PROCEDURE_CODE).alias("primary_code"))
-            .unique()
-            .join(pairs.lazy().select("addon_code", "primary_code"), on="primary_code")
-            .select(CLAIM_ID, SERVICE_DATE, "addon_code", pl.lit(True).alias("_has_primary"))
-            .unique()
-        )
-        out = out.join(
-            primaries,
-            left_on=[CLAIM_ID, SERVICE_DATE, PROCEDURE_CODE],
-            right_on=[CLAIM_ID, SERVICE_DATE, "addon_code"],
-            how="left",
-            maintain_order="left",
-        )
-        edit_of = dict(zip(pairs["addon_code"], pairs["edit"], strict=True))
-        code_of = dict(zip(pairs["addon_code"], pairs["group_code"] + "-" + pairs["carc"], strict=True))
-        is_addon = _is_in(PROCEDURE_CODE, addon_codes)
-        failed = is_addon & pl.col("_has_primary").is_null()
-        flags.append((
-            failed,
-            pl.col(PROCEDURE_CODE).replace_strict(edit_of, default=None, return_dtype=pl.String),
-            pl.col(PROCEDURE_CODE).replace_strict(code_of, default=None, return_dtype=pl.String),
-        ))
-
-    if limits.height:
-        limited = limits["procedure_code"].to_list()
-        totals = (
-            valid.filter(_is_in(PROCEDURE_CODE, limited))
-            .group_by(MEMBER_ID, SERVICE_DATE, PROCEDURE_CODE)
-            .agg(pl.col(UNITS).sum().alias("_member_day_units"))
-        )
-        out = out.join(
-            totals, on=[MEMBER_ID, SERVICE_DATE, PROCEDURE_CODE], how="left", maintain_order="left"
-        )
-        max_of = dict(zip(limits["procedure_code"], limits["max_units_per_member_day"], strict=True))
-        edit_of = dict(zip(limits["procedure_code"], limits["edit"], strict=True))
-        code_of = dict(
-            zip(limits["procedure_code"], limits["group_code"] + "-" + limits["carc"], strict=True)
-        )
-        code = pl.col(PROCEDURE_CODE)
-        failed = pl.col("_member_day_units") > code.replace_strict(
-            max_of, default=None, return_dtype=pl.Int64
-        )
-        flags.append((
-            failed,
+    code = pl.col(PROCEDURE_CODE)
+    marks: list[tuple[pl.Expr, pl.Expr, pl.Expr]] = []
+    for table, key, name in ((pairs, "addon_code", "addon"), (limits, "procedure_code", "units")):
+        if not table.height:
+            continue
+        hashes = facts.addon_without_primary if name == "addon" else facts.units_exceed_limit
+        first = table.unique(key, keep="first", maintain_order=True)
+        edit_of = dict(zip(first[key], first["edit"], strict=True))
+        code_of = dict(zip(first[key], first["group_code"] + "-" + first["carc"], strict=True))
+        marks.append((
+            _marks(facts, name, hashes),
             code.replace_strict(edit_of, default=None, return_dtype=pl.String),
             code.replace_strict(code_of, default=None, return_dtype=pl.String),
         ))
@@ -246,10 +379,10 @@ def with_edits(valid: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
             return pl.lit([], dtype=pl.List(pl.String))
         return pl.concat_list(items).list.drop_nulls()
 
-    return out.with_columns(
-        listed([pl.when(f.fill_null(False)).then(name) for f, name, _ in flags]).alias(EDITS),
-        listed([pl.when(f.fill_null(False)).then(code) for f, _, code in flags]).alias(EDIT_CARCS),
-    ).drop(["_has_primary", "_member_day_units"], strict=False)
+    return valid.with_columns(
+        listed([pl.when(m).then(name) for m, name, _ in marks]).alias(EDITS),
+        listed([pl.when(m).then(c) for m, _, c in marks]).alias(EDIT_CARCS),
+    )
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -302,7 +435,7 @@ def decide(lines: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     )
     policy_payload = [c for c in policies.columns if c not in (
         "payer_id", "procedure_code", "effective_date", "end_date")]
-    with_policy = join_in_effect(
+    with_policy = lookup_in_effect(
         lines.with_columns(targeted.alias("_targeted")),
         policies,
         left_on=[pl.when(pl.col("_targeted")).then(pl.col(PAYER_ID)), pl.col(PROCEDURE_CODE)],
@@ -321,7 +454,7 @@ def decide(lines: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
         pl.col("covers_work_hardening").alias("_plan_covers"),
     )
     plan_payload = [c for c in plans.columns if c not in ("plan_id", "effective_date", "end_date")]
-    with_plan = join_in_effect(
+    with_plan = lookup_in_effect(
         with_policy,
         plans,
         left_on=[pl.when(pl.col("_targeted")).then(pl.col(PLAN_ID))],
@@ -393,36 +526,29 @@ def decide(lines: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     )
 
 
-def build(
-    raw: pl.LazyFrame, rules: RuleSet, *, run_id: str, keep: pl.Expr | None = None
-) -> Plan:
-    """The whole run as two lazy outputs over one raw input frame.
-
-    ``keep`` selects a slice over the typed canonical columns: rows where it is
-    False are neither results nor rejects but ``skipped`` (counted per file);
-    rows where it is null (a value the slice needs did not parse) stay in, so
-    a bad row is never hidden as skipped.
+def build(typed: pl.LazyFrame, rules: RuleSet, facts: BatchFacts, *, run_id: str) -> Plan:
+    """The whole run as two lazy outputs over the typed lines (``typed_lines``) and the batch facts.
 
     results: one row per valid line, every input column (typed canonical
     columns, extras untouched) plus ``DECISION_COLUMNS`` and ``run_id``.
     rejects: one row per invalid line, the original values as text, the
     ``failed_checks`` list and ``run_id``.
     """
-    schema = raw.collect_schema()
-    extras = [c for c in schema.names() if c not in CANONICAL and not c.startswith(REJECT_PREFIX)]
-    typed = with_checks(raw)
-    skipped = None
-    if keep is not None:
-        in_slice = keep.fill_null(True)
-        skipped = typed.filter(~in_slice).group_by(SOURCE_FILE).agg(pl.len().alias("skipped"))
-        typed = typed.filter(in_slice)
-    checked = with_duplicate_flag(typed)
+    schema = typed.collect_schema()
+    extras = [
+        c for c in schema.names()
+        if c not in CANONICAL and not c.startswith((REJECT_PREFIX, RAW_PREFIX, FLAG_PREFIX)) and c != KEY_HASH
+    ]
+    has_key = pl.col(CLAIM_ID).is_not_null() & pl.col(LINE_NUMBER).is_not_null()
+    checked = typed.with_columns(
+        (has_key & _marks(facts, DUPLICATE_KEY, facts.duplicate)).alias(FLAG_PREFIX + DUPLICATE_KEY)
+    )
     flags = flag_columns(checked.collect_schema())
-    checked = checked.with_columns(~any_failed(flags).alias(VALID))
+    checked = checked.with_columns((~any_failed(flags)).alias(VALID))
 
     valid = checked.filter(pl.col(VALID))
     results = (
-        with_edits(decide(valid, rules), rules)
+        with_edits(decide(valid, rules), rules, facts)
         .with_columns(pl.lit(run_id).alias(RUN_ID))
         .select(*CANONICAL, *extras, *DECISION_COLUMNS, RUN_ID)
     )
@@ -432,7 +558,27 @@ def build(
         failed_check_names(flags).alias(FAILED_CHECKS),
         pl.lit(run_id).alias(RUN_ID),
     )
-    return Plan(results=results, rejects=rejects, skipped=skipped)
+    return Plan(results=results, rejects=rejects)
 
 
-__all__ = ["Plan", "build", "complete_versions", "decide", "join_in_effect", "with_edits"]
+def plan_in_memory(
+    raw: pl.LazyFrame, rules: RuleSet, *, run_id: str, keep: pl.Expr | None = None
+) -> tuple[Plan, pl.LazyFrame | None]:
+    """Typed lines, prepass and plan in one call (collects only the prepass's small frames).
+
+    Returns the plan and the lazy per-file count of skipped lines.
+    """
+    typed, skipped = typed_lines(raw, keep)
+    keys, concerned = pl.collect_all(list(fact_queries(typed, rules)), engine="streaming")
+    collided = collisions(keys)
+    exact = None
+    if collided.len():
+        exact = exact_duplicates_query(typed, collided).collect(engine="streaming")
+    facts = batch_facts(keys, concerned, rules, collided_duplicates=exact)
+    return build(typed, rules, facts, run_id=run_id), skipped
+
+
+__all__ = [
+    "BatchFacts", "Plan", "batch_facts", "build", "complete_versions", "decide", "fact_queries",
+    "lookup_in_effect", "plan_in_memory", "typed_lines", "with_edits",
+]

@@ -157,10 +157,13 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str
     rule_set = rules or load_rules(options.rules_dir, plans=options.plans, as_of=options.rules_as_of)
     raw, paths, layout = read_inputs(options)
     run_id = output.new_run_id()
-    plan = engine.build(raw, rule_set, run_id=run_id, keep=options.slice.predicate())
+    try:
+        plan, skipped = engine.plan_in_memory(raw, rule_set, run_id=run_id, keep=options.slice.predicate())
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(_polars_message(exc, paths)) from exc
     read_counts = raw.group_by(SOURCE_FILE).agg(pl.len().alias("read"))
-    if plan.skipped is not None:
-        read_counts = read_counts.join(plan.skipped, on=SOURCE_FILE, how="left")
+    if skipped is not None:
+        read_counts = read_counts.join(skipped, on=SOURCE_FILE, how="left")
     planned = time.perf_counter()
 
     pool, hashes = output.checksums_in_background(paths)

@@ -39,9 +39,8 @@ COLUMNS = [
 def main() -> None:
     rng = random.Random(SEED)
     rows: list[dict[str, str]] = []
-    claim_no = 0
     for i in range(120):
-        claim_no += 1
+        claim_no = i + 1
         payer = rng.choice(list(PLANS))
         plan = rng.choice([*PLANS[payer], ""]) if rng.random() < 0.1 else rng.choice(PLANS[payer])
         if rng.random() < 0.03:

@@ -7,7 +7,7 @@ from typing import Any
 import polars as pl
 
 from adjudicator.contract import CANONICAL_COLUMNS, SOURCE_FILE
-from adjudicator.engine import build
+from adjudicator.engine import plan_in_memory
 from adjudicator.rules import RuleSet
 
 BASE_LINE: dict[str, str | None] = {
@@ -35,6 +35,6 @@ def raw_frame(rows: list[dict[str, Any]], source: str = "inline.csv") -> pl.Lazy
 
 
 def run_plan(rows: list[dict[str, Any]], rules: RuleSet) -> tuple[pl.DataFrame, pl.DataFrame]:
-    plan = build(raw_frame(rows), rules, run_id="test-run")
+    plan, _ = plan_in_memory(raw_frame(rows), rules, run_id="test-run")
     results, rejects = pl.collect_all([plan.results, plan.rejects], engine="streaming")
     return results, rejects
