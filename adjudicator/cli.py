@@ -32,6 +32,16 @@ example:
 """
 
 
+DIFF_EPILOG = """\
+exit codes: 0 compared (changes or not); 1 with --fail-on-change when any line
+changed, appeared, disappeared or moved between results and rejects;
+2 bad input or options (one line on stderr; DIFF_OUT untouched); 3 internal error.
+
+example:
+  adjudicate diff out/last-night out/new-rules --out out/what-changed --fail-on-change
+"""
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -93,6 +103,26 @@ def parser() -> argparse.ArgumentParser:
                         help="only these claim ids (a file, one per line)")
     run.add_argument("--quiet", action="store_true", help="print no summary")
     run.add_argument("--debug", action="store_true", help="show a traceback on errors")
+
+    diff = commands.add_parser(
+        "diff",
+        help="compare two runs line by line and show what changed",
+        description="Compare the runs in OLD_OUT and NEW_OUT on (claim_id, line_number).\n"
+        "DIFF_OUT/changes.parquet lists every line whose determination, reason, policy\n"
+        "version, codes or edits differ, that is in one run only, or that is a result in\n"
+        "one run and a reject in the other, old and new values side by side.\n"
+        "DIFF_OUT/summary.json holds the summary printed here.",
+        epilog=DIFF_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    diff.add_argument("old_out", type=Path, metavar="OLD_OUT", help="output folder of the earlier run")
+    diff.add_argument("new_out", type=Path, metavar="NEW_OUT", help="output folder of the later run")
+    diff.add_argument("--out", required=True, type=Path, metavar="DIFF_OUT", help="diff output folder (created)")
+    diff.add_argument("--overwrite", action="store_true", help="replace an existing DIFF_OUT")
+    diff.add_argument("--fail-on-change", action="store_true",
+                      help="exit 1 when any line changed (for pipelines)")
+    diff.add_argument("--quiet", action="store_true", help="print no summary")
+    diff.add_argument("--debug", action="store_true", help="show a traceback on errors")
     return top
 
 
@@ -148,7 +178,18 @@ def format_summary(manifest: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = {"run": _cmd_run}
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from adjudicator.diff import EXIT_CHANGED, diff_runs, format_diff_summary
+
+    summary = diff_runs(args.old_out, args.new_out, args.out, overwrite=args.overwrite)
+    if not args.quiet:
+        print(format_diff_summary(summary))
+    if args.fail_on_change and summary["totals"]["changed"]:
+        return EXIT_CHANGED
+    return EXIT_OK
+
+
+COMMANDS = {"run": _cmd_run, "diff": _cmd_diff}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

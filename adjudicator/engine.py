@@ -152,6 +152,27 @@ def _key_index(exprs: Sequence[pl.Expr], tiles: pl.DataFrame, keys: Sequence[str
     return index, distinct
 
 
+def tile_position(
+    tiles: pl.DataFrame, *, left_on: Sequence[pl.Expr], right_on: Sequence[str], date: pl.Expr
+) -> pl.Expr:
+    """The row of ``tiles`` (from ``complete_versions``) that holds each line's date; null when its key has none.
+
+    This is the project's one date-ranged join. The rule table is tiny, so it
+    is not joined: every tile start is encoded as one sortable integer (key
+    number, day), and each line finds its tile with one vectorized binary
+    search over that array. No row is multiplied, re-joined or sorted.
+    """
+    key_of_line, distinct = _key_index(left_on, tiles, right_on)
+    keyed = tiles.join(distinct, on=list(right_on), how="left", maintain_order="left")
+    days = pl.col(_EFF).cast(pl.Int32).cast(pl.Int64) + _DAY_OFFSET
+    starts = keyed.select(pl.col("_key").cast(pl.Int64) * _KEY_SPAN + days.fill_null(0)).to_series()
+    if not starts.is_sorted():
+        raise ValueError("tiles must be sorted by key, then by start")
+    line_day = date.cast(pl.Int32).cast(pl.Int64) + _DAY_OFFSET
+    position = pl.lit(starts).search_sorted(key_of_line * _KEY_SPAN + line_day, side="right").cast(pl.Int64) - 1
+    return pl.when(key_of_line.is_not_null() & date.is_not_null()).then(position)
+
+
 def lookup_in_effect(
     lines: pl.LazyFrame,
     versions: pl.DataFrame,
@@ -166,23 +187,9 @@ def lookup_in_effect(
     Grain unchanged: one row per line, order kept. Adds ``payload`` and
     ``_version_found`` (null: the key has no version at all, or the line's key
     is null; False: no version in effect that day; True: found).
-
-    This is the project's one date-ranged join. The rule table is tiny, so it
-    is not joined: each key's versions are tiled with gap rows to cover the
-    whole date line (``complete_versions``), every tile start is encoded as one
-    sortable integer (key number, day), and each line finds its tile with one
-    vectorized binary search over that array, then gathers the tile's payload.
-    No row is multiplied, re-joined or sorted.
     """
     tiles = complete_versions(versions, right_on, payload)
-    key_of_line, distinct = _key_index(left_on, tiles, right_on)
-    tiles = tiles.join(distinct, on=list(right_on), how="left", maintain_order="left")
-    days = pl.col(_EFF).cast(pl.Int32).cast(pl.Int64) + _DAY_OFFSET
-    starts = tiles.select(pl.col("_key").cast(pl.Int64) * _KEY_SPAN + days.fill_null(0)).to_series()
-    assert starts.is_sorted(), "tiles must be sorted by key then start"
-    line_day = pl.col(date).cast(pl.Int32).cast(pl.Int64) + _DAY_OFFSET
-    position = pl.lit(starts).search_sorted(key_of_line * _KEY_SPAN + line_day, side="right").cast(pl.Int64) - 1
-    tile = pl.when(key_of_line.is_not_null() & pl.col(date).is_not_null()).then(position)
+    tile = tile_position(tiles, left_on=left_on, right_on=right_on, date=pl.col(date))
     return lines.with_columns(tile.alias("_tile")).with_columns(
         pl.lit(tiles[c]).gather(pl.col("_tile")).alias(c) for c in [*payload, _FOUND]
     ).drop("_tile")
@@ -391,8 +398,6 @@ _MESSAGE_FIELDS = {
     "policy": "policy_id",
     "version": "policy_version",
     "source": "policy_source",
-    "payer": PAYER_ID,
-    "plan": PLAN_ID,
 }
 
 
@@ -410,13 +415,7 @@ def _stance(name: str) -> pl.Expr:
     return pl.col("policy_stance") == name
 
 
-def decide(lines: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
-    """Add the decision table's columns (contract section 4) to valid, typed lines.
-
-    Grain unchanged. Lines whose code no policy targets get NO_ACTION and null
-    policy columns; the others take the first matching row of the table.
-    """
-    targeted = _is_in(PROCEDURE_CODE, rules.targeted_codes)
+def _policy_tiles(rules: RuleSet) -> pl.DataFrame:
     policies = rules.policies.select(
         "payer_id",
         "procedure_code",
@@ -428,22 +427,13 @@ def decide(lines: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
         pl.col("end_date").alias("policy_end_date"),
         pl.col("stance").alias("policy_stance"),
         pl.col("source").alias("policy_source"),
-        pl.col("places_of_service")
-        .str.split(";")
-        .list.eval(pl.element().str.strip_chars())
-        .alias("_policy_places"),
+        pl.col("places_of_service").str.split(";").list.eval(pl.element().str.strip_chars()).alias("_policy_places"),
     )
-    policy_payload = [c for c in policies.columns if c not in (
-        "payer_id", "procedure_code", "effective_date", "end_date")]
-    with_policy = lookup_in_effect(
-        lines.with_columns(targeted.alias("_targeted")),
-        policies,
-        left_on=[pl.when(pl.col("_targeted")).then(pl.col(PAYER_ID)), pl.col(PROCEDURE_CODE)],
-        right_on=["payer_id", "procedure_code"],
-        date=SERVICE_DATE,
-        payload=policy_payload,
-    ).rename({_FOUND: "_policy_found"})
+    payload = [c for c in policies.columns if c not in ("payer_id", "procedure_code", "effective_date", "end_date")]
+    return complete_versions(policies, ["payer_id", "procedure_code"], payload)
 
+
+def _plan_tiles(rules: RuleSet) -> pl.DataFrame:
     plans = rules.plans.select(
         "plan_id",
         "effective_date",
@@ -453,44 +443,85 @@ def decide(lines: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
         pl.col("excludes_not_medically_necessary").alias("_plan_excludes_nmn"),
         pl.col("covers_work_hardening").alias("_plan_covers"),
     )
-    plan_payload = [c for c in plans.columns if c not in ("plan_id", "effective_date", "end_date")]
-    with_plan = lookup_in_effect(
-        with_policy,
-        plans,
-        left_on=[pl.when(pl.col("_targeted")).then(pl.col(PLAN_ID))],
-        right_on=["plan_id"],
-        date=SERVICE_DATE,
-        payload=plan_payload,
-    ).rename({_FOUND: "_plan_found"})
+    payload = [c for c in plans.columns if c not in ("plan_id", "effective_date", "end_date")]
+    return complete_versions(plans, ["plan_id"], payload)
 
-    places = dict(zip(rules.places["place_of_service"], rules.places["setting"], strict=True))
-    default_setting = places.pop(ANY_PLACE)
-    pos = pl.col(PLACE_OF_SERVICE)
-    setting = pos.replace_strict(places, default=pl.lit(default_setting), return_dtype=pl.String)
+
+def _place_classes(rules: RuleSet, policy_tiles: pl.DataFrame) -> tuple[list[str | None], list[str]]:
+    """Places of service that can decide differently: every code a table names, then one class for all others.
+
+    Returns (code of each class, with None for "any other or none"; setting of each class).
+    """
+    settings = dict(zip(rules.places["place_of_service"], rules.places["setting"], strict=True))
+    default = settings.pop(ANY_PLACE)
+    tokens = policy_tiles["_policy_places"].explode().drop_nulls().unique().sort().to_list()
+    codes = sorted(set(settings) | {t for t in tokens if t.isdigit()})
+    return [*codes, None], [settings.get(c, default) for c in codes] + [default]
+
+
+def decision_table(rules: RuleSet) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[str | None]]:
+    """Contract section 4 evaluated once for every combination that can occur; small.
+
+    Grain: one row per (policy tile or none, plan tile or none, place class),
+    plus a last row for lines no policy targets (NO_ACTION). A line's verdict is
+    then a lookup into this table, so the per-line work is three binary
+    searches and a gather, whatever the number of rules.
+    Returns (table, policy tiles, plan tiles, place class codes).
+    """
+    policy_tiles = _policy_tiles(rules)
+    plan_tiles = _plan_tiles(rules)
+    place_codes, place_settings = _place_classes(rules, policy_tiles)
+    n_plan, n_place = plan_tiles.height + 1, len(place_codes)
+    policy_side = pl.concat(
+        [policy_tiles.head(0).with_columns(pl.lit(None).alias(_FOUND)).clear(1), policy_tiles],
+        how="vertical_relaxed",
+    ).drop("payer_id", "procedure_code", _EFF, _END).rename({_FOUND: "_policy_found"})
+    plan_side = pl.concat(
+        [plan_tiles.clear(1), plan_tiles], how="vertical_relaxed"
+    ).drop("plan_id", _EFF, _END).rename({_FOUND: "_plan_found"})
+    places = pl.DataFrame({PLACE_OF_SERVICE: place_codes, "_setting": place_settings},
+                          schema={PLACE_OF_SERVICE: pl.String, "_setting": pl.String})
+    combos = (
+        policy_side.with_row_index("_p")
+        .join(plan_side.with_row_index("_q"), how="cross")
+        .join(places.with_row_index("_c"), how="cross")
+        .sort("_p", "_q", "_c")
+    )
+    if combos.height != policy_side.height * n_plan * n_place:
+        raise AssertionError("decision table is not the full product")
+    decided = _decide_frame(combos, rules).with_columns(pl.lit(True).alias("_targeted"))
+    no_action = decided.clear(1).with_columns(
+        pl.lit("NO_ACTION").alias(DETERMINATION), pl.lit(False).alias("_targeted")
+    )
+    return pl.concat([decided, no_action]), policy_tiles, plan_tiles, place_codes
+
+
+def _decide_frame(combos: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
+    """The decision table's rows, in the contract's order, over every combination (small frame)."""
     tokens = pl.col("_policy_places")
     policy_applies = (
-        tokens.is_null() | tokens.list.contains(pos.fill_null("")) | tokens.list.contains(setting)
+        tokens.is_null()
+        | tokens.list.contains(pl.col(PLACE_OF_SERVICE).fill_null(""))
+        | tokens.list.contains(pl.col("_setting"))
     )
     policy_found = pl.col("_policy_found").fill_null(False)
     plan_found = pl.col("_plan_found").fill_null(False)
     conditions = {
-        "MEDICARE_CARRIER_DISCRETION": (pl.col("plan_line_of_business") == "MEDICARE")
-        | _stance("CARRIER_DISCRETION"),
+        "MEDICARE_CARRIER_DISCRETION": (pl.col("plan_line_of_business") == "MEDICARE") | _stance("CARRIER_DISCRETION"),
         "NO_POLICY_IN_EFFECT": ~policy_found,
         "POLICY_SUPERSEDED": _stance("SUPERSEDED"),
         "POLICY_NOT_APPLICABLE": ~policy_applies,
         "PLAN_NOT_FOUND": ~plan_found,
         "PLAN_COVERS_SERVICE": pl.col("_plan_covers"),
         "BENEFIT_EXCLUSION": _stance("BENEFIT_EXCLUSION"),
-        "NOT_MEDICALLY_NECESSARY": _stance("NOT_MEDICALLY_NECESSARY")
-        & pl.col("_plan_excludes_nmn"),
+        "NOT_MEDICALLY_NECESSARY": _stance("NOT_MEDICALLY_NECESSARY") & pl.col("_plan_excludes_nmn"),
         "NO_NMN_EXCLUSION_IN_PLAN": _stance("NOT_MEDICALLY_NECESSARY"),
     }
-    assert tuple(conditions) == REASONS, "decision rows out of the contract's order"
+    if tuple(conditions) != REASONS:
+        raise AssertionError("decision rows out of the contract's order")
     reason: pl.Expr = pl.lit(None, pl.String)
     for name in reversed(REASONS):
         reason = pl.when(conditions[name].fill_null(False)).then(pl.lit(name)).otherwise(reason)
-    reason = pl.when(pl.col("_targeted")).then(reason)
 
     table = rules.reasons
 
@@ -500,30 +531,53 @@ def decide(lines: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
 
     message: pl.Expr = pl.lit(None, pl.String)
     for row in table.iter_rows(named=True):
-        message = pl.when(pl.col(REASON) == row["reason"]).then(_message(row["message"])).otherwise(
-            message
-        )
+        message = pl.when(pl.col(REASON) == row["reason"]).then(_message(row["message"])).otherwise(message)
     policy_columns = [
-        "policy_id", "policy_version", "policy_effective_date", "policy_end_date",
-        "policy_stance", "policy_source",
+        "policy_id", "policy_version", "policy_effective_date", "policy_end_date", "policy_stance", "policy_source",
     ]
+    plan_columns = ["plan_version_effective_date", "plan_line_of_business"]
     return (
-        with_plan.with_columns(reason.alias(REASON))
+        combos.with_columns(reason.alias(REASON))
         .with_columns(
-            pl.when(pl.col("_targeted"))
-            .then(lookup("determination"))
-            .otherwise(pl.lit("NO_ACTION"))
-            .alias(DETERMINATION),
+            lookup("determination").alias(DETERMINATION),
             lookup("group_code").alias("group_code"),
             lookup("carc").alias("carc"),
             lookup("rarc").alias("rarc"),
             message.alias("message"),
-            # a gap tile carries no policy: keep the policy columns null there
+            # a gap tile carries no version: keep its columns null
             *(pl.when(policy_found).then(pl.col(c)).alias(c) for c in policy_columns),
+            *(pl.when(plan_found).then(pl.col(c)).alias(c) for c in plan_columns),
         )
-        .drop(["_policy_places", "_plan_excludes_nmn", "_plan_covers", "_policy_found",
-               "_plan_found", "_targeted"])
+        .select(DETERMINATION, REASON, *policy_columns, *plan_columns, "group_code", "carc", "rarc", "message")
     )
+
+
+def decide(lines: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
+    """Add the decision table's columns (contract section 4) to valid, typed lines.
+
+    Grain unchanged, order kept. Lines whose code no policy targets get
+    NO_ACTION and null policy columns; the others take the first matching row
+    of the table, read from ``decision_table`` by the line's policy tile, plan
+    tile and place-of-service class.
+    """
+    table, policy_tiles, plan_tiles, place_codes = decision_table(rules)
+    targeted = _is_in(PROCEDURE_CODE, rules.targeted_codes)
+    date = pl.col(SERVICE_DATE)
+    policy = tile_position(
+        policy_tiles, left_on=[pl.col(PAYER_ID), pl.col(PROCEDURE_CODE)],
+        right_on=["payer_id", "procedure_code"], date=date,
+    )
+    plan = tile_position(plan_tiles, left_on=[pl.col(PLAN_ID)], right_on=["plan_id"], date=date)
+    classes = {code: i for i, code in enumerate(place_codes) if code is not None}
+    place = pl.col(PLACE_OF_SERVICE).replace_strict(
+        classes, default=len(place_codes) - 1, return_dtype=pl.Int64
+    ).fill_null(len(place_codes) - 1)
+    n_plan, n_place = plan_tiles.height + 1, len(place_codes)
+    row = ((policy.fill_null(-1) + 1) * n_plan + plan.fill_null(-1) + 1) * n_place + place
+    row = pl.when(targeted).then(row).otherwise(table.height - 1)
+    return lines.with_columns(row.alias("_decision_row")).with_columns(
+        pl.lit(table[c]).gather(pl.col("_decision_row")).alias(c) for c in table.columns
+    ).drop("_decision_row")
 
 
 def build(typed: pl.LazyFrame, rules: RuleSet, facts: BatchFacts, *, run_id: str) -> Plan:

@@ -296,10 +296,11 @@ def read_837p(path: str) -> pl.DataFrame:
         for seg in reader:
             number += 1
             last = _shown(seg)
+            # the loop walk first: its finding (an SV1 without LX) is more telling than the count it upsets
+            walker.feed(seg, number)
             problems = [e for e in reader.pop_errors() if e[1] not in _TOLERATED]
             if problems:
                 raise _Malformed(problems[0][2])
-            walker.feed(seg, number)
         # RawX12File stops at the last segment terminator: text after it is a cut-off segment
         leftover = reader.raw.buffer.strip()
         if leftover:

@@ -1,0 +1,389 @@
+"""Comparing two runs line by line (``adjudicate diff``): what moved, streamed into DIFF_OUT with a summary.
+
+Grain of ``changes.parquet``: one row per (claim_id, line_number) whose
+outcome differs between the two runs, in no particular order. A line is
+matched across runs by its key; rejects take part through their key (text
+in ``rejects.parquet``, parsed as the validator parses it). Rejects whose key
+does not parse cannot be matched and are only counted (``unkeyed_rejects``).
+
+change_kind, first match wins:
+
+- ``only_in_old`` / ``only_in_new``: the key is in one run only (result or reject);
+- ``rejected_in_old`` / ``rejected_in_new``: a reject in that run, a result in the other;
+- ``changed``: a result in both, and at least one of ``COMPARED_FIELDS`` differs
+  (nulls compare equal to nulls); ``changed_fields`` names them.
+
+A key rejected in both runs, or a result in both with no field differing, is
+unchanged and is not written. Both runs are scanned, fully outer-joined on the
+key and sunk by polars' streaming engine; only group-by counts are collected.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final
+
+import polars as pl
+
+from adjudicator.contract import BILLED_AMOUNT, CLAIM_ID, LINE_NUMBER
+from adjudicator.engine import DETERMINATION, EDIT_CARCS, EDITS, REASON
+from adjudicator.errors import InputError, OutputError
+from adjudicator.output import MANIFEST, REJECTS, RESULTS, check_out_dir, publish, staging
+from adjudicator.validate import RAW_PREFIX, parse
+
+CHANGES: Final = "changes.parquet"
+SUMMARY: Final = "summary.json"
+
+KEYS: Final = (CLAIM_ID, LINE_NUMBER)
+
+#: result columns compared between the runs, in output order
+COMPARED_FIELDS: Final = (
+    DETERMINATION,
+    REASON,
+    "policy_id",
+    "policy_version",
+    "policy_effective_date",
+    "policy_end_date",
+    "group_code",
+    "carc",
+    "rarc",
+    EDITS,
+    EDIT_CARCS,
+)
+
+CHANGE_KIND: Final = "change_kind"
+CHANGED_FIELDS: Final = "changed_fields"
+ONLY_IN_OLD: Final = "only_in_old"
+ONLY_IN_NEW: Final = "only_in_new"
+REJECTED_IN_OLD: Final = "rejected_in_old"
+REJECTED_IN_NEW: Final = "rejected_in_new"
+CHANGED: Final = "changed"
+CHANGE_KINDS: Final = (CHANGED, ONLY_IN_OLD, ONLY_IN_NEW, REJECTED_IN_OLD, REJECTED_IN_NEW)
+
+#: what a side is for a key, and the matrix labels of the two non-result states
+_RESULT = "result"
+_REJECTED = "rejected"
+ABSENT_LABEL: Final = "(absent)"
+REJECTED_LABEL: Final = "(rejected)"
+#: matrix order: the contract's determinations first, then anything else, then the two states
+_LABEL_ORDER = ("NOT_MEDICALLY_NECESSARY", "BENEFIT_PLAN_REVIEW", "NO_ACTION")
+
+TOP_REASONS: Final = 10
+
+#: exit status of ``adjudicate diff --fail-on-change`` when a line changed
+EXIT_CHANGED: Final = 1
+
+_STATUS = "_status"
+
+
+def _old(column: str) -> str:
+    return f"old_{column}"
+
+
+def _new(column: str) -> str:
+    return f"new_{column}"
+
+
+def _schema(path: Path, required: Sequence[str]) -> pl.Schema:
+    """The Parquet file's schema, or an InputError naming the file (missing, unreadable, lacking columns)."""
+    if not path.is_file():
+        raise InputError(f"{path}: not found; is {path.parent} the output folder of a run?")
+    try:
+        schema = pl.scan_parquet(path).collect_schema()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot read as Parquet: {first}") from None
+    missing = [c for c in required if c not in schema]
+    if missing:
+        raise InputError(f"{path}: missing columns {missing}; is it a run's {path.name}?")
+    return schema
+
+
+def _run_id(folder: Path) -> str | None:
+    """The run id from the manifest, when there is a readable one (informational only)."""
+    try:
+        value = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("run_id")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _check_run(folder: Path) -> tuple[pl.Schema, pl.Schema]:
+    if not folder.is_dir():
+        raise InputError(f"{folder}: run folder not found")
+    results = _schema(folder / RESULTS, [*KEYS, BILLED_AMOUNT, *COMPARED_FIELDS])
+    rejects = _schema(folder / REJECTS, [*KEYS, BILLED_AMOUNT])
+    return results, rejects
+
+
+def reject_keys(rejects: pl.LazyFrame) -> pl.LazyFrame:
+    """Rejects' text key and amount parsed as the validator parses them (null where they do not parse).
+
+    Grain: one row per reject. Columns: claim_id, line_number (Int64), billed_amount (Decimal).
+    """
+    parsed = [LINE_NUMBER, BILLED_AMOUNT]
+    return rejects.select(
+        CLAIM_ID, *(pl.col(c).cast(pl.String).alias(RAW_PREFIX + c) for c in parsed)
+    ).select(CLAIM_ID, *(parse(c, pl.String()).alias(c) for c in parsed))
+
+
+def _has_key() -> pl.Expr:
+    """A reject's key is usable when both parts parsed; a blank claim_id is missing, as the validator says."""
+    return (pl.col(CLAIM_ID).str.strip_chars() != "").fill_null(False) & pl.col(LINE_NUMBER).is_not_null()
+
+
+def side(results: pl.LazyFrame, rejects: pl.LazyFrame) -> pl.LazyFrame:
+    """One run as one row per key: its results, then the keys it only rejected.
+
+    Grain: one row per (claim_id, line_number); claim_id is unique with line_number.
+    Columns: the keys, ``_status`` ("result" or "rejected"), billed_amount and
+    ``COMPARED_FIELDS`` (null on a rejected key). A key rejected more than once
+    (a duplicated key) counts once; a rejected key that is also a result (which a
+    run never writes) is taken as the result.
+    """
+    kept = results.select(*KEYS, pl.lit(_RESULT).alias(_STATUS), BILLED_AMOUNT, *COMPARED_FIELDS)
+    rejected = (
+        reject_keys(rejects)
+        .filter(_has_key())
+        .group_by(KEYS)
+        .agg(pl.col(BILLED_AMOUNT).first())
+        .join(results.select(KEYS), on=list(KEYS), how="anti")
+        .with_columns(pl.lit(_REJECTED).alias(_STATUS))
+    )
+    return pl.concat([kept, rejected], how="diagonal")
+
+
+def compare(old: pl.LazyFrame, new: pl.LazyFrame) -> pl.LazyFrame:
+    """Every key of either side with the two sides' values and what changed (pure; see ``side``).
+
+    Grain: one row per (claim_id, line_number) of either run. Adds
+    ``change_kind`` (null: unchanged), ``changed_fields`` (list, empty unless
+    ``changed``), billed_amount (the new run's, else the old run's) and
+    ``old_``/``new_`` columns for ``_status`` and each compared field.
+    """
+    renamed = [
+        frame.rename({c: prefix(c) for c in (_STATUS, BILLED_AMOUNT, *COMPARED_FIELDS)})
+        for frame, prefix in ((old, _old), (new, _new))
+    ]
+    joined = renamed[0].join(renamed[1], on=list(KEYS), how="full", coalesce=True)
+    old_status, new_status = pl.col(_old(_STATUS)), pl.col(_new(_STATUS))
+    both_results = (old_status == _RESULT) & (new_status == _RESULT)
+    differs = {f: both_results & pl.col(_old(f)).ne_missing(pl.col(_new(f))) for f in COMPARED_FIELDS}
+    kind = (
+        pl.when(old_status.is_null()).then(pl.lit(ONLY_IN_NEW))
+        .when(new_status.is_null()).then(pl.lit(ONLY_IN_OLD))
+        .when((old_status == _REJECTED) & (new_status == _RESULT)).then(pl.lit(REJECTED_IN_OLD))
+        .when((old_status == _RESULT) & (new_status == _REJECTED)).then(pl.lit(REJECTED_IN_NEW))
+        .when(pl.any_horizontal(differs.values())).then(pl.lit(CHANGED))
+        .otherwise(pl.lit(None, pl.String))
+    )
+    changed_fields = pl.concat_list(
+        [pl.when(d).then(pl.lit(f)).otherwise(pl.lit(None, pl.String)) for f, d in differs.items()]
+    ).list.drop_nulls()
+    return joined.select(
+        *KEYS,
+        kind.alias(CHANGE_KIND),
+        changed_fields.alias(CHANGED_FIELDS),
+        pl.coalesce(pl.col(_new(BILLED_AMOUNT)), pl.col(_old(BILLED_AMOUNT))).alias(BILLED_AMOUNT),
+        old_status,
+        new_status,
+        *(pl.col(prefix(f)) for f in COMPARED_FIELDS for prefix in (_old, _new)),
+    )
+
+
+def _label(prefix: str, column: str) -> pl.Expr:
+    """A side's value of ``column`` for the summary: "(absent)" / "(rejected)" when it has no result."""
+    status = pl.col(prefix + _STATUS)
+    return (
+        pl.when(status.is_null()).then(pl.lit(ABSENT_LABEL))
+        .when(status == _REJECTED).then(pl.lit(REJECTED_LABEL))
+        .otherwise(pl.col(prefix + column))
+    )
+
+
+def _changes_columns(compared: pl.LazyFrame) -> pl.LazyFrame:
+    """What ``changes.parquet`` holds: the changed keys, without the internal status columns."""
+    return compared.filter(pl.col(CHANGE_KIND).is_not_null()).drop(_old(_STATUS), _new(_STATUS))
+
+
+def _matrix_query(compared: pl.LazyFrame) -> pl.LazyFrame:
+    return (
+        compared.group_by(
+            _label("old_", DETERMINATION).alias("old_determination"),
+            _label("new_", DETERMINATION).alias("new_determination"),
+        )
+        .agg(pl.len().alias("lines"), pl.col(BILLED_AMOUNT).sum().alias("billed_amount"))
+    )
+
+
+def _amount(value: Decimal | None) -> str:
+    return str(value if value is not None else Decimal("0.00"))
+
+
+def _label_key(label: str | None) -> tuple[int, str]:
+    if label in _LABEL_ORDER:
+        return _LABEL_ORDER.index(label), ""
+    if label == REJECTED_LABEL:
+        return len(_LABEL_ORDER) + 2, ""
+    if label == ABSENT_LABEL:
+        return len(_LABEL_ORDER) + 3, ""
+    return len(_LABEL_ORDER) + 1, label or ""
+
+
+def _summary(
+    matrix: pl.DataFrame,
+    changes: pl.LazyFrame,
+    unkeyed: dict[str, int],
+    old_out: Path,
+    new_out: Path,
+) -> dict[str, Any]:
+    """The summary dict from the matrix (every line) and the written changes (changed lines only)."""
+    # changes.parquet has no status columns: a side's state follows from the kind
+    status = {
+        "old": pl.when(pl.col(CHANGE_KIND) == ONLY_IN_NEW).then(pl.lit(ABSENT_LABEL))
+        .when(pl.col(CHANGE_KIND) == REJECTED_IN_OLD).then(pl.lit(REJECTED_LABEL)),
+        "new": pl.when(pl.col(CHANGE_KIND) == ONLY_IN_OLD).then(pl.lit(ABSENT_LABEL))
+        .when(pl.col(CHANGE_KIND) == REJECTED_IN_NEW).then(pl.lit(REJECTED_LABEL)),
+    }
+    reasons_q = (
+        changes.group_by(
+            pl.coalesce(status["old"], pl.col(_old(REASON))).alias("old_reason"),
+            pl.coalesce(status["new"], pl.col(_new(REASON))).alias("new_reason"),
+        )
+        .agg(pl.len().alias("lines"), pl.col(BILLED_AMOUNT).sum().alias("billed_amount"))
+        .sort(["lines", "old_reason", "new_reason"], descending=[True, False, False], nulls_last=True)
+        .head(TOP_REASONS)
+    )
+    kinds_q = changes.group_by(CHANGE_KIND).agg(pl.len().alias("lines"))
+    fields_q = (
+        changes.select(pl.col(CHANGED_FIELDS).explode(empty_as_null=False).alias("field"))
+        .drop_nulls()
+        .group_by("field")
+        .agg(pl.len().alias("lines"))
+    )
+    reasons, kinds, fields = pl.collect_all([reasons_q, kinds_q, fields_q], engine="streaming")
+    by_kind = dict.fromkeys(CHANGE_KINDS, 0) | dict(zip(kinds[CHANGE_KIND], kinds["lines"], strict=True))
+    by_field = dict.fromkeys(COMPARED_FIELDS, 0) | dict(zip(fields["field"], fields["lines"], strict=True))
+    lines = int(matrix["lines"].sum())
+    changed = sum(by_kind.values())
+    cells = sorted(
+        matrix.iter_rows(named=True),
+        key=lambda r: (_label_key(r["old_determination"]), _label_key(r["new_determination"])),
+    )
+    return {
+        "old": {"path": str(old_out), "run_id": _run_id(old_out)},
+        "new": {"path": str(new_out), "run_id": _run_id(new_out)},
+        "totals": {"lines_compared": lines, "changed": changed, "unchanged": lines - changed},
+        "by_change_kind": by_kind,
+        "changed_fields": by_field,
+        "matrix": [
+            {
+                "old_determination": r["old_determination"],
+                "new_determination": r["new_determination"],
+                "lines": r["lines"],
+                "billed_amount": _amount(r["billed_amount"]),
+            }
+            for r in cells
+        ],
+        "top_reason_changes": [
+            {**r, "billed_amount": _amount(r["billed_amount"])} for r in reasons.iter_rows(named=True)
+        ],
+        "unkeyed_rejects": unkeyed,
+    }
+
+
+def diff_runs(old_out: Path, new_out: Path, out: Path, *, overwrite: bool = False) -> dict[str, Any]:
+    """Compare the runs in ``old_out`` and ``new_out``; publish ``out``/changes.parquet and summary.json.
+
+    Returns the summary (see ``format_diff_summary``). ``out`` is written in a
+    temporary folder beside it and renamed into place, so it is either the
+    complete new diff or left as it was.
+    """
+    old_out, new_out, out = Path(old_out), Path(new_out), Path(out)
+    old_schemas = _check_run(old_out)
+    new_schemas = _check_run(new_out)
+    for field in COMPARED_FIELDS:
+        old_type, new_type = old_schemas[0][field], new_schemas[0][field]
+        if old_type != new_type and pl.Null() not in (old_type, new_type):
+            raise InputError(
+                f"{new_out / RESULTS}: column {field} is {new_type}, but {old_type} in {old_out / RESULTS}"
+            )
+    if out.resolve() in (old_out.resolve(), new_out.resolve()):
+        raise OutputError(f"{out}: is one of the runs being compared; choose another --out")
+    check_out_dir(out, overwrite=overwrite)
+
+    scans = {
+        name: (pl.scan_parquet(folder / RESULTS), pl.scan_parquet(folder / REJECTS))
+        for name, folder in (("old", old_out), ("new", new_out))
+    }
+    compared = compare(side(*scans["old"]), side(*scans["new"]))
+    unkeyed_q = [
+        reject_keys(rejects).filter(~_has_key()).select(pl.len().alias(name))
+        for name, (_, rejects) in scans.items()
+    ]
+    diff_id = uuid.uuid4().hex
+    with staging(out, diff_id) as tmp:
+        sink = _changes_columns(compared).sink_parquet(tmp / CHANGES, lazy=True)
+        _, matrix, *unkeyed_frames = pl.collect_all(
+            [sink, _matrix_query(compared), *unkeyed_q], engine="streaming"
+        )
+        unkeyed = {f.columns[0]: int(f.item()) for f in unkeyed_frames}
+        summary = _summary(matrix, pl.scan_parquet(tmp / CHANGES), unkeyed, old_out, new_out)
+        with (tmp / SUMMARY).open("w", encoding="utf-8") as f:
+            json.dump(summary, f, indent=2)
+            f.write("\n")
+        publish(tmp, out, diff_id)
+    return summary
+
+
+def _table(title: str, rows: list[str], cols: list[str], cell: dict[tuple[str, str], str]) -> list[str]:
+    """A text matrix: ``rows`` down, ``cols`` across, "." where a cell is empty."""
+    first = max([len(title), *(len(r) for r in rows)]) + 2
+    widths = [max([len(c), *(len(cell.get((r, c), "")) for r in rows)]) + 2 for c in cols]
+
+    def line(label: str, values: list[str]) -> str:
+        return f"{label:<{first}}" + "".join(f"{v:>{w}}" for v, w in zip(values, widths, strict=True))
+
+    return [line(title, cols), *(line(r, [cell.get((r, c), ".") for c in cols]) for r in rows)]
+
+
+def format_diff_summary(summary: dict[str, Any]) -> str:
+    """The summary for the terminal: totals, the determination matrix (lines, then billed), top reason changes."""
+    totals, kinds = summary["totals"], summary["by_change_kind"]
+    old, new = summary["old"], summary["new"]
+    lines = [
+        f"diff {old['path']} (run {old['run_id'] or '?'}) -> {new['path']} (run {new['run_id'] or '?'})",
+        f"lines compared {totals['lines_compared']:>12,}   changed {totals['changed']:>10,}   "
+        f"unchanged {totals['unchanged']:>12,}",
+        "   ".join(f"{k} {kinds[k]:,}" for k in CHANGE_KINDS),
+    ]
+    fields = {f: n for f, n in summary["changed_fields"].items() if n}
+    if fields:
+        lines.append("fields changed: " + ", ".join(f"{f} {n:,}" for f, n in fields.items()))
+    cells = summary["matrix"]
+    if cells:
+        rows = sorted({c["old_determination"] for c in cells}, key=_label_key)
+        cols = sorted({c["new_determination"] for c in cells}, key=_label_key)
+        for what, fmt in (("lines", lambda v: f"{v:,}"), ("billed_amount", lambda v: f"{Decimal(v):,}")):
+            cell = {(c["old_determination"], c["new_determination"]): fmt(c[what]) for c in cells}
+            lines += ["", f"{what}: old determination (rows) x new determination (columns)"]
+            lines += _table("old \\ new", rows, cols, cell)
+    if summary["top_reason_changes"]:
+        lines += ["", f"{'top reasons for change: old reason -> new reason':<72}{'lines':>10}{'billed':>16}"]
+        for r in summary["top_reason_changes"]:
+            pair = f"{r['old_reason'] or '-'} -> {r['new_reason'] or '-'}"
+            lines.append(f"{pair:<72}{r['lines']:>10,}{Decimal(r['billed_amount']):>16,}")
+    unkeyed = summary["unkeyed_rejects"]
+    if any(unkeyed.values()):
+        lines += ["", f"rejects without a usable key (not compared): old {unkeyed['old']:,}, new {unkeyed['new']:,}"]
+    return "\n".join(lines)
+
+
+__all__ = [
+    "CHANGES", "CHANGE_KINDS", "COMPARED_FIELDS", "EXIT_CHANGED", "SUMMARY", "compare", "diff_runs",
+    "format_diff_summary", "reject_keys", "side",
+]
