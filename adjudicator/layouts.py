@@ -133,12 +133,13 @@ class Source:
     constant: str | None = None
 
     def describe(self) -> str:
-        parts = [" else ".join(self.columns)] if self.columns else []
+        """The source as a table cell: columns in order of preference, the normaliser, the constant."""
+        parts = [" else ".join(f"`{c}`" for c in self.columns)] if self.columns else []
         if self.normalize != "as_is":
             parts.append(f"({self.normalize})")
         if self.constant is not None:
-            parts.append(f"constant {self.constant!r}" if not self.columns else f"else {self.constant!r}")
-        return " ".join(parts) if parts else "null"
+            parts.append(f"else `{self.constant}`" if self.columns else f"always `{self.constant}`")
+        return " ".join(parts) if parts else "always null"
 
 
 def _col(*columns: str, normalize: str = "as_is") -> Source:
@@ -390,10 +391,15 @@ LAYOUT_SPECS: Final[dict[str, Layout]] = {
 
 
 def resolve_paths(inputs: Sequence[str]) -> list[str]:
-    """Input arguments to files: globs expanded and sorted; each file must exist, be readable and non-empty."""
+    """Input arguments to files: globs expanded and sorted; each file must exist, be readable and non-empty.
+
+    Raises ``InputError`` naming the argument: a pattern matching nothing, a
+    missing file, a folder, an unreadable or 0-byte file, a file given twice.
+    """
     paths: list[str] = []
     for item in inputs:
-        if glob.has_magic(item):
+        # a path that exists is taken as is, so a name with '[' survives being expanded twice
+        if glob.has_magic(item) and not os.path.exists(item):
             matched = sorted(glob.glob(item))
             if not matched:
                 raise InputError(f"{item}: no file matches this pattern")
@@ -493,26 +499,30 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _check_required(spec: Layout, path: str, names: Sequence[str]) -> None:
+    """Fail naming the file and every required column (slot columns included) its header lacks."""
     required = list(spec.required_columns)
     if spec.slots is not None:
         required += [f"{stem}_{n}" for stem in spec.slots.required_stems for n in range(1, spec.slots.count + 1)]
     missing = [c for c in required if c not in names]
     if missing:
         shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-        hint = "" if spec.name != CANONICAL_LAYOUT else " (another layout? see --layout)"
-        raise InputError(f"{path}: lacks required {spec.name} column(s) {shown}{hint}")
+        raise InputError(f"{path}: lacks required {spec.name} column(s) {shown}")
 
 
 def _unpivot_slots(frame: pl.LazyFrame, slots: Slots, names: Sequence[str]) -> pl.LazyFrame:
     """One row per non-empty slot: claim columns, the slot's columns without their suffix, and its number.
 
     Grain in: one row per claim. Grain out: one row per (claim, slot n) whose
-    ``present`` column is non-blank. Built as one select per slot, concatenated.
+    ``present`` column is non-blank, slot-major. One select per slot,
+    concatenated: polars shares the scan between them, and this measured
+    faster than exploding per-stem lists (claim columns are repeated only for
+    the slots kept).
     """
-    slot_columns = {f"{stem}_{n}" for stem in slots.stems for n in range(1, slots.count + 1)}
+    numbers = range(1, slots.count + 1)
+    slot_columns = {f"{stem}_{n}" for stem in slots.stems for n in numbers}
     claim_columns = [c for c in names if c not in slot_columns]
     parts = []
-    for n in range(1, slots.count + 1):
+    for n in numbers:
         present = [stem for stem in slots.stems if f"{stem}_{n}" in names]
         part = frame.select(
             *claim_columns,
@@ -710,10 +720,34 @@ def scan_layout(
     return frame.select(*(c for c in names if c not in flags), *flags)
 
 
+def describe_layout(spec: Layout) -> str:
+    """One layout's declared mapping as Markdown (docs/layouts.md holds these blocks verbatim; a test checks)."""
+    lines = [f"### `{spec.name}`", "", f"{spec.description}.", "", f"- grain: {spec.grain}"]
+    if spec.format == "table" and spec.name != CANONICAL_LAYOUT:
+        sep = _SEPARATOR_NAMES.get(spec.separator, repr(spec.separator))
+        nulls = ", ".join(f"`{t}`" for t in spec.null_tokens) or "empty field only"
+        lines.append(f"- file: {sep}-separated text with a header; null: {nulls}")
+    if spec.required_columns and spec.name != CANONICAL_LAYOUT:
+        lines.append(f"- required columns: {', '.join(f'`{c}`' for c in spec.required_columns)}")
+    if spec.slots is not None:
+        slots = spec.slots
+        stems = ", ".join(f"`{stem}_n`" for stem in slots.stems)
+        lines.append(
+            f"- line slots n = 1..{slots.count}: {stems} (required: "
+            f"{', '.join(f'`{s}_n`' for s in slots.required_stems)}); slot n is a line when "
+            f"`{slots.present}_n` is not blank; its columns lose the `_n`, and `{slots.number_column}` = n"
+        )
+    for rule in spec.rejects:
+        lines.append(f"- row-level reject `{rule.check}`: {rule.description}")
+    if spec.supersede is not None:
+        lines.append(f"- row-level reject `{spec.supersede.check}`: {spec.supersede.description}")
+    lines += ["", "| canonical column | from |", "|---|---|"]
+    lines += [f"| {c} | {spec.mapping[c].describe()} |" for c in CANONICAL_COLUMNS]
+    if spec.notes:
+        lines += ["", *(f"- {note}" for note in spec.notes)]
+    return "\n".join(lines) + "\n"
+
+
 def describe_layouts() -> str:
-    """The declared mappings as a Markdown table per layout (the source of docs/layouts.md's tables)."""
-    blocks = []
-    for spec in LAYOUT_SPECS.values():
-        rows = "\n".join(f"| {c} | {spec.mapping[c].describe()} |" for c in CANONICAL_COLUMNS)
-        blocks.append(f"### `{spec.name}`\n\n| canonical | from |\n|---|---|\n{rows}\n")
-    return "\n".join(blocks)
+    """Every layout's ``describe_layout``, in ``LAYOUTS`` order."""
+    return "\n".join(describe_layout(spec) for spec in LAYOUT_SPECS.values())
