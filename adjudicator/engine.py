@@ -37,6 +37,7 @@ from adjudicator.validate import (
     any_failed,
     failed_check_names,
     flag_columns,
+    layout_checks,
     with_checks,
 )
 
@@ -256,7 +257,11 @@ def fact_queries(typed: pl.LazyFrame, rules: RuleSet) -> tuple[pl.LazyFrame, pl.
     """
     flags = [c for c in flag_columns(typed.collect_schema())]
     concerned_code = _is_in(PROCEDURE_CODE, _concerned_codes(rules))
-    keyed = typed.filter(pl.col(CLAIM_ID).is_not_null() & pl.col(LINE_NUMBER).is_not_null())
+    # a row its layout already rejects (a superseded CCLF delivery, say) is not a copy of the line it lost to
+    layout_flags = [FLAG_PREFIX + name for name in layout_checks(typed.collect_schema())]
+    keyed = typed.filter(
+        pl.col(CLAIM_ID).is_not_null() & pl.col(LINE_NUMBER).is_not_null() & ~any_failed(layout_flags)
+    )
     keys = (
         keyed.select(KEY_HASH, CLAIM_ID, LINE_NUMBER, concerned_code.fill_null(False).alias("_concerned"))
         .group_by(KEY_HASH)
@@ -361,35 +366,41 @@ def _marks(facts: BatchFacts, name: str, hashes: pl.Series) -> pl.Expr:
 def with_edits(valid: pl.LazyFrame, rules: RuleSet, facts: BatchFacts) -> pl.LazyFrame:
     """Add ``edits`` and ``edit_carcs`` (lists, empty when none) from the batch facts.
 
-    Grain unchanged. Names and codes come from the add-on pairs and unit
-    limits tables; a code either table names can carry its edit.
+    Grain unchanged. Edit names and codes come from the add-on pairs and unit
+    limits tables, per procedure code. Building a list per line is costly, so
+    every possible (code, which edits fired) combination is listed once in a
+    small table and each line gathers its pair of lists from it.
     """
-    pairs = rules.addon_pairs
-    limits = rules.unit_limits
-    code = pl.col(PROCEDURE_CODE)
-    marks: list[tuple[pl.Expr, pl.Expr, pl.Expr]] = []
-    for table, key, name in ((pairs, "addon_code", "addon"), (limits, "procedure_code", "units")):
-        if not table.height:
-            continue
-        hashes = facts.addon_without_primary if name == "addon" else facts.units_exceed_limit
-        first = table.unique(key, keep="first", maintain_order=True)
-        edit_of = dict(zip(first[key], first["edit"], strict=True))
-        code_of = dict(zip(first[key], first["group_code"] + "-" + first["carc"], strict=True))
-        marks.append((
-            _marks(facts, name, hashes),
-            code.replace_strict(edit_of, default=None, return_dtype=pl.String),
-            code.replace_strict(code_of, default=None, return_dtype=pl.String),
-        ))
-
-    def listed(items: list[pl.Expr]) -> pl.Expr:
-        if not items:
-            return pl.lit([], dtype=pl.List(pl.String))
-        return pl.concat_list(items).list.drop_nulls()
-
-    return valid.with_columns(
-        listed([pl.when(m).then(name) for m, name, _ in marks]).alias(EDITS),
-        listed([pl.when(m).then(c) for m, _, c in marks]).alias(EDIT_CARCS),
+    tables = [
+        (rules.addon_pairs, "addon_code", "addon", facts.addon_without_primary),
+        (rules.unit_limits, "procedure_code", "units", facts.units_exceed_limit),
+    ]
+    tables = [t for t in tables if t[0].height]
+    codes = sorted({c for table, key, _, _ in tables for c in table[key]})
+    n_bits = len(tables)
+    names: list[list[str]] = []
+    carcs: list[list[str]] = []
+    for code in [*codes, None]:
+        for bits in range(1 << n_bits):
+            fired_names, fired_codes = [], []
+            for k, (table, key, _, _) in enumerate(tables):
+                rows = table.filter(pl.col(key) == code) if code is not None else table.clear()
+                if bits >> k & 1 and rows.height:
+                    fired_names.append(rows["edit"][0])
+                    fired_codes.append(f"{rows['group_code'][0]}-{rows['carc'][0]}")
+            names.append(fired_names)
+            carcs.append(fired_codes)
+    code_class = pl.col(PROCEDURE_CODE).replace_strict(
+        {c: i for i, c in enumerate(codes)}, default=len(codes), return_dtype=pl.Int64
     )
+    fired = pl.lit(0, pl.Int64)
+    for k, (_, _, name, hashes) in enumerate(tables):
+        fired = fired + _marks(facts, name, hashes).cast(pl.Int64) * (1 << k)
+    index = code_class * (1 << n_bits) + fired
+    return valid.with_columns(index.alias("_edit_row")).with_columns(
+        pl.lit(pl.Series(names, dtype=pl.List(pl.String))).gather(pl.col("_edit_row")).alias(EDITS),
+        pl.lit(pl.Series(carcs, dtype=pl.List(pl.String))).gather(pl.col("_edit_row")).alias(EDIT_CARCS),
+    ).drop("_edit_row")
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -456,7 +467,7 @@ def _place_classes(rules: RuleSet, policy_tiles: pl.DataFrame) -> tuple[list[str
     default = settings.pop(ANY_PLACE)
     tokens = policy_tiles["_policy_places"].explode().drop_nulls().unique().sort().to_list()
     codes = sorted(set(settings) | {t for t in tokens if t.isdigit()})
-    return [*codes, None], [settings.get(c, default) for c in codes] + [default]
+    return [*codes, None], [str(settings.get(c, default)) for c in codes] + [str(default)]
 
 
 def decision_table(rules: RuleSet) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[str | None]]:

@@ -47,6 +47,7 @@ ADDON_PAIRS = "addon_pairs.csv"
 UNIT_LIMITS = "unit_limits.csv"
 PLACES = "places_of_service.csv"
 REASONS_TABLE = "reasons.csv"
+PAYER_ALIASES = "payer_aliases.csv"
 
 _CODE = r"^[A-Za-z0-9]{5}$"
 _TEXT = pa.Column(pl.String, nullable=False, checks=pa.Check.str_length(min_value=1))
@@ -165,6 +166,8 @@ class RuleSet:
     unit_limits: pl.DataFrame
     places: pl.DataFrame
     reasons: pl.DataFrame
+    #: identifiers found in files -> rule-table payer_id (None when the rules folder has no such table)
+    payer_aliases: pl.DataFrame | None = None
     files: dict[str, Path] = field(default_factory=dict)
     checksums: dict[str, str] = field(default_factory=dict)
     as_of: dt.date | None = None
@@ -365,7 +368,15 @@ def load_rules(
             POLICIES, files[POLICIES], None,
             f"places_of_service names unknown settings {unknown} (known: {sorted(settings)})",
         )
+    aliases = None
+    alias_file = directory / PAYER_ALIASES
+    if alias_file.exists():
+        from adjudicator.layouts import load_payer_aliases
+
+        aliases = load_payer_aliases(alias_file)
+        files[PAYER_ALIASES] = alias_file
     return RuleSet(
+        payer_aliases=aliases,
         policies=policies,
         plans=plan_table,
         addon_pairs=addon,

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import os
 import platform
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from adjudicator import engine, output
-from adjudicator.canonical import find_bad_utf8, scan_canonical
+from adjudicator.canonical import find_bad_utf8
 from adjudicator.contract import CLAIM_ID, PAYER_ID, SERVICE_DATE, SOURCE_FILE
 from adjudicator.errors import InputError
 from adjudicator.rules import RuleSet, load_rules
@@ -104,44 +102,15 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def expand_paths(inputs: Sequence[str]) -> list[str]:
-    """Input arguments to files: globs expanded (sorted), each file checked to exist and be non-empty."""
-    paths: list[str] = []
-    for item in inputs:
-        if glob.has_magic(item):
-            matched = sorted(glob.glob(item))
-            if not matched:
-                raise InputError(f"{item}: no file matches this pattern")
-            paths.extend(matched)
-        else:
-            paths.append(item)
-    for path in paths:
-        if not os.path.exists(path):
-            raise InputError(f"{path}: file not found")
-        if os.path.isdir(path):
-            raise InputError(f"{path}: is a folder, not a file (use a glob such as {path}/*.csv)")
-        if not os.access(path, os.R_OK):
-            raise InputError(f"{path}: file is not readable")
-        if os.path.getsize(path) == 0:
-            raise InputError(f"{path}: file is empty (not even a header line)")
-    duplicates = sorted({p for p in paths if paths.count(p) > 1})
-    if duplicates:
-        raise InputError(f"{duplicates[0]}: given more than once")
-    return paths
+def read_inputs(options: RunOptions, rules: RuleSet) -> tuple[pl.LazyFrame, list[str], str]:
+    """The raw frame of all inputs, the files it reads, and the layout used (``--layout``, else detected)."""
+    from adjudicator.layouts import LAYOUTS, detect_layout, resolve_paths, scan_layout
 
-
-def read_inputs(options: RunOptions) -> tuple[pl.LazyFrame, list[str], str]:
-    """The raw frame of all inputs, the files it reads, and the layout used."""
-    paths = expand_paths(options.inputs)
-    layout = options.layout or "canonical"
-    if layout == "canonical" and options.payer is None:
-        return scan_canonical(paths), paths, layout
-    from adjudicator.layouts import LAYOUTS, detect_layout, scan_layout
-
+    paths = resolve_paths(options.inputs)
     if options.layout is not None and options.layout not in LAYOUTS:
         raise InputError(f"--layout must be one of {', '.join(LAYOUTS)}, got {options.layout!r}")
     layout = options.layout or detect_layout(paths[0])
-    raw = scan_layout(layout, paths, payer=options.payer)
+    raw = scan_layout(layout, paths, payer=options.payer, aliases=rules.payer_aliases)
     return raw, paths, layout
 
 
@@ -155,7 +124,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str
     started_at = dt.datetime.now(dt.UTC)
     output.check_out_dir(options.out, overwrite=options.overwrite)
     rule_set = rules or load_rules(options.rules_dir, plans=options.plans, as_of=options.rules_as_of)
-    raw, paths, layout = read_inputs(options)
+    raw, paths, layout = read_inputs(options, rule_set)
     run_id = output.new_run_id()
     try:
         plan, skipped = engine.plan_in_memory(raw, rule_set, run_id=run_id, keep=options.slice.predicate())

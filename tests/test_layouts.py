@@ -781,10 +781,6 @@ def test_end_to_end_synpuf_copy_unpivots_and_edits_an_addon_alone(tmp_path: Path
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the engine's duplicate_key check still counts the superseded copy, so the kept copy is rejected too",
-)
 def test_end_to_end_cclf5_sends_superseded_copies_to_rejects(tmp_path: Path) -> None:
     results, rejects, _ = adjudicate(tmp_path, "cclf5", [FIXTURES / "cclf5_partb.csv"])
     assert sorted(rejects["failed_checks"].to_list()) == [["missing_service_date"], ["superseded_delivery"]]
