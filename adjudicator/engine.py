@@ -203,6 +203,8 @@ def _is_in(column: str | pl.Expr, values: Sequence[str] | pl.Series) -> pl.Expr:
 
 
 KEY_HASH = "_key_hash"
+#: seed of the second, independent key hash that detects collisions of the first
+_CHECK_SEED = 0x5EED
 
 
 def key_hash() -> pl.Expr:
@@ -251,7 +253,8 @@ def fact_queries(typed: pl.LazyFrame, rules: RuleSet) -> tuple[pl.LazyFrame, pl.
     """The prepass: two small lazy results to collect together (they share one scan).
 
     keys: one row per key hash seen more than once or on an edit-concerned
-    line, with its count and the min/max of the key (min != max: a collision).
+    line, with its count and the min/max of a second, independent hash of the
+    key (min != max: two different keys share the first hash, a collision).
     concerned: the lines whose code an add-on pair or a unit limit names, with
     the columns the edits need and whether the row passed its own checks.
     """
@@ -263,14 +266,16 @@ def fact_queries(typed: pl.LazyFrame, rules: RuleSet) -> tuple[pl.LazyFrame, pl.
         pl.col(CLAIM_ID).is_not_null() & pl.col(LINE_NUMBER).is_not_null() & ~any_failed(layout_flags)
     )
     keys = (
-        keyed.select(KEY_HASH, CLAIM_ID, LINE_NUMBER, concerned_code.fill_null(False).alias("_concerned"))
+        keyed.select(
+            KEY_HASH,
+            pl.struct(CLAIM_ID, LINE_NUMBER).hash(seed=_CHECK_SEED).alias("_check"),
+            concerned_code.fill_null(False).alias("_concerned"),
+        )
         .group_by(KEY_HASH)
         .agg(
             pl.len().alias("_copies"),
-            pl.col(CLAIM_ID).min().alias("_claim_min"),
-            pl.col(CLAIM_ID).max().alias("_claim_max"),
-            pl.col(LINE_NUMBER).min().alias("_line_min"),
-            pl.col(LINE_NUMBER).max().alias("_line_max"),
+            pl.col("_check").min().alias("_check_min"),
+            pl.col("_check").max().alias("_check_max"),
             pl.col("_concerned").any(),
         )
         .filter((pl.col("_copies") > 1) | pl.col("_concerned"))
@@ -284,12 +289,11 @@ def fact_queries(typed: pl.LazyFrame, rules: RuleSet) -> tuple[pl.LazyFrame, pl.
 
 def collisions(keys: pl.DataFrame) -> pl.Series:
     """Key hashes that two different keys share in this batch (almost always empty)."""
-    differ = (pl.col("_claim_min") != pl.col("_claim_max")) | (pl.col("_line_min") != pl.col("_line_max"))
-    return keys.filter(differ)[KEY_HASH]
+    return keys.filter(pl.col("_check_min") != pl.col("_check_max"))[KEY_HASH]
 
 
 def exact_duplicates_query(typed: pl.LazyFrame, hashes: pl.Series) -> pl.LazyFrame:
-    """Only after a collision: the exact duplicated keys among the lines with the colliding hashes."""
+    """Only after a collision: the exact duplicated keys among the lines with these hashes."""
     return (
         typed.filter(pl.col(KEY_HASH).is_in(hashes.implode()))
         .group_by(CLAIM_ID, LINE_NUMBER)
@@ -304,7 +308,7 @@ def batch_facts(
     concerned: pl.DataFrame,
     rules: RuleSet,
     *,
-    collided_duplicates: pl.DataFrame | None = None,
+    exact_duplicates: pl.DataFrame | None = None,
 ) -> BatchFacts:
     """Duplicates and the two edits, from the prepass results (small frames; pure).
 
@@ -312,13 +316,14 @@ def batch_facts(
     is duplicated, is neither a primary nor counted toward a unit limit.
     """
     collided = collisions(keys)
-    clean = keys.filter(~pl.col(KEY_HASH).is_in(collided.implode()))
-    dup_keys = clean.filter(pl.col("_copies") > 1).select(
-        pl.col("_claim_min").alias(CLAIM_ID), pl.col("_line_min").alias(LINE_NUMBER)
-    )
-    if collided_duplicates is not None:
-        dup_keys = pl.concat([dup_keys, collided_duplicates.select(CLAIM_ID, LINE_NUMBER)])
-    valid = concerned.filter(pl.col("_row_ok")).join(dup_keys, on=[CLAIM_ID, LINE_NUMBER], how="anti")
+    dup_hashes = keys.filter(pl.col("_copies") > 1)[KEY_HASH]
+    if collided.len():
+        if exact_duplicates is None:
+            raise ValueError("a key hash collision needs the exact duplicates (exact_duplicates_query)")
+        dup_keys = exact_duplicates.select(CLAIM_ID, LINE_NUMBER)
+        valid = concerned.filter(pl.col("_row_ok")).join(dup_keys, on=[CLAIM_ID, LINE_NUMBER], how="anti")
+    else:
+        valid = concerned.filter(pl.col("_row_ok") & ~pl.col(KEY_HASH).is_in(dup_hashes.implode()))
 
     pairs = rules.addon_pairs
     primaries = (
@@ -346,7 +351,6 @@ def batch_facts(
             "addon": addon_failed.select(CLAIM_ID, LINE_NUMBER),
             "units": units_failed.select(CLAIM_ID, LINE_NUMBER),
         }
-    dup_hashes = dup_keys.select(key_hash()).to_series() if dup_keys.height else pl.Series([], dtype=pl.UInt64)
     return BatchFacts(
         duplicate=dup_hashes,
         addon_without_primary=addon_failed[KEY_HASH],
@@ -638,8 +642,9 @@ def plan_in_memory(
     collided = collisions(keys)
     exact = None
     if collided.len():
-        exact = exact_duplicates_query(typed, collided).collect(engine="streaming")
-    facts = batch_facts(keys, concerned, rules, collided_duplicates=exact)
+        repeated = keys.filter(pl.col("_copies") > 1)[KEY_HASH]
+        exact = exact_duplicates_query(typed, repeated).collect(engine="streaming")
+    facts = batch_facts(keys, concerned, rules, exact_duplicates=exact)
     return build(typed, rules, facts, run_id=run_id), skipped
 
 

@@ -11,7 +11,7 @@ contract at read time, so the two can never drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandera.polars as pa
@@ -42,10 +42,15 @@ def _raw(column: str) -> pl.Expr:
     return pl.col(RAW_PREFIX + column)
 
 
-def _blank(column: str) -> pl.Expr:
+Dtypes = Mapping[str, pl.DataType]
+
+
+def _blank(column: str, dtypes: Dtypes) -> pl.Expr:
     """True when the raw value is missing: null, or only whitespace in a text file."""
     raw = _raw(column)
-    return raw.is_null() | (raw.cast(pl.String).str.strip_chars() == "")
+    if dtypes.get(column, pl.String()) != pl.String:
+        return raw.is_null()
+    return raw.is_null() | (raw.str.strip_chars() == "")
 
 
 def parse(column: str, source_dtype: pl.DataType) -> pl.Expr:
@@ -76,41 +81,49 @@ class RowCheck:
 
     name: str
     description: str
-    failed: Callable[[], pl.Expr]
+    #: given the dtypes of the raw canonical columns, an expression True where a row fails
+    failed: Callable[[Dtypes], pl.Expr]
 
 
 def _missing(column: str) -> RowCheck:
-    return RowCheck(f"missing_{column}", f"{column} is required", lambda: _blank(column))
+    return RowCheck(f"missing_{column}", f"{column} is required", lambda dtypes: _blank(column, dtypes))
+
+
+def _parse_failed(column: str, dtypes: Dtypes) -> pl.Expr:
+    """A value was given but did not parse; impossible (a constant) when the file already has the type."""
+    if dtypes.get(column) == CANONICAL[column][0]:
+        return pl.lit(False)
+    return ~_blank(column, dtypes) & pl.col(column).is_null()
 
 
 def _unparseable(column: str, what: str) -> RowCheck:
     return RowCheck(
         f"unparseable_{column}",
         f"{column} must be {what}",
-        lambda: ~_blank(column) & pl.col(column).is_null(),
+        lambda dtypes: _parse_failed(column, dtypes),
     )
 
 
 CHECKS: tuple[RowCheck, ...] = (
     *(_missing(c) for c in REQUIRED_COLUMNS),
     _unparseable(LINE_NUMBER, "a whole number"),
-    RowCheck("line_number_below_1", "line_number must be >= 1", lambda: pl.col(LINE_NUMBER) < 1),
+    RowCheck("line_number_below_1", "line_number must be >= 1", lambda _: pl.col(LINE_NUMBER) < 1),
     _unparseable(SERVICE_DATE, "a date YYYY-MM-DD"),
     RowCheck(
         "malformed_procedure_code",
         "procedure_code must be 5 letters or digits",
-        lambda: ~pl.col(PROCEDURE_CODE).str.contains(r"^[A-Za-z0-9]{5}$"),
+        lambda _: ~pl.col(PROCEDURE_CODE).str.contains(r"^[A-Za-z0-9]{5}$"),
     ),
     _unparseable(UNITS, "a whole number"),
-    RowCheck("units_below_1", "units must be >= 1", lambda: pl.col(UNITS) < 1),
+    RowCheck("units_below_1", "units must be >= 1", lambda _: pl.col(UNITS) < 1),
     _unparseable(BILLED_AMOUNT, "a decimal number"),
     RowCheck(
-        "negative_billed_amount", "billed_amount must be >= 0", lambda: pl.col(BILLED_AMOUNT) < 0
+        "negative_billed_amount", "billed_amount must be >= 0", lambda _: pl.col(BILLED_AMOUNT) < 0
     ),
     RowCheck(
         "malformed_place_of_service",
         "place_of_service, when given, must be 2 digits",
-        lambda: ~pl.col(PLACE_OF_SERVICE).str.contains(r"^[0-9]{2}$"),
+        lambda _: ~pl.col(PLACE_OF_SERVICE).str.contains(r"^[0-9]{2}$"),
     ),
 )
 
@@ -133,7 +146,8 @@ def with_checks(raw: pl.LazyFrame) -> pl.LazyFrame:
     typed = raw.rename({c: RAW_PREFIX + c for c in CANONICAL}).with_columns(
         parse(c, schema[c]).alias(c) for c in CANONICAL
     )
-    flags = [c.failed().fill_null(False).alias(FLAG_PREFIX + c.name) for c in CHECKS]
+    dtypes = {c: schema[c] for c in CANONICAL}
+    flags = [c.failed(dtypes).fill_null(False).alias(FLAG_PREFIX + c.name) for c in CHECKS]
     flags += [
         pl.col(REJECT_PREFIX + name).fill_null(False).alias(FLAG_PREFIX + name)
         for name in layout_checks(schema)
@@ -172,7 +186,7 @@ def input_schema() -> pa.DataFrameSchema:
 
     def as_pandera(check: RowCheck) -> pa.Check:
         def run(data: pa.PolarsData) -> pl.LazyFrame:
-            return data.lazyframe.select(~check.failed().fill_null(False))
+            return data.lazyframe.select(~check.failed({}).fill_null(False))
 
         return pa.Check(run, name=check.name, error=check.description)
 

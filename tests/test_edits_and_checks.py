@@ -166,3 +166,25 @@ def test_rejects_keep_source_file(rules: RuleSet) -> None:
     _, rejects = run_plan([{"units": "0"}], rules)
     assert rejects["source_file"].to_list() == ["inline.csv"]
     assert rejects.schema["failed_checks"] == pl.List(pl.String)
+
+
+def test_hash_collisions_fall_back_to_exact_keys(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a key hash that maps every line to one value, the verdicts must not change."""
+    from adjudicator import engine
+
+    lines = [
+        _line("A", 1, "97545"), _line("A", 2, "97546"), _line("B", 1, "97546"),
+        _line("C", 1, "97545", units="2"), _line("D", 1, "99213"), _line("D", 1, "99213"),
+        _line("E", 1, "97545", member_id="M9"), _line("F", 1, "97545", member_id="M9"),
+    ]
+
+    def outcome() -> list[tuple[Any, ...]]:
+        results, rejects = run_plan(lines, rules)
+        got = [(r["claim_id"], r["line_number"], r["edits"]) for r in results.iter_rows(named=True)]
+        got += [(r["claim_id"], r["line_number"], r["failed_checks"]) for r in rejects.iter_rows(named=True)]
+        return sorted(got, key=str)
+
+    honest = outcome()
+    monkeypatch.setattr(engine, "key_hash", lambda: pl.lit(7, dtype=pl.UInt64))
+    assert outcome() == honest
+    assert ("D", "1", ["duplicate_key"]) in honest and ("C", 1, ["UNITS_EXCEED_DAILY_LIMIT"]) in honest
