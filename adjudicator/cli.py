@@ -102,7 +102,7 @@ def parser() -> argparse.ArgumentParser:
     sliced.add_argument("--claims", type=Path, default=None, metavar="FILE",
                         help="only these claim ids (a file, one per line)")
     run.add_argument("--quiet", action="store_true", help="print no summary")
-    run.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
 
     diff = commands.add_parser(
         "diff",
