@@ -90,7 +90,9 @@ def test_bad_file_stops_cleanly_and_leaves_out_untouched(
     assert not [p for p in previous_out.parent.iterdir() if p.name.startswith(f".{previous_out.name}.")]
 
 
-def test_broken_rules_table_stops_cleanly(tmp_path: Path, previous_out: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_broken_rules_table_stops_cleanly(
+    tmp_path: Path, previous_out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rules = tmp_path / "rules"
     shutil.copytree(DEFAULT_RULES_DIR, rules)
     with (rules / "medical_policies.csv").open("a") as f:
@@ -104,7 +106,8 @@ def test_broken_rules_table_stops_cleanly(tmp_path: Path, previous_out: Path, ca
 
 
 def test_broken_plans_file_names_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    plans = _write(tmp_path / "plans.csv", (DEFAULT_RULES_DIR / "plans.csv").read_text() + "P9,HCSC,TRICARE,2020-01-01,,true,false\n")
+    shipped = (DEFAULT_RULES_DIR / "plans.csv").read_text()
+    plans = _write(tmp_path / "plans.csv", shipped + "P9,HCSC,TRICARE,2020-01-01,,true,false\n")
     code = main(["run", str(SAMPLE), "--out", str(tmp_path / "o"), "--plans", str(plans)])
     err = capsys.readouterr().err
     assert code == EXIT_BAD_INPUT and "plans.csv" in err and "line_of_business" in err
