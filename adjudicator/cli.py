@@ -12,6 +12,10 @@ from typing import Any
 
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, AdjudicatorError
 
+
+class UsageError(AdjudicatorError):
+    """The command line asks for something inconsistent."""
+
 DESCRIPTION = """\
 Adjudicate work hardening / work conditioning claim lines (CPT 97545, 97546)
 against date-ranged medical policies and the member's benefit plan.
@@ -68,10 +72,15 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument(
-        "inputs", nargs="+", metavar="INPUT",
+        "inputs", nargs="*", metavar="INPUT",
         help="claim-line files (CSV or Parquet; globs such as 'claims/*.parquet' are expanded)",
     )
-    run.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    run.add_argument("--out", type=Path, default=None, help="output folder (created; required unless --replay)")
+    run.add_argument(
+        "--replay", type=Path, default=None, metavar="MANIFEST",
+        help="re-run a past run from its manifest.json: same inputs, rules and options; refuses if any "
+        "input or rule table changed since (checksums differ). --out defaults to the run's own OUT",
+    )
     run.add_argument(
         "--rules", type=Path, default=None, metavar="DIR",
         help="folder of rule tables (default: the shipped rules/)",
@@ -127,8 +136,17 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from adjudicator.run import RunOptions, Slice, adjudicate
+    from adjudicator.run import RunOptions, Slice, adjudicate, replay_options
 
+    if args.replay is not None:
+        if args.inputs:
+            raise UsageError("give either INPUT files or --replay MANIFEST, not both")
+        manifest = adjudicate(replay_options(args.replay, out=args.out, overwrite=args.overwrite))
+        if not args.quiet:
+            print(format_summary(manifest))
+        return EXIT_OK
+    if not args.inputs or args.out is None:
+        raise UsageError("adjudicate run needs INPUT files and --out OUT (or --replay MANIFEST)")
     options = RunOptions(
         inputs=tuple(args.inputs),
         out=args.out,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
 import time
@@ -90,6 +91,54 @@ class RunOptions:
             "rules_as_of": self.rules_as_of.isoformat() if self.rules_as_of else None,
             "slice": self.slice.as_json(),
         }
+
+
+def _date_or_none(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def replay_options(manifest_path: Path, *, out: Path | None = None, overwrite: bool = False) -> RunOptions:
+    """The options of a past run, after proving its inputs and rule tables are byte-for-byte the same.
+
+    Raises ``InputError`` naming the first file whose checksum differs (or that
+    is gone), so a replay never silently runs on changed data.
+    """
+    try:
+        manifest = json.loads(Path(manifest_path).read_text())
+        recorded = manifest["options"]
+        inputs = manifest["inputs"]
+        rules = manifest["rules"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{manifest_path}: not a readable adjudicator manifest: {exc}") from None
+    files = [(i["path"], i["sha256"], "input") for i in inputs]
+    files += [(r["path"], r["sha256"], f"rule table {name}") for name, r in rules.items()]
+    claims = recorded.get("slice", {}).get("claims_file")
+    if claims:
+        files.append((claims, manifest.get("claims_file_sha256"), "claims list"))
+    for path, digest, what in files:
+        if not os.path.isfile(path):
+            raise InputError(f"{path}: {what} of the run {manifest['run_id']} is gone; cannot replay")
+        if output.file_sha256(path) != digest:
+            raise InputError(
+                f"{path}: {what} changed since run {manifest['run_id']} (sha256 differs); refusing to replay"
+            )
+    sliced = recorded.get("slice", {})
+    return RunOptions(
+        inputs=tuple(i["path"] for i in inputs),
+        out=Path(out) if out is not None else Path(recorded["out"]),
+        rules_dir=Path(recorded["rules_dir"]) if recorded.get("rules_dir") else None,
+        plans=Path(recorded["plans"]) if recorded.get("plans") else None,
+        layout=manifest.get("layout") or recorded.get("layout"),
+        payer=recorded.get("payer"),
+        overwrite=overwrite,
+        rules_as_of=_date_or_none(recorded.get("rules_as_of")),
+        slice=Slice(
+            service_from=_date_or_none(sliced.get("service_from")),
+            service_to=_date_or_none(sliced.get("service_to")),
+            payers=tuple(sliced.get("only_payers", ())),
+            claims_file=Path(claims) if claims else None,
+        ),
+    )
 
 
 def _versions() -> dict[str, str]:
@@ -225,6 +274,7 @@ def _manifest(
             for name, path in rules.files.items()
         },
         "rules_as_of": rules.as_of.isoformat() if rules.as_of else None,
+        "claims_file_sha256": output.file_sha256(options.slice.claims_file) if options.slice.claims_file else None,
         "counts": {
             "read": read,
             "results": n_results,
