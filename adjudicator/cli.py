@@ -162,6 +162,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             payers=tuple(args.only_payer),
             claims_file=args.claims,
         ),
+        command_line=tuple(sys.argv),
     )
     manifest = adjudicate(options)
     if not args.quiet:

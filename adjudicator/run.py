@@ -79,6 +79,8 @@ class RunOptions:
     overwrite: bool = False
     rules_as_of: dt.date | None = None
     slice: Slice = field(default_factory=Slice)
+    #: the command line as typed, recorded for the audit trail (not used to replay)
+    command_line: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -90,6 +92,8 @@ class RunOptions:
             "payer": self.payer,
             "rules_as_of": self.rules_as_of.isoformat() if self.rules_as_of else None,
             "slice": self.slice.as_json(),
+            "command_line": list(self.command_line),
+            "cwd": os.getcwd(),
         }
 
 
@@ -110,6 +114,14 @@ def replay_options(manifest_path: Path, *, out: Path | None = None, overwrite: b
         rules = manifest["rules"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"{manifest_path}: not a readable adjudicator manifest: {exc}") from None
+    base = Path(recorded.get("cwd") or ".")
+
+    def where(path: str) -> str:
+        """A recorded path as seen from here: relative paths were relative to the run's folder."""
+        return str(base / path) if not os.path.isabs(path) and not os.path.exists(path) else path
+
+    inputs = [{**i, "path": where(i["path"])} for i in inputs]
+    rules = {name: {**r, "path": where(r["path"])} for name, r in rules.items()}
     files = [(i["path"], i["sha256"], "input") for i in inputs]
     files += [(r["path"], r["sha256"], f"rule table {name}") for name, r in rules.items()]
     claims = recorded.get("slice", {}).get("claims_file")
