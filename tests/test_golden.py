@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from adjudicator.cli import main
+from adjudicator.schemas import rejects_schema, results_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_claims" / "claims.csv"
@@ -34,8 +35,12 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
 def test_sample_claims_match_the_golden_results(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["run", str(SAMPLE), "--out", str(out), "--quiet"]) == 0
-    results = _as_text(pl.read_parquet(out / "results.parquet").select(RESULT_COLUMNS))
-    rejects = _as_text(pl.read_parquet(out / "rejects.parquet").drop("run_id", "source_file"))
+    written = pl.read_parquet(out / "results.parquet")
+    written_rejects = pl.read_parquet(out / "rejects.parquet")
+    results_schema().validate(written)
+    rejects_schema().validate(written_rejects)
+    results = _as_text(written.select(RESULT_COLUMNS))
+    rejects = _as_text(written_rejects.drop("run_id", "source_file"))
     counts = json.loads((out / "manifest.json").read_text())["counts"]
     if os.environ.get("UPDATE_GOLDEN"):
         results.write_csv(GOLDEN / "sample_results.csv")
