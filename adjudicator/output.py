@@ -47,17 +47,23 @@ def check_out_dir(out: Path, *, overwrite: bool) -> None:
         raise OutputError(f"{out}: output folder exists; pass --overwrite to replace it")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder")
+    # the nearest folder that exists must let us create OUT's parents (made when the run publishes)
     parent = out.resolve().parent
-    if not parent.is_dir():
-        raise OutputError(f"{out}: parent folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"{out}: parent folder {parent} is not writable")
+    existing = parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"{out}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK):
+        raise OutputError(f"{out}: folder {existing} is not writable")
 
 
 @contextlib.contextmanager
 def staging(out: Path, run_id: str) -> Iterator[Path]:
     """A temporary folder beside ``out``; removed on any failure, so OUT is never half-written."""
-    tmp = out.resolve().parent / f".{out.name}.tmp-{run_id}"
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = parent / f".{out.name}.tmp-{run_id}"
     tmp.mkdir()
     try:
         yield tmp

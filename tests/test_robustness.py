@@ -220,3 +220,9 @@ def test_killed_run_leaves_previous_result_or_none(tmp_path: Path, previous_out:
             assert pl.read_parquet(previous_out / "results.parquet").height == manifest["counts"]["results"]
             before = now
         assert set(now) == {"results.parquet", "rejects.parquet", "manifest.json"}
+
+
+def test_out_parents_are_created(tmp_path: Path) -> None:
+    out = tmp_path / "a" / "b" / "out"
+    assert main(["run", str(SAMPLE), "--out", str(out), "--quiet"]) == EXIT_OK
+    assert (out / "manifest.json").exists()
