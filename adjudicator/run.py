@@ -171,7 +171,10 @@ def read_inputs(options: RunOptions, rules: RuleSet) -> tuple[pl.LazyFrame, list
     if options.layout is not None and options.layout not in LAYOUTS:
         raise InputError(f"--layout must be one of {', '.join(LAYOUTS)}, got {options.layout!r}")
     layout = options.layout or detect_layout(paths[0])
-    raw = scan_layout(layout, paths, payer=options.payer, aliases=rules.payer_aliases)
+    # canonical files already carry the rule tables' payer ids; the aliases translate the identifiers of
+    # other layouts (an 837P's payer id), and skipping them spares a lookup and a column on every line
+    aliases = None if layout == "canonical" else rules.payer_aliases
+    raw = scan_layout(layout, paths, payer=options.payer, aliases=aliases)
     return raw, paths, layout
 
 
