@@ -111,3 +111,21 @@ def find_bad_utf8(paths: Sequence[str]) -> tuple[str, int] | None:
                 except UnicodeDecodeError:
                     return path, number
     return None
+
+
+def find_malformed_row(paths: Sequence[str]) -> tuple[str, int, str] | None:
+    """The first (file, line, problem) whose field count differs from its header; only to explain a failed read."""
+    import csv
+
+    for path in paths:
+        if is_parquet(path):
+            continue
+        with open(path, newline="", encoding="utf-8", errors="replace") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if header is None:
+                continue
+            for row in reader:
+                if row and len(row) != len(header):
+                    return path, reader.line_num, f"{len(row)} fields where the header has {len(header)}"
+    return None

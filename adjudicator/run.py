@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from adjudicator import engine, output
-from adjudicator.canonical import find_bad_utf8
+from adjudicator.canonical import find_bad_utf8, find_malformed_row
 from adjudicator.contract import CLAIM_ID, PAYER_ID, SERVICE_DATE, SOURCE_FILE
 from adjudicator.errors import InputError
 from adjudicator.rules import RuleSet, load_rules
@@ -231,6 +231,11 @@ def _polars_message(exc: Exception, paths: list[str]) -> str:
         if found is not None:
             path, line = found
             return f"{path}: line {line} is not valid UTF-8 text; re-export the file as UTF-8"
+    if "fields" in first.lower() or "malformed" in first.lower():
+        malformed = find_malformed_row(paths)
+        if malformed is not None:
+            path, line, problem = malformed
+            return f"{path}: line {line} has {problem}; fix the file's quoting or delimiters"
     where = paths[0] if len(paths) == 1 else f"one of {len(paths)} input files ({', '.join(paths[:3])} ...)"
     return f"{where}: cannot be read: {first}"
 

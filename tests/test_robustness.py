@@ -68,6 +68,10 @@ BAD_FILES = [
                                          + "C2,1,Mü,HCSC,,2024-05-01,97545,1,1,11,x\n".encode("latin-1")),
      ["latin1.csv", "line 3", "UTF-8"]),
     ("a folder", lambda t: t, ["is a folder"]),
+    ("a row with extra fields", lambda t: _write(t / "ragged.csv", HEADER + "\n" + GOOD_LINE + ",EXTRA\n"),
+     ["ragged.csv", "line 2", "12 fields"]),
+    ("an unclosed quote", lambda t: _write(t / "quote.csv", HEADER + "\n" + GOOD_LINE + "\n" + 'C2,1,"M2,HCSC\n'),
+     ["quote.csv", "line 3"]),
 ]
 
 
