@@ -174,28 +174,6 @@ def tile_position(
     return pl.when(key_of_line.is_not_null() & date.is_not_null()).then(position)
 
 
-def lookup_in_effect(
-    lines: pl.LazyFrame,
-    versions: pl.DataFrame,
-    *,
-    left_on: Sequence[pl.Expr],
-    right_on: Sequence[str],
-    date: str,
-    payload: Sequence[str],
-) -> pl.LazyFrame:
-    """Each line with the version of its key in effect on ``date`` (bounds inclusive, null bounds open).
-
-    Grain unchanged: one row per line, order kept. Adds ``payload`` and
-    ``_version_found`` (null: the key has no version at all, or the line's key
-    is null; False: no version in effect that day; True: found).
-    """
-    tiles = complete_versions(versions, right_on, payload)
-    tile = tile_position(tiles, left_on=left_on, right_on=right_on, date=pl.col(date))
-    return lines.with_columns(tile.alias("_tile")).with_columns(
-        pl.lit(tiles[c]).gather(pl.col("_tile")).alias(c) for c in [*payload, _FOUND]
-    ).drop("_tile")
-
-
 def _is_in(column: str | pl.Expr, values: Sequence[str] | pl.Series) -> pl.Expr:
     expr = pl.col(column) if isinstance(column, str) else column
     series = values if isinstance(values, pl.Series) else pl.Series(list(values), dtype=pl.String)
@@ -749,5 +727,5 @@ def plan_in_memory(
 
 __all__ = [
     "BatchFacts", "Plan", "batch_facts", "build", "complete_versions", "decide", "fact_queries",
-    "lookup_in_effect", "plan_in_memory", "typed_lines", "verdict_of_lines", "with_edits",
+    "plan_in_memory", "typed_lines", "verdict_of_lines", "with_edits",
 ]
