@@ -140,3 +140,38 @@ def test_complete_versions_tiles_the_date_line() -> None:
     b = tiles.filter(pl.col("k") == "b")
     assert b["_version_found"].to_list() == [True, False]
     assert b["_effective_date"].to_list() == [None, dt.date(2020, 1, 2)]
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (dt.date(2019, 12, 31), None),  # day before the first version: a gap tile
+        (dt.date(2020, 1, 1), 1),  # first day
+        (dt.date(2020, 1, 31), 1),  # last day
+        (dt.date(2020, 2, 1), None),  # day after: the gap between versions
+        (dt.date(2020, 2, 29), None),  # last day of the gap
+        (dt.date(2020, 3, 1), 2),  # first day of the open-ended version
+        (dt.date(2999, 12, 31), 2),
+    ],
+)
+def test_tile_position_at_the_boundaries(day: dt.date, expected: int | None) -> None:
+    """The one date-ranged lookup: day before, first day, last day and day after of each version."""
+    from adjudicator.engine import _FOUND, complete_versions, tile_position
+
+    versions = pl.DataFrame(
+        {
+            "k": ["a", "a", "b"],
+            "effective_date": [dt.date(2020, 1, 1), dt.date(2020, 3, 1), None],
+            "end_date": [dt.date(2020, 1, 31), None, None],
+            "v": [1, 2, 3],
+        }
+    )
+    tiles = complete_versions(versions, ["k"], ["v"])
+    lines = pl.DataFrame({"k": ["a", "zz", None], "d": [day, day, day]})
+    position = tile_position(tiles, left_on=[pl.col("k")], right_on=["k"], date=pl.col("d"))
+    found = lines.with_columns(position.alias("p")).with_columns(
+        pl.lit(tiles["v"]).gather(pl.col("p")).alias("v"), pl.lit(tiles[_FOUND]).gather(pl.col("p")).alias("f")
+    )
+    a, unknown, null_key = found.iter_rows(named=True)
+    assert (a["v"] if a["f"] else None) == expected
+    assert unknown["p"] is None and null_key["p"] is None
