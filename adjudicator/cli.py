@@ -131,7 +131,7 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("--fail-on-change", action="store_true",
                       help="exit 1 when any line changed (for pipelines)")
     diff.add_argument("--quiet", action="store_true", help="print no summary")
-    diff.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    diff.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
     return top
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ import polars as pl
 from adjudicator.contract import SOURCE_FILE
 from adjudicator.engine import DETERMINATION, FAILED_CHECKS, REASON
 from adjudicator.errors import OutputError
+from adjudicator.rules import sha256 as file_sha256
 
 RESULTS = "results.parquet"
 REJECTS = "rejects.parquet"
@@ -26,14 +26,6 @@ MANIFEST = "manifest.json"
 
 def new_run_id() -> str:
     return uuid.uuid4().hex
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(4 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def checksums_in_background(paths: list[str]) -> tuple[ThreadPoolExecutor, dict[str, Future[str]]]:
@@ -88,7 +80,12 @@ def publish(tmp: Path, out: Path, run_id: str) -> None:
     old = out.resolve().parent / f".{out.name}.old-{run_id}"
     if out.exists():
         out.rename(old)
-    tmp.rename(out)
+    try:
+        tmp.rename(out)
+    except BaseException:
+        if old.exists() and not out.exists():
+            old.rename(out)
+        raise
     if old.exists():
         shutil.rmtree(old, ignore_errors=True)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,9 @@ REASONS = (
     "NOT_MEDICALLY_NECESSARY",
     "NO_NMN_EXCLUSION_IN_PLAN",
 )
+#: what a message template in reasons.csv may name, {like_this}
+MESSAGE_PLACEHOLDERS = ("policy", "version", "source")
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
 #: the wildcard row of places_of_service.csv: the setting of every code not listed, and of no code
 ANY_PLACE = "*"
 
@@ -178,10 +182,11 @@ class RuleSet:
         return sorted(self.policies["procedure_code"].unique().to_list())
 
 
-def sha256(path: Path) -> str:
+def sha256(path: str | Path) -> str:
+    """The sha256 of a file, read in 4 MiB blocks (inputs and rule tables alike)."""
     digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(4 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
@@ -353,6 +358,13 @@ def load_rules(
     limits = _validate(UNIT_LIMITS, files[UNIT_LIMITS], _read_table(files[UNIT_LIMITS], UNIT_LIMITS))
     places = _validate(PLACES, files[PLACES], _read_table(files[PLACES], PLACES))
     reasons = _validate(REASONS_TABLE, files[REASONS_TABLE], _read_table(files[REASONS_TABLE], REASONS_TABLE))
+    for row, template in enumerate(reasons["message"].to_list()):
+        unknown = sorted(set(PLACEHOLDER.findall(template)) - set(MESSAGE_PLACEHOLDERS))
+        if unknown:
+            raise _row_error(
+                REASONS_TABLE, files[REASONS_TABLE], row,
+                f"message names unknown placeholders {unknown}; use {list(MESSAGE_PLACEHOLDERS)}",
+            )
     missing = sorted(set(REASONS) - set(reasons["reason"].to_list()))
     if missing:
         raise _row_error(REASONS_TABLE, files[REASONS_TABLE], None, f"no row for reasons {missing}")

@@ -109,37 +109,39 @@ def replay_options(manifest_path: Path, *, out: Path | None = None, overwrite: b
     """
     try:
         manifest = json.loads(Path(manifest_path).read_text())
-        recorded = manifest["options"]
-        inputs = manifest["inputs"]
-        rules = manifest["rules"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{manifest_path}: not a readable adjudicator manifest: {exc}") from None
+        return _replay_options(manifest, out=out, overwrite=overwrite)
+    except InputError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{manifest_path}: not a readable adjudicator manifest: {exc!r}") from None
+
+
+def _replay_options(manifest: dict[str, Any], *, out: Path | None, overwrite: bool) -> RunOptions:
+    recorded = manifest["options"]
+    run_id = manifest["run_id"]
     base = Path(recorded.get("cwd") or ".")
 
     def where(path: str) -> str:
         """A recorded path as seen from here: relative paths were relative to the run's folder."""
         return str(base / path) if not os.path.isabs(path) and not os.path.exists(path) else path
 
-    inputs = [{**i, "path": where(i["path"])} for i in inputs]
-    rules = {name: {**r, "path": where(r["path"])} for name, r in rules.items()}
-    files = [(i["path"], i["sha256"], "input") for i in inputs]
-    files += [(r["path"], r["sha256"], f"rule table {name}") for name, r in rules.items()]
-    claims = recorded.get("slice", {}).get("claims_file")
+    inputs = [where(i["path"]) for i in manifest["inputs"]]
+    files = [(path, i["sha256"], "input") for path, i in zip(inputs, manifest["inputs"], strict=True)]
+    files += [(where(r["path"]), r["sha256"], f"rule table {name}") for name, r in manifest["rules"].items()]
+    sliced = recorded.get("slice") or {}
+    claims = where(sliced["claims_file"]) if sliced.get("claims_file") else None
     if claims:
         files.append((claims, manifest.get("claims_file_sha256"), "claims list"))
     for path, digest, what in files:
         if not os.path.isfile(path):
-            raise InputError(f"{path}: {what} of the run {manifest['run_id']} is gone; cannot replay")
+            raise InputError(f"{path}: {what} of the run {run_id} is gone; cannot replay")
         if output.file_sha256(path) != digest:
-            raise InputError(
-                f"{path}: {what} changed since run {manifest['run_id']} (sha256 differs); refusing to replay"
-            )
-    sliced = recorded.get("slice", {})
+            raise InputError(f"{path}: {what} changed since run {run_id} (sha256 differs); refusing to replay")
     return RunOptions(
-        inputs=tuple(i["path"] for i in inputs),
-        out=Path(out) if out is not None else Path(recorded["out"]),
-        rules_dir=Path(recorded["rules_dir"]) if recorded.get("rules_dir") else None,
-        plans=Path(recorded["plans"]) if recorded.get("plans") else None,
+        inputs=tuple(inputs),
+        out=Path(out) if out is not None else Path(where(recorded["out"])),
+        rules_dir=Path(where(recorded["rules_dir"])) if recorded.get("rules_dir") else None,
+        plans=Path(where(recorded["plans"])) if recorded.get("plans") else None,
         layout=manifest.get("layout") or recorded.get("layout"),
         payer=recorded.get("payer"),
         overwrite=overwrite,

@@ -57,19 +57,27 @@ def parse(column: str, source_dtype: pl.DataType) -> pl.Expr:
     """The canonical value of ``column`` from its raw value; null where it cannot be parsed."""
     target, _ = CANONICAL[column]
     raw = _raw(column)
+    if source_dtype == pl.String and target == pl.String:
+        # "HCSC " must select HCSC's policy and "A " must be the same claim as "A": text is trimmed
+        text = raw.str.strip_chars()
+        return pl.when(text != "").then(text)
     if source_dtype == target:
         return raw
     if source_dtype == pl.String:
         text = raw.str.strip_chars()
         if target == pl.Date:
-            return text.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+            # exactly YYYY-MM-DD: "2024-1-5" is not the contract's date layout
+            iso = text.str.contains(r"^\d{4}-\d{2}-\d{2}$")
+            return pl.when(iso).then(text.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
         if target == pl.Int64:
             # "3", "03" and "3.0" are whole numbers; "3.5" and "x" are not
             as_float = text.cast(pl.Float64, strict=False)
             whole = as_float.is_finite() & (as_float == as_float.floor())
             return pl.when(whole).then(as_float.cast(pl.Int64, strict=False))
-        as_float = text.cast(pl.Float64, strict=False)
-        return pl.when(as_float.is_finite()).then(text.cast(target, strict=False))
+        # a plain decimal with at most 2 significant decimals: "12.345" would be cut to 12.34, "1e3" is not a
+        # money amount; trailing zeros ("1.0000", as CCLF writes) are fine
+        plain = text.str.contains(r"^[+-]?\d+(\.\d{0,2}0*)?$")
+        return pl.when(plain).then(text.cast(target, strict=False))
     if target == pl.Int64 and source_dtype.is_float():
         return pl.when(raw == raw.floor()).then(raw.cast(pl.Int64, strict=False))
     return raw.cast(target, strict=False)
@@ -127,8 +135,6 @@ CHECKS: tuple[RowCheck, ...] = (
     ),
 )
 
-#: every check name a reject can carry, in report order (layout checks are added by name at run time)
-CHECK_NAMES: tuple[str, ...] = (*(c.name for c in CHECKS), DUPLICATE_KEY)
 
 
 def layout_checks(schema: pl.Schema) -> list[str]:

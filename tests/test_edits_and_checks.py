@@ -91,6 +91,9 @@ CHECK_CASES = [
     ("line number 0", {"line_number": "0"}, ["line_number_below_1"]),
     ("line number text", {"line_number": "one"}, ["unparseable_line_number"]),
     ("place of service 1 digit", {"place_of_service": "1"}, ["malformed_place_of_service"]),
+    ("amount with a third decimal", {"billed_amount": "12.345"}, ["unparseable_billed_amount"]),
+    ("amount in exponent form", {"billed_amount": "1e3"}, ["unparseable_billed_amount"]),
+    ("date without zero padding", {"service_date": "2024-1-5"}, ["unparseable_service_date"]),
     ("several at once", {"units": "0", "billed_amount": "-1", "service_date": "x"},
      ["unparseable_service_date", "units_below_1", "negative_billed_amount"]),
 ]
@@ -117,7 +120,22 @@ VALID_EDGE_CASES = [
     ("no plan", {"plan_id": None}),
     ("HCPCS letter code", {"procedure_code": "G0283"}),
     ("leap day", {"service_date": "2024-02-29"}),
+    ("amount with trailing zeros", {"billed_amount": "180.0000"}),
 ]
+
+
+def test_text_values_are_trimmed(rules: RuleSet) -> None:
+    """Padding must not change a verdict or hide a duplicate."""
+    lines = [
+        {"claim_id": "A ", "payer_id": " HCSC", "plan_id": "HCSC-PPO-100 ", "procedure_code": "97545 "},
+        {"claim_id": "A", "line_number": "2", "procedure_code": "97546"},
+        {"claim_id": " B", "line_number": "1"}, {"claim_id": "B", "line_number": "1"},
+    ]
+    results, rejects = run_plan(lines, rules)
+    assert results["claim_id"].to_list() == ["A", "A"]
+    assert results["reason"].to_list() == ["NOT_MEDICALLY_NECESSARY"] * 2
+    assert results["edits"].to_list() == [[], []]
+    assert rejects["failed_checks"].to_list() == [["duplicate_key"], ["duplicate_key"]]
 
 
 @pytest.mark.parametrize(("case", "changes"), VALID_EDGE_CASES, ids=[c[0] for c in VALID_EDGE_CASES])

@@ -21,7 +21,7 @@ def rules() -> RuleSet:
 
 
 def _facts(raw: pl.LazyFrame, rules: RuleSet) -> tuple[pl.LazyFrame, engine.BatchFacts]:
-    typed, _ = engine.typed_lines(raw)
+    typed = engine.typed_lines(raw)
     keys_query, concerned_query = engine.fact_queries(typed, rules)
     keys = keys_query.collect()
     exact = None

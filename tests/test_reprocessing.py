@@ -131,3 +131,23 @@ def test_replay_refuses_after_a_change(tmp_path: Path, capsys: pytest.CaptureFix
     assert code == EXIT_BAD_INPUT
     assert str(target) in err and "refusing to replay" in err
     assert not (tmp_path / "again").exists()
+
+
+def test_a_slice_keeps_the_batch_wide_checks(tmp_path: Path) -> None:
+    """Duplicates and edits look at the whole batch, also for lines outside the slice."""
+    data = tmp_path / "claims.csv"
+    header = SAMPLE.read_text().splitlines()[0]
+    data.write_text(
+        header + "\n"
+        "D1,1,M1,HCSC,HCSC-PPO-100,2024-05-01,99213,1,10,11,1\n"
+        "D1,1,M1,HCSC,HCSC-PPO-100,2024-07-01,99213,1,10,11,1\n"  # the other copy, outside the slice
+        "U1,1,M2,HCSC,HCSC-PPO-100,2024-05-01,97545,1,10,11,1\n"
+        "U2,1,M2,AETNA,AETNA-OPEN-100,2024-05-01,97545,1,10,11,1\n"  # same member and day, other payer
+    )
+    manifest = _run(tmp_path / "o", str(data), "--service-to", "2024-06-30", "--only-payer", "HCSC")
+    results = pl.read_parquet(tmp_path / "o" / "results.parquet")
+    rejects = pl.read_parquet(tmp_path / "o" / "rejects.parquet")
+    assert rejects["claim_id"].to_list() == ["D1"] and rejects["failed_checks"][0].to_list() == ["duplicate_key"]
+    assert results["claim_id"].to_list() == ["U1"]
+    assert results["edits"][0].to_list() == ["UNITS_EXCEED_DAILY_LIMIT"]
+    assert manifest["counts"]["skipped"] == 2 and manifest["counts"]["reconciled"]

@@ -175,3 +175,10 @@ def test_tile_position_at_the_boundaries(day: dt.date, expected: int | None) -> 
     a, unknown, null_key = found.iter_rows(named=True)
     assert (a["v"] if a["f"] else None) == expected
     assert unknown["p"] is None and null_key["p"] is None
+
+
+def test_unknown_message_placeholder_is_a_rules_error(rules_copy: Path) -> None:
+    path = rules_copy / "reasons.csv"
+    path.write_text(path.read_text().replace("{policy} (version {version})", "{policy} for {member}", 1))
+    with pytest.raises(RulesError, match=r"reasons.csv line \d+: message names unknown placeholders \['member'\]"):
+        load_rules(rules_copy)
