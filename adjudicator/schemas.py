@@ -6,7 +6,8 @@ import pandera.polars as pa
 import polars as pl
 
 from adjudicator.contract import CANONICAL, SOURCE_FILE
-from adjudicator.rules import DETERMINATIONS, REASONS
+from adjudicator.engine import DECISION_COLUMNS
+from adjudicator.rules import DETERMINATIONS, LINES_OF_BUSINESS, REASONS, STANCES
 
 
 def results_schema() -> pa.DataFrameSchema:
@@ -22,6 +23,12 @@ def results_schema() -> pa.DataFrameSchema:
             "policy_version": pa.Column(pl.String, nullable=True),
             "policy_effective_date": pa.Column(pl.Date, nullable=True),
             "policy_end_date": pa.Column(pl.Date, nullable=True),
+            "policy_stance": pa.Column(
+                pl.String, pa.Check.isin(list(STANCES)), nullable=True
+            ),
+            "policy_source": pa.Column(pl.String, nullable=True),
+            "plan_version_effective_date": pa.Column(pl.Date, nullable=True),
+            "plan_line_of_business": pa.Column(pl.String, pa.Check.isin(list(LINES_OF_BUSINESS)), nullable=True),
             "group_code": pa.Column(pl.String, nullable=True),
             "carc": pa.Column(pl.String, nullable=True),
             "rarc": pa.Column(pl.String, nullable=True),
@@ -39,6 +46,9 @@ def results_schema() -> pa.DataFrameSchema:
     def message_iff_reason(data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("reason").is_null() == pl.col("message").is_null())
 
+    missing = set(DECISION_COLUMNS) - set(columns)
+    if missing:
+        raise AssertionError(f"results schema lacks decision columns {sorted(missing)}")
     return pa.DataFrameSchema(
         columns,
         checks=[
