@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from adjudicator.contract import CANONICAL, REQUIRED_COLUMNS, SOURCE_FILE
-from adjudicator.errors import InputError
+from adjudicator.errors import InputError, first_line
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _OTHER_DELIMITERS = (";", "\t", "|")
@@ -27,11 +27,6 @@ def is_parquet(path: str) -> bool:
         return True
     with open(path, "rb") as f:
         return f.read(4) == b"PAR1"
-
-
-def _first_message(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def scan_csv_text(path: str, *, separator: str = ",") -> pl.LazyFrame:
@@ -47,7 +42,7 @@ def scan_csv_text(path: str, *, separator: str = ",") -> pl.LazyFrame:
     try:
         frame.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"{path}: cannot read the CSV header: {_first_message(exc)}") from None
+        raise InputError(f"{path}: cannot read the CSV header: {first_line(exc)}") from None
     return frame
 
 
@@ -58,7 +53,7 @@ def scan_parquet_file(path: str) -> pl.LazyFrame:
         # reading the footer's row count proves the file is not truncated
         pl.scan_parquet(path).select(pl.len()).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"{path}: not a readable Parquet file: {_first_message(exc)}") from None
+        raise InputError(f"{path}: not a readable Parquet file: {first_line(exc)}") from None
     return frame
 
 

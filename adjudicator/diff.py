@@ -33,7 +33,7 @@ import polars as pl
 
 from adjudicator.contract import BILLED_AMOUNT, CLAIM_ID, LINE_NUMBER
 from adjudicator.engine import DETERMINATION, EDIT_CARCS, EDITS, REASON
-from adjudicator.errors import InputError, OutputError
+from adjudicator.errors import InputError, OutputError, first_line
 from adjudicator.output import MANIFEST, REJECTS, RESULTS, check_out_dir, publish, staging
 from adjudicator.validate import RAW_PREFIX, parse
 
@@ -103,7 +103,7 @@ def _schema(path: Path, required: Sequence[str]) -> pl.Schema:
     try:
         schema = pl.scan_parquet(path).collect_schema()
     except (OSError, pl.exceptions.PolarsError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise InputError(f"{path}: cannot read as Parquet: {first}") from None
     missing = [c for c in required if c not in schema]
     if missing:

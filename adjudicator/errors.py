@@ -26,3 +26,9 @@ class RulesError(AdjudicatorError):
 
 class OutputError(AdjudicatorError):
     """The output folder cannot be written as asked (exists without --overwrite, ...)."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none), for one-line reports."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

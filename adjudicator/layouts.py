@@ -47,7 +47,7 @@ from adjudicator.contract import (
     SOURCE_FILE,
     UNITS,
 )
-from adjudicator.errors import InputError, RulesError
+from adjudicator.errors import InputError, RulesError, first_line
 
 CANONICAL_LAYOUT: Final = "canonical"
 CCLF5: Final = "cclf5"
@@ -479,7 +479,7 @@ def _scan_text_table(spec: Layout, path: str) -> pl.LazyFrame:
         )
         names = frame.collect_schema().names()
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as a {spec.name} file: {_first_line(exc)}") from None
+        raise InputError(f"{path}: cannot be read as a {spec.name} file: {first_line(exc)}") from None
     if len(names) == 1 and len(spec.required_columns) > 1:
         header = names[0]
         if any(not ch.isprintable() for ch in header):
@@ -491,11 +491,6 @@ def _scan_text_table(spec: Layout, path: str) -> pl.LazyFrame:
             f"{_SEPARATOR_NAMES.get(spec.separator, repr(spec.separator))}-separated{hint}"
         )
     return frame
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _check_required(spec: Layout, path: str, names: Sequence[str]) -> None:
@@ -638,7 +633,7 @@ def load_payer_aliases(path: str | Path) -> pl.DataFrame:
     try:
         frame = pl.read_csv(path, infer_schema=False)
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
-        raise RulesError(f"{where} cannot be read as CSV: {_first_line(exc)}") from None
+        raise RulesError(f"{where} cannot be read as CSV: {first_line(exc)}") from None
     frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in frame.columns)
     expected = list(PAYER_ALIAS_SCHEMA.columns)
     if frame.columns != expected:
@@ -659,7 +654,7 @@ def load_payer_aliases(path: str | Path) -> pl.DataFrame:
     try:
         return PAYER_ALIAS_SCHEMA.validate(frame, lazy=True)
     except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
-        raise RulesError(f"{where}: {_first_line(exc)}") from None
+        raise RulesError(f"{where}: {first_line(exc)}") from None
 
 
 def apply_payers(frame: pl.LazyFrame, *, payer: str | None = None, aliases: pl.DataFrame | None = None) -> pl.LazyFrame:

@@ -17,7 +17,7 @@ import polars as pl
 from adjudicator import engine, output
 from adjudicator.canonical import find_bad_utf8, find_malformed_row
 from adjudicator.contract import CLAIM_ID, PAYER_ID, SERVICE_DATE, SOURCE_FILE
-from adjudicator.errors import InputError
+from adjudicator.errors import InputError, first_line
 from adjudicator.rules import RuleSet, load_rules
 
 MANIFEST_VERSION = 1
@@ -227,7 +227,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str
 
 
 def _polars_message(exc: Exception, paths: list[str]) -> str:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    first = first_line(exc)
     if "utf-8" in first.lower() or "utf8" in first.lower():
         found = find_bad_utf8(paths)
         if found is not None:
