@@ -598,6 +598,9 @@ def decide(lines: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
 
 
 VERDICT = "_verdict"
+_VERDICT_KEY = "_verdict_key"
+#: far past the end of any decision table
+_MISSING_VERDICT = 1 << 62
 
 
 def verdict_of_lines(lines: pl.DataFrame, rules: RuleSet, facts: BatchFacts) -> pl.DataFrame:
@@ -625,14 +628,14 @@ def _with_verdicts(valid: pl.LazyFrame, rules: RuleSet, facts: BatchFacts) -> pl
     assert facts.verdicts is not None
     table, _ = _decision_row(rules)
     names, carcs, _ = _edit_rows(rules, facts)
-    verdicts = facts.verdicts
     looked_up = _is_in(PROCEDURE_CODE, _verdict_codes(rules))
-    if verdicts.height:
-        verdict = pl.when(looked_up).then(pl.col(KEY_HASH)).replace_strict(
-            verdicts[KEY_HASH], verdicts[VERDICT], return_dtype=pl.Int64
-        )
-    else:
-        verdict = pl.when(looked_up).then(pl.lit(None, pl.Int64)).otherwise(None)
+    # a streaming hash join against the prepass's verdicts: the table is built once per run (a
+    # replace_strict mapping of the same size grew the main pass's memory with the input)
+    verdicts = facts.verdicts.lazy().select(pl.col(KEY_HASH).alias(_VERDICT_KEY), pl.col(VERDICT).cast(pl.Int64))
+    # a looked-up line the prepass did not decide would be a bug: its verdict becomes an index past the
+    # end of the table, so the gather fails the run instead of writing NO_ACTION
+    missing = pl.lit(_MISSING_VERDICT, pl.Int64)
+    verdict = pl.when(looked_up).then(pl.col(VERDICT).fill_null(missing))
     if table.tail(1).drop(DETERMINATION, "_targeted").null_count().sum_horizontal().item() != table.width - 2:
         raise AssertionError("the NO_ACTION row of the decision table must be null but for its determination")
     n_edit = names.len()
@@ -642,7 +645,9 @@ def _with_verdicts(valid: pl.LazyFrame, rules: RuleSet, facts: BatchFacts) -> pl
     decision_row = pl.col(VERDICT) // n_edit
     no_action = table.height - 1
     edit_row = (pl.col(VERDICT) % n_edit).fill_null(no_edits)
-    return valid.with_columns(verdict.alias(VERDICT)).with_columns(
+    keyed = valid.with_columns(pl.when(looked_up).then(pl.col(KEY_HASH)).alias(_VERDICT_KEY))
+    joined = keyed.join(verdicts, on=_VERDICT_KEY, how="left", maintain_order="left").drop(_VERDICT_KEY)
+    return joined.with_columns(verdict.alias(VERDICT)).with_columns(
         *(
             pl.lit(table[c]).gather(decision_row.fill_null(no_action) if c == DETERMINATION else decision_row).alias(c)
             for c in table.columns if c in DECISION_COLUMNS
