@@ -8,8 +8,11 @@ Rule tables are small DataFrames made lazy and joined; every policy literal
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import polars as pl
 
@@ -230,44 +233,83 @@ def _verdict_codes(rules: RuleSet) -> list[str]:
     return sorted(set(_concerned_codes(rules)) | set(rules.targeted_codes))
 
 
-def fact_queries(typed: pl.LazyFrame, rules: RuleSet) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """The prepass: two small lazy results, each collected on its own (see ``plan_in_memory``).
+#: rows of the key spill per partition: each partition's group_by then stays near 300 MB whatever the input
+ROWS_PER_PARTITION = 2_500_000
+_PART = "_partition"
 
-    keys: one row per key hash seen more than once or on an edit-concerned
-    line, with its count and the min/max of a second, independent hash of the
-    key (min != max: two different keys share the first hash, a collision).
-    concerned: the lines whose code a policy, an add-on pair or a unit limit
-    names (a few percent of a batch), with the columns the edits and the
-    decision need and whether the row passed its own checks.
-    """
-    flags = [c for c in flag_columns(typed.collect_schema())]
-    concerned_code = _is_in(PROCEDURE_CODE, _verdict_codes(rules))
+
+def partitions_for(expected_rows: int) -> int:
+    """How many spill partitions the duplicate check uses for about ``expected_rows`` lines (1 to 256)."""
+    return max(1, min(256, -(-expected_rows // ROWS_PER_PARTITION)))
+
+
+def _keyed(typed: pl.LazyFrame) -> pl.LazyFrame:
+    """Lines that take part in duplicate detection and the edits: a key, and no rejection by their own layout."""
     # a row its layout already rejects (a superseded CCLF delivery, say) is not a copy of the line it lost to
     layout_flags = [FLAG_PREFIX + name for name in layout_checks(typed.collect_schema())]
-    keyed = typed.filter(
+    return typed.filter(
         pl.col(CLAIM_ID).is_not_null() & pl.col(LINE_NUMBER).is_not_null() & ~any_failed(layout_flags)
     )
-    keys = (
-        keyed.select(
-            KEY_HASH,
-            pl.struct(CLAIM_ID, LINE_NUMBER).hash(seed=_CHECK_SEED).alias("_check"),
-            concerned_code.fill_null(False).alias("_concerned"),
-        )
-        .group_by(KEY_HASH)
-        .agg(
-            pl.len().alias("_copies"),
-            pl.col("_check").min().alias("_check_min"),
-            pl.col("_check").max().alias("_check_max"),
-            pl.col("_concerned").any(),
-        )
-        .filter((pl.col("_copies") > 1) | pl.col("_concerned"))
-    )
-    concerned = keyed.filter(concerned_code).select(
+
+
+def concerned_query(raw: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
+    """The lines whose code a policy, an add-on pair or a unit limit names (a few percent of a batch).
+
+    Columns: those the edits and the decision need, and whether the row passed
+    its own checks. The code is tested on the raw column before anything is
+    typed, so the filter reaches the reader: a Parquet scan decodes the other
+    columns only for those few lines (20M lines: 1.3 s and 360 MB, against
+    5.7 s and 1.7 GB when filtering after the checks).
+    """
+    codes = _verdict_codes(rules)
+    raw_code = pl.col(PROCEDURE_CODE)
+    if raw.collect_schema()[PROCEDURE_CODE] == pl.String:
+        raw_code = raw_code.str.strip_chars()
+    typed = typed_lines(raw.filter(_is_in(raw_code, codes)))
+    flags = flag_columns(typed.collect_schema())
+    return _keyed(typed).filter(_is_in(PROCEDURE_CODE, codes)).select(
         KEY_HASH, CLAIM_ID, LINE_NUMBER, MEMBER_ID, SERVICE_DATE, PROCEDURE_CODE, UNITS,
         PAYER_ID, PLAN_ID, PLACE_OF_SERVICE,
         (~any_failed(flags)).alias("_row_ok"),
     )
-    return keys, concerned
+
+
+def _key_counts(frame: pl.LazyFrame) -> pl.LazyFrame:
+    return (
+        frame.group_by(KEY_HASH)
+        .agg(
+            pl.len().alias("_copies"),
+            pl.col("_check").min().alias("_check_min"),
+            pl.col("_check").max().alias("_check_max"),
+        )
+        .filter(pl.col("_copies") > 1)
+    )
+
+
+def repeated_keys(typed: pl.LazyFrame, spill: Path, partitions: int) -> pl.DataFrame:
+    """The key hashes seen more than once in the batch, with the min/max of a second, independent hash of the key.
+
+    Grain: one row per repeated key hash (``_copies`` > 1); min != max of the
+    second hash means two different keys share the first (a collision). The
+    key hashes are spilled to ``spill`` in ``partitions`` files by hash, and
+    each file is grouped on its own, so memory is one partition's group_by,
+    not the batch's (20M lines: 355 MB in 8 partitions, against 1.6 GB in one
+    group_by, in the same time). ``spill`` must be an empty folder.
+    """
+    narrow = _keyed(typed).select(
+        KEY_HASH,
+        pl.struct(CLAIM_ID, LINE_NUMBER).hash(seed=_CHECK_SEED).alias("_check"),
+        (pl.col(KEY_HASH) % partitions).alias(_PART),
+    )
+    narrow.sink_parquet(
+        pl.PartitionBy(spill, key=_PART, include_key=False), compression="lz4", mkdir=True, engine="streaming"
+    )
+    found = [
+        _key_counts(pl.scan_parquet(path)).collect(engine="streaming")
+        for path in sorted(spill.rglob("*.parquet"))
+    ]
+    schema = {KEY_HASH: pl.UInt64, "_copies": pl.UInt32, "_check_min": pl.UInt64, "_check_max": pl.UInt64}
+    return pl.concat([pl.DataFrame(schema=schema), *found], how="vertical_relaxed")
 
 
 def collisions(keys: pl.DataFrame) -> pl.Series:
@@ -697,28 +739,37 @@ def build(typed: pl.LazyFrame, rules: RuleSet, facts: BatchFacts, *, run_id: str
 
 
 def plan_in_memory(
-    raw: pl.LazyFrame, rules: RuleSet, *, run_id: str, keep: pl.Expr | None = None
+    raw: pl.LazyFrame,
+    rules: RuleSet,
+    *,
+    run_id: str,
+    keep: pl.Expr | None = None,
+    spill_dir: Path | None = None,
+    expected_rows: int = 0,
 ) -> tuple[Plan, pl.LazyFrame | None]:
     """Typed lines, prepass and plan in one call (collects only the prepass's small frames).
 
+    The prepass spills the key hashes to a temporary folder inside
+    ``spill_dir`` (the system's temporary folder when None), removed before
+    returning; ``expected_rows`` sizes its partitions (``partitions_for``).
     Returns the plan and the lazy per-file count of skipped lines.
     """
     typed = typed_lines(raw)
     skipped = None
     if keep is not None:
         skipped = typed.filter(~in_slice(keep)).group_by(SOURCE_FILE).agg(pl.len().alias("skipped"))
-    # Two collects, not one collect_all: sharing the scan caches the whole
-    # checked frame for both queries, which then lose their own projection and
-    # filter pushdown (measured 1.75 s shared vs 0.9 s apart on 5M Parquet lines,
-    # 5.5 s vs 3.3 s on CSV, see docs/benchmarks.md).
-    keys_query, concerned_query = fact_queries(typed, rules)
-    keys = keys_query.collect(engine="streaming")
-    concerned = concerned_query.collect(engine="streaming")
+    # Each prepass query runs on its own, not in one collect_all: sharing the scan caches the whole checked
+    # frame for both and they lose their own projection and filter pushdown (docs/benchmarks.md).
+    spill = Path(tempfile.mkdtemp(prefix="adjudicator-keys-", dir=spill_dir))
+    try:
+        keys = repeated_keys(typed, spill / "keys", partitions_for(expected_rows))
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+    concerned = concerned_query(raw, rules).collect(engine="streaming")
     collided = collisions(keys)
     exact = None
     if collided.len():
-        repeated = keys.filter(pl.col("_copies") > 1)[KEY_HASH]
-        exact = exact_duplicates_query(typed, repeated).collect(engine="streaming")
+        exact = exact_duplicates_query(typed, keys[KEY_HASH]).collect(engine="streaming")
     facts = batch_facts(keys, concerned, rules, exact_duplicates=exact)
     # the batch-wide facts (duplicates, both edits) come from the whole batch, as in a full run; the slice
     # only decides which lines are written
@@ -727,6 +778,7 @@ def plan_in_memory(
 
 
 __all__ = [
-    "BatchFacts", "Plan", "batch_facts", "build", "complete_versions", "decide", "fact_queries",
-    "plan_in_memory", "in_slice", "typed_lines", "verdict_of_lines", "with_edits",
+    "BatchFacts", "Plan", "batch_facts", "build", "complete_versions", "concerned_query", "decide",
+    "in_slice", "partitions_for", "plan_in_memory", "repeated_keys", "typed_lines", "verdict_of_lines",
+    "with_edits",
 ]

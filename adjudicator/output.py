@@ -50,6 +50,14 @@ def check_out_dir(out: Path, *, overwrite: bool) -> None:
         raise OutputError(f"{out}: folder {existing} is not writable")
 
 
+def spill_parent(out: Path) -> Path:
+    """Where a run's temporary spill files go: beside OUT, on the disk the results are written to."""
+    parent = out.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    return parent
+
+
 @contextlib.contextmanager
 def staging(out: Path, run_id: str) -> Iterator[Path]:
     """A temporary folder beside ``out``; removed on any failure, so OUT is never half-written."""

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from adjudicator import engine, output
-from adjudicator.canonical import find_bad_utf8, find_malformed_row
+from adjudicator.canonical import find_bad_utf8, find_malformed_row, is_parquet
 from adjudicator.contract import CLAIM_ID, PAYER_ID, SERVICE_DATE, SOURCE_FILE
 from adjudicator.errors import InputError, first_line
 from adjudicator.rules import RuleSet, load_rules
@@ -195,6 +195,22 @@ def tune_reader() -> None:
         os.environ.setdefault(name, value)
 
 
+#: bytes per line assumed for a text file when sizing the prepass's partitions (over-counting lines only
+#: makes more, smaller partitions)
+_TEXT_BYTES_PER_LINE = 64
+
+
+def expected_rows(paths: list[str]) -> int:
+    """About how many lines the inputs hold: Parquet footers' row counts, text files by size."""
+    total = 0
+    for path in paths:
+        if is_parquet(path):
+            total += pl.scan_parquet(path).select(pl.len()).collect().item()
+        else:
+            total += os.path.getsize(path) // _TEXT_BYTES_PER_LINE
+    return total
+
+
 def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str, Any]:
     """Run the adjudicator; returns the manifest it published in ``options.out``.
 
@@ -209,7 +225,10 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str
     raw, paths, layout = read_inputs(options, rule_set)
     run_id = output.new_run_id()
     try:
-        plan, skipped = engine.plan_in_memory(raw, rule_set, run_id=run_id, keep=options.slice.predicate())
+        plan, skipped = engine.plan_in_memory(
+            raw, rule_set, run_id=run_id, keep=options.slice.predicate(),
+            spill_dir=output.spill_parent(options.out), expected_rows=expected_rows(paths),
+        )
     except pl.exceptions.PolarsError as exc:
         raise InputError(_polars_message(exc, paths)) from exc
     read_counts = raw.group_by(SOURCE_FILE).agg(pl.len().alias("read"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import tempfile
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -22,12 +24,13 @@ def rules() -> RuleSet:
 
 def _facts(raw: pl.LazyFrame, rules: RuleSet) -> tuple[pl.LazyFrame, engine.BatchFacts]:
     typed = engine.typed_lines(raw)
-    keys_query, concerned_query = engine.fact_queries(typed, rules)
-    keys = keys_query.collect()
+    with tempfile.TemporaryDirectory() as spill:
+        keys = engine.repeated_keys(typed, Path(spill) / "keys", 3)
     exact = None
     if engine.collisions(keys).len():
-        exact = engine.exact_duplicates_query(typed, keys.filter(pl.col("_copies") > 1)[engine.KEY_HASH]).collect()
-    return typed, engine.batch_facts(keys, concerned_query.collect(), rules, exact_duplicates=exact)
+        exact = engine.exact_duplicates_query(typed, keys[engine.KEY_HASH]).collect()
+    concerned = engine.concerned_query(raw, rules).collect()
+    return typed, engine.batch_facts(keys, concerned, rules, exact_duplicates=exact)
 
 
 def _results(typed: pl.LazyFrame, rules: RuleSet, facts: engine.BatchFacts) -> pl.DataFrame:
@@ -70,3 +73,33 @@ def test_a_key_hash_collision_falls_back_to_the_per_line_decision(
     typed, facts = _facts(raw_frame([{"claim_id": "A"}, {"claim_id": "B"}]), rules)
     assert facts.verdicts is None
     assert _results(typed, rules, facts)["determination"].to_list() == ["NOT_MEDICALLY_NECESSARY"] * 2
+
+
+def test_partitioned_key_counts_equal_one_group_by(tmp_path: Path) -> None:
+    """Spilling the key hashes to many partitions finds exactly the repeated keys one group_by finds."""
+    rows = [{"claim_id": f"C{i % 40}", "line_number": str(i % 3 + 1)} for i in range(200)]
+    typed = engine.typed_lines(raw_frame(rows))
+    one = engine.repeated_keys(typed, tmp_path / "one", 1).sort(engine.KEY_HASH)
+    many = engine.repeated_keys(typed, tmp_path / "many", 7).sort(engine.KEY_HASH)
+    # 200 lines over 120 distinct keys (40 claims x 3 line numbers, lcm 120): 80 keys are seen twice
+    assert one.height == 80 and many.equals(one)
+    assert many["_copies"].to_list() == [2] * 80
+    assert len(list((tmp_path / "many").rglob("*.parquet"))) == 7
+
+
+def test_no_repeated_key_gives_an_empty_frame_with_the_columns(tmp_path: Path) -> None:
+    typed = engine.typed_lines(raw_frame([{"claim_id": "A"}, {"claim_id": "B"}]))
+    keys = engine.repeated_keys(typed, tmp_path / "k", 4)
+    assert keys.height == 0 and keys.columns == [engine.KEY_HASH, "_copies", "_check_min", "_check_max"]
+
+
+@pytest.mark.parametrize(("rows", "parts"), [(0, 1), (1, 1), (2_500_000, 1), (2_500_001, 2), (20_000_000, 8),
+                                              (10**12, 256)])
+def test_partitions_grow_with_the_input_and_are_bounded(rows: int, parts: int) -> None:
+    assert engine.partitions_for(rows) == parts
+
+
+def test_the_prepass_removes_its_spill(tmp_path: Path, rules: RuleSet) -> None:
+    engine.plan_in_memory(raw_frame([{"claim_id": "A"}, {"claim_id": "A"}]), rules, run_id="r",
+                          spill_dir=tmp_path, expected_rows=10_000_000)
+    assert list(tmp_path.iterdir()) == []
