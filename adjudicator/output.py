@@ -59,6 +59,17 @@ def spill_parent(out: Path) -> Path:
 
 
 @contextlib.contextmanager
+def scratch(out: Path, run_id: str) -> Iterator[Path]:
+    """A temporary folder beside ``out`` for a run's spill files (staged input, key partitions); always removed."""
+    folder = spill_parent(out) / f".{out.name}.scratch-{run_id}"
+    folder.mkdir()
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def staging(out: Path, run_id: str) -> Iterator[Path]:
     """A temporary folder beside ``out``; removed on any failure, so OUT is never half-written."""
     parent = out.resolve().parent

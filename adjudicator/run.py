@@ -211,6 +211,22 @@ def expected_rows(paths: list[str]) -> int:
     return total
 
 
+def stage_text_inputs(raw: pl.LazyFrame, paths: list[str], scratch: Path) -> pl.LazyFrame:
+    """The raw frame, read once into a Parquet file in ``scratch`` when any input is not Parquet.
+
+    A run reads its input four times (two prepass queries, results, rejects):
+    parsing CSV each time cost more than the rest of the run together. The
+    staged file holds the raw frame as read (text stays text, ``source_file``
+    included), so results and rejects are the same; a file that cannot be
+    parsed fails here, with the same message.
+    """
+    if all(is_parquet(path) for path in paths):
+        return raw
+    staged = scratch / "input.parquet"
+    raw.sink_parquet(staged, compression="lz4", engine="streaming")
+    return pl.scan_parquet(staged)
+
+
 def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str, Any]:
     """Run the adjudicator; returns the manifest it published in ``options.out``.
 
@@ -224,40 +240,41 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str
     rule_set = rules or load_rules(options.rules_dir, plans=options.plans, as_of=options.rules_as_of)
     raw, paths, layout = read_inputs(options, rule_set)
     run_id = output.new_run_id()
-    try:
-        plan, skipped = engine.plan_in_memory(
-            raw, rule_set, run_id=run_id, keep=options.slice.predicate(),
-            spill_dir=output.spill_parent(options.out), expected_rows=expected_rows(paths),
-        )
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(_polars_message(exc, paths)) from exc
-    read_counts = raw.group_by(SOURCE_FILE).agg(pl.len().alias("read"))
-    if skipped is not None:
-        read_counts = read_counts.join(skipped, on=SOURCE_FILE, how="left")
-    planned = time.perf_counter()
-
-    pool, hashes = output.checksums_in_background(paths)
-    try:
-        with output.staging(options.out, run_id) as tmp:
-            try:
-                read_per_file = output.write_outputs(plan.results, plan.rejects, read_counts, tmp)
-            except pl.exceptions.PolarsError as exc:
-                raise InputError(_polars_message(exc, paths)) from exc
-            executed = time.perf_counter()
-            summary = output.summarize(tmp)
-            manifest = _manifest(
-                options, rule_set, layout, paths, hashes, read_per_file, summary, run_id,
-                started_at=started_at,
-                timings={
-                    "plan_s": round(planned - started, 4),
-                    "execute_s": round(executed - planned, 4),
-                    "summarize_s": round(time.perf_counter() - executed, 4),
-                },
+    with output.scratch(options.out, run_id) as scratch:
+        try:
+            raw = stage_text_inputs(raw, paths, scratch)
+            plan, skipped = engine.plan_in_memory(
+                raw, rule_set, run_id=run_id, keep=options.slice.predicate(),
+                spill_dir=scratch, expected_rows=expected_rows(paths),
             )
-            output.write_manifest(tmp, manifest)
-            output.publish(tmp, options.out, run_id)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        except pl.exceptions.PolarsError as exc:
+            raise InputError(_polars_message(exc, paths)) from exc
+        read_counts = raw.group_by(SOURCE_FILE).agg(pl.len().alias("read"))
+        if skipped is not None:
+            read_counts = read_counts.join(skipped, on=SOURCE_FILE, how="left")
+        planned = time.perf_counter()
+        pool, hashes = output.checksums_in_background(paths)
+        try:
+            with output.staging(options.out, run_id) as tmp:
+                try:
+                    read_per_file = output.write_outputs(plan.results, plan.rejects, read_counts, tmp)
+                except pl.exceptions.PolarsError as exc:
+                    raise InputError(_polars_message(exc, paths)) from exc
+                executed = time.perf_counter()
+                summary = output.summarize(tmp)
+                manifest = _manifest(
+                    options, rule_set, layout, paths, hashes, read_per_file, summary, run_id,
+                    started_at=started_at,
+                    timings={
+                        "plan_s": round(planned - started, 4),
+                        "execute_s": round(executed - planned, 4),
+                        "summarize_s": round(time.perf_counter() - executed, 4),
+                    },
+                )
+                output.write_manifest(tmp, manifest)
+                output.publish(tmp, options.out, run_id)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     return manifest
 
 
@@ -268,7 +285,7 @@ def _polars_message(exc: Exception, paths: list[str]) -> str:
         if found is not None:
             path, line = found
             return f"{path}: line {line} is not valid UTF-8 text; re-export the file as UTF-8"
-    if "fields" in first.lower() or "malformed" in first.lower():
+    if any(word in first.lower() for word in ("fields", "malformed", "could not parse")):
         malformed = find_malformed_row(paths)
         if malformed is not None:
             path, line, problem = malformed

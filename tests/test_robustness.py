@@ -230,3 +230,19 @@ def test_out_parents_are_created(tmp_path: Path) -> None:
     out = tmp_path / "a" / "b" / "out"
     assert main(["run", str(SAMPLE), "--out", str(out), "--quiet"]) == EXIT_OK
     assert (out / "manifest.json").exists()
+
+
+def test_text_input_staged_once_gives_the_same_run_as_parquet(tmp_path: Path) -> None:
+    """A CSV input is staged to Parquet in a scratch folder beside OUT: same results and rejects as the
+    same text in a Parquet file (not staged), and nothing is left beside OUT afterwards."""
+    as_parquet = tmp_path / "claims.parquet"
+    pl.read_csv(SAMPLE, infer_schema=False).write_parquet(as_parquet)
+    runs = {}
+    for name, path in (("csv", SAMPLE), ("parquet", as_parquet)):
+        out = tmp_path / name
+        assert main(["run", str(path), "--out", str(out), "--quiet"]) == EXIT_OK
+        runs[name] = [pl.read_parquet(out / f).drop("run_id", "source_file") for f in ("results.parquet",
+                                                                                      "rejects.parquet")]
+    assert runs["csv"][0].height > 0 and runs["csv"][1].height > 0
+    assert runs["csv"][0].equals(runs["parquet"][0]) and runs["csv"][1].equals(runs["parquet"][1])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["claims.parquet", "csv", "parquet"]
