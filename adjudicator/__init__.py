@@ -1,11 +1,28 @@
 """adjudicator: batch adjudication of work hardening claim lines against date-ranged policies and plans.
 
 The public surface is small: ``adjudicate`` (one run, returns its manifest),
-``RunOptions``, ``load_rules`` and the ``adjudicate`` command line.
+``RunOptions``, ``load_rules`` and the ``adjudicate`` command line. They are
+imported on first use, so importing a light module (``adjudicator.tuning``)
+does not import polars and pandera.
 """
 
-from adjudicator.rules import RuleSet, load_rules
-from adjudicator.run import RunOptions, adjudicate
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from adjudicator.rules import RuleSet, load_rules
+    from adjudicator.run import RunOptions, adjudicate
 
 __all__ = ["RuleSet", "RunOptions", "adjudicate", "load_rules"]
 __version__ = "0.1.0"
+
+_HOMES = {"RuleSet": "rules", "load_rules": "rules", "RunOptions": "run", "adjudicate": "run"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        import importlib
+
+        return getattr(importlib.import_module(f"adjudicator.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'adjudicator' has no attribute {name!r}")

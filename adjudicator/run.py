@@ -19,6 +19,7 @@ from adjudicator.canonical import find_bad_utf8, find_malformed_row, is_parquet
 from adjudicator.contract import CLAIM_ID, PAYER_ID, SERVICE_DATE, SOURCE_FILE
 from adjudicator.errors import InputError, first_line
 from adjudicator.rules import RuleSet, load_rules
+from adjudicator.tuning import tune_reader
 
 MANIFEST_VERSION = 1
 
@@ -178,21 +179,6 @@ def read_inputs(options: RunOptions, rules: RuleSet) -> tuple[pl.LazyFrame, list
     aliases = None if layout == "canonical" else rules.payer_aliases
     raw = scan_layout(layout, paths, payer=options.payer, aliases=aliases)
     return raw, paths, layout
-
-
-#: polars reader settings that keep a run's memory flat (see docs/benchmarks.md, "Memory"); a value
-#: already in the environment wins. Without them the Parquet reader decodes whole row groups ahead of a
-#: slower consumer, and peak memory grew with the input (1.7 GB for the bare scan-and-sink of 20M lines).
-READER_SETTINGS = {
-    "POLARS_ROW_GROUP_PREFETCH_SIZE": "1",
-    "POLARS_PARQUET_DECODE_TARGET_VALUES_PER_THREAD": "262144",
-}
-
-
-def tune_reader() -> None:
-    """Apply ``READER_SETTINGS`` (polars reads them when a query starts, so this works after import)."""
-    for name, value in READER_SETTINGS.items():
-        os.environ.setdefault(name, value)
 
 
 #: bytes per line assumed for a text file when sizing the prepass's partitions (over-counting lines only

@@ -103,3 +103,17 @@ def test_the_prepass_removes_its_spill(tmp_path: Path, rules: RuleSet) -> None:
     engine.plan_in_memory(raw_frame([{"claim_id": "A"}, {"claim_id": "A"}]), rules, run_id="r",
                           spill_dir=tmp_path, expected_rows=10_000_000)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_reader_settings_are_applied_unless_the_environment_sets_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adjudicator.tuning import READER_SETTINGS, tune_reader
+
+    first, *rest = READER_SETTINGS
+    monkeypatch.setenv(first, "7")
+    for name in rest:
+        monkeypatch.delenv(name, raising=False)
+    tune_reader()
+    import os
+
+    assert os.environ[first] == "7"
+    assert all(os.environ[name] == READER_SETTINGS[name] for name in rest)

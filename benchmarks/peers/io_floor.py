@@ -2,7 +2,8 @@
 
 CSV is scanned with every column as String: the cheapest faithful read of a
 file whose values the engine must validate itself, so no contender can beat
-it by skipping type inference.
+it by skipping type inference. It runs with the adjudicator's reader settings
+(``adjudicator.tuning``), which keep its memory flat as well.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import sys
 
 import polars as pl
 
+from adjudicator.tuning import tune_reader
 from benchmarks.peers import input_format, parse_args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(__doc__.splitlines()[0], argv)
+    # the same reader settings as the adjudicator: the floor is what this polars can do, tuned alike
+    tune_reader()
     if input_format(args.input) == "parquet":
         frame = pl.scan_parquet(args.input)
     else:

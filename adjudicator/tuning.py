@@ -1,0 +1,25 @@
+"""polars settings that keep a run's memory flat; light on purpose (the benchmark's I/O floor imports it too).
+
+Without them polars 2.1's Parquet reader decodes whole row groups ahead of a
+slower consumer, so peak memory grew with the input: 1.7 GB for the bare
+scan-and-sink of 20M lines, 330 MB with them, in the same time
+(docs/benchmarks.md, "Memory").
+"""
+
+from __future__ import annotations
+
+import os
+
+#: read by polars when a query starts (not at import); a value already in the environment wins
+READER_SETTINGS = {
+    # decode one row group at a time ...
+    "POLARS_ROW_GROUP_PREFETCH_SIZE": "1",
+    # ... in slices of this many values per thread, not the whole row group at once
+    "POLARS_PARQUET_DECODE_TARGET_VALUES_PER_THREAD": "262144",
+}
+
+
+def tune_reader() -> None:
+    """Apply ``READER_SETTINGS`` unless the environment already sets them."""
+    for name, value in READER_SETTINGS.items():
+        os.environ.setdefault(name, value)
