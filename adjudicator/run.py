@@ -244,6 +244,9 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str
             with output.staging(options.out, run_id) as tmp:
                 try:
                     read_per_file = output.write_outputs(plan.results, plan.rejects, read_counts, tmp)
+                except pl.exceptions.OutOfBoundsError as exc:
+                    # the only gather that can fail is a concerned line the prepass did not decide: a bug
+                    raise RuntimeError(f"a line's verdict was not found in the prepass: {first_line(exc)}") from exc
                 except pl.exceptions.PolarsError as exc:
                     raise InputError(_polars_message(exc, paths)) from exc
                 executed = time.perf_counter()

@@ -117,3 +117,11 @@ def test_reader_settings_are_applied_unless_the_environment_sets_them(monkeypatc
 
     assert os.environ[first] == "7"
     assert all(os.environ[name] == READER_SETTINGS[name] for name in rest)
+
+
+def test_a_concerned_line_missing_from_the_verdicts_fails_instead_of_passing_as_no_action(rules: RuleSet) -> None:
+    typed, facts = _facts(raw_frame([{"claim_id": "A"}]), rules)
+    assert facts.verdicts is not None and facts.verdicts.height == 1
+    broken = dataclasses.replace(facts, verdicts=facts.verdicts.clear())
+    with pytest.raises(pl.exceptions.OutOfBoundsError):
+        _results(typed, rules, broken)
