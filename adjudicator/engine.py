@@ -328,6 +328,77 @@ def exact_duplicates_query(typed: pl.LazyFrame, hashes: pl.Series) -> pl.LazyFra
     )
 
 
+def _addon_failed(valid: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
+    """Valid add-on lines with no valid primary on the same claim and date. Needs every line of each
+    (claim_id, service_date) in ``valid``."""
+    pairs = rules.addon_pairs
+    primaries = (
+        valid.filter(_is_in(PROCEDURE_CODE, pairs["primary_code"].unique()))
+        .select(CLAIM_ID, SERVICE_DATE, pl.col(PROCEDURE_CODE).alias("primary_code"))
+        .unique()
+        .join(pairs.select("addon_code", "primary_code"), on="primary_code")
+        .select(CLAIM_ID, SERVICE_DATE, pl.col("addon_code").alias(PROCEDURE_CODE))
+        .unique()
+    )
+    return valid.filter(_is_in(PROCEDURE_CODE, pairs["addon_code"].unique())).join(
+        primaries, on=[CLAIM_ID, SERVICE_DATE, PROCEDURE_CODE], how="anti"
+    )
+
+
+def _units_failed(valid: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
+    """Valid lines of a member, day and code whose units add up past the code's limit. Needs every line of
+    each (member_id, service_date, procedure_code) in ``valid``."""
+    limits = rules.unit_limits.select("procedure_code", "max_units_per_member_day")
+    return (
+        valid.join(limits, on=PROCEDURE_CODE)
+        .with_columns(pl.col(UNITS).sum().over(MEMBER_ID, SERVICE_DATE, PROCEDURE_CODE).alias("_day_units"))
+        .filter(pl.col("_day_units") > pl.col("max_units_per_member_day"))
+    )
+
+
+def _partition_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.parquet"))
+
+
+def batch_facts_spilled(
+    keys: pl.DataFrame, concerned: pl.LazyFrame, rules: RuleSet, spill: Path, partitions: int
+) -> BatchFacts:
+    """``batch_facts`` in memory that does not grow with the batch, when no key hash collided.
+
+    The concerned lines are spilled to ``partitions`` files by a hash of their
+    claim (every line of a claim and date in one file: the add-on edit and each
+    line's verdict are found file by file), and the valid ones again by a hash
+    of their member (every line of a member's day in one file: the unit limit).
+    Only the few lines an edit names and the verdicts (two integers a line)
+    stay in memory. Gives the same facts as ``batch_facts`` (tested).
+    """
+    if collisions(keys).len():
+        raise ValueError("a key hash collision needs batch_facts with the exact duplicates")
+    dup_hashes = keys[KEY_HASH]
+    by_claim, by_member = spill / "by_claim", spill / "by_member"
+
+    def sink_by(frame: pl.LazyFrame, column: str, folder: Path) -> list[Path]:
+        frame.with_columns((pl.col(column).hash(seed=0) % partitions).alias(_PART)).sink_parquet(
+            pl.PartitionBy(folder, key=_PART, include_key=False), compression="lz4", mkdir=True, engine="streaming"
+        )
+        return _partition_files(folder)
+
+    valid_only = pl.col("_row_ok") & ~pl.col(KEY_HASH).is_in(dup_hashes.implode())
+    claim_files = sink_by(concerned.filter(valid_only), CLAIM_ID, by_claim)
+    addon = [_addon_failed(pl.read_parquet(path), rules)[KEY_HASH] for path in claim_files]
+    member_files = sink_by(pl.scan_parquet(by_claim / "**" / "*.parquet"), MEMBER_ID, by_member) if claim_files else []
+    units = [_units_failed(pl.read_parquet(path), rules)[KEY_HASH] for path in member_files]
+    empty = pl.Series(KEY_HASH, [], dtype=pl.UInt64)
+    facts = BatchFacts(
+        duplicate=dup_hashes,
+        addon_without_primary=pl.concat([empty, *addon]),
+        units_exceed_limit=pl.concat([empty, *units]),
+    )
+    verdicts = [verdict_of_lines(pl.read_parquet(path), rules, facts) for path in claim_files]
+    schema = {KEY_HASH: pl.UInt64, VERDICT: pl.Int64}
+    return replace(facts, verdicts=pl.concat([pl.DataFrame(schema=schema), *verdicts], how="vertical_relaxed"))
+
+
 def batch_facts(
     keys: pl.DataFrame,
     concerned: pl.DataFrame,
@@ -350,25 +421,8 @@ def batch_facts(
     else:
         valid = concerned.filter(pl.col("_row_ok") & ~pl.col(KEY_HASH).is_in(dup_hashes.implode()))
 
-    pairs = rules.addon_pairs
-    primaries = (
-        valid.filter(_is_in(PROCEDURE_CODE, pairs["primary_code"].unique()))
-        .select(CLAIM_ID, SERVICE_DATE, pl.col(PROCEDURE_CODE).alias("primary_code"))
-        .unique()
-        .join(pairs.select("addon_code", "primary_code"), on="primary_code")
-        .select(CLAIM_ID, SERVICE_DATE, pl.col("addon_code").alias(PROCEDURE_CODE))
-        .unique()
-    )
-    addon_failed = valid.filter(_is_in(PROCEDURE_CODE, pairs["addon_code"].unique())).join(
-        primaries, on=[CLAIM_ID, SERVICE_DATE, PROCEDURE_CODE], how="anti"
-    )
-
-    limits = rules.unit_limits.select("procedure_code", "max_units_per_member_day")
-    units_failed = (
-        valid.join(limits, on=PROCEDURE_CODE)
-        .with_columns(pl.col(UNITS).sum().over(MEMBER_ID, SERVICE_DATE, PROCEDURE_CODE).alias("_day_units"))
-        .filter(pl.col("_day_units") > pl.col("max_units_per_member_day"))
-    )
+    addon_failed = _addon_failed(valid, rules)
+    units_failed = _units_failed(valid, rules)
     exact = None
     if collided.len():
         exact = {
@@ -699,6 +753,18 @@ def _with_verdicts(valid: pl.LazyFrame, rules: RuleSet, facts: BatchFacts) -> pl
     ).drop(VERDICT)
 
 
+def _compact(text: pl.Expr) -> pl.Expr:
+    """The same text in buffers of its own.
+
+    A filtered string column still points into the buffers of every morsel it
+    came from. The rejects are ~0.1% of the lines, so the sink waits for many
+    morsels before writing a row group, and those few rows held the text of
+    all of them: the rejects pass grew to 3.1 GB at 100M lines. Concatenating
+    with "" copies the kept values (20M lines: 667 MB instead of 1,187 MB).
+    """
+    return pl.concat_str([text, pl.lit("")])
+
+
 def build(typed: pl.LazyFrame, rules: RuleSet, facts: BatchFacts, *, run_id: str) -> Plan:
     """The whole run as two lazy outputs over the typed lines (``typed_lines``) and the batch facts.
 
@@ -730,8 +796,8 @@ def build(typed: pl.LazyFrame, rules: RuleSet, facts: BatchFacts, *, run_id: str
         .select(*CANONICAL, *extras, *DECISION_COLUMNS, RUN_ID)
     )
     rejects = checked.filter(~pl.col(VALID)).select(
-        *(pl.col(RAW_PREFIX + c).cast(pl.String).alias(c) for c in CANONICAL),
-        *(pl.col(c).cast(pl.String) if c != SOURCE_FILE else pl.col(c) for c in extras),
+        *(_compact(pl.col(RAW_PREFIX + c).cast(pl.String)).alias(c) for c in CANONICAL),
+        *(_compact(pl.col(c).cast(pl.String)) if c != SOURCE_FILE else pl.col(c) for c in extras),
         failed_check_names(flags).alias(FAILED_CHECKS),
         pl.lit(run_id).alias(RUN_ID),
     )
@@ -760,17 +826,19 @@ def plan_in_memory(
         skipped = typed.filter(~in_slice(keep)).group_by(SOURCE_FILE).agg(pl.len().alias("skipped"))
     # Each prepass query runs on its own, not in one collect_all: sharing the scan caches the whole checked
     # frame for both and they lose their own projection and filter pushdown (docs/benchmarks.md).
-    spill = Path(tempfile.mkdtemp(prefix="adjudicator-keys-", dir=spill_dir))
+    spill = Path(tempfile.mkdtemp(prefix="adjudicator-prepass-", dir=spill_dir))
+    partitions = partitions_for(expected_rows)
     try:
-        keys = repeated_keys(typed, spill / "keys", partitions_for(expected_rows))
+        keys = repeated_keys(typed, spill / "keys", partitions)
+        if collisions(keys).len():
+            # a 64-bit key hash shared by two keys (about 1 in 3,000 batches of 100M lines): exact keys, in memory
+            exact = exact_duplicates_query(typed, keys[KEY_HASH]).collect(engine="streaming")
+            concerned = concerned_query(raw, rules).collect(engine="streaming")
+            facts = batch_facts(keys, concerned, rules, exact_duplicates=exact)
+        else:
+            facts = batch_facts_spilled(keys, concerned_query(raw, rules), rules, spill / "concerned", partitions)
     finally:
         shutil.rmtree(spill, ignore_errors=True)
-    concerned = concerned_query(raw, rules).collect(engine="streaming")
-    collided = collisions(keys)
-    exact = None
-    if collided.len():
-        exact = exact_duplicates_query(typed, keys[KEY_HASH]).collect(engine="streaming")
-    facts = batch_facts(keys, concerned, rules, exact_duplicates=exact)
     # the batch-wide facts (duplicates, both edits) come from the whole batch, as in a full run; the slice
     # only decides which lines are written
     lines = typed if keep is None else typed.filter(in_slice(keep))
@@ -778,7 +846,7 @@ def plan_in_memory(
 
 
 __all__ = [
-    "BatchFacts", "Plan", "batch_facts", "build", "complete_versions", "concerned_query", "decide",
-    "in_slice", "partitions_for", "plan_in_memory", "repeated_keys", "typed_lines", "verdict_of_lines",
+    "BatchFacts", "Plan", "batch_facts", "batch_facts_spilled", "build", "complete_versions", "concerned_query",
+    "decide", "in_slice", "partitions_for", "plan_in_memory", "repeated_keys", "typed_lines", "verdict_of_lines",
     "with_edits",
 ]

@@ -125,3 +125,44 @@ def test_a_concerned_line_missing_from_the_verdicts_fails_instead_of_passing_as_
     broken = dataclasses.replace(facts, verdicts=facts.verdicts.clear())
     with pytest.raises(pl.exceptions.OutOfBoundsError):
         _results(typed, rules, broken)
+
+
+def _same_facts(a: engine.BatchFacts, b: engine.BatchFacts) -> None:
+    for name in ("duplicate", "addon_without_primary", "units_exceed_limit"):
+        assert sorted(getattr(a, name).to_list()) == sorted(getattr(b, name).to_list()), name
+    assert a.verdicts is not None and b.verdicts is not None
+    assert a.verdicts.sort(engine.KEY_HASH).equals(b.verdicts.sort(engine.KEY_HASH))
+
+
+@pytest.mark.parametrize("partitions", [1, 5])
+def test_spilled_batch_facts_equal_in_memory_ones(tmp_path: Path, rules: RuleSet, partitions: int) -> None:
+    """Partitioned by claim for the add-on edit and the verdicts, by member for the unit limit: same facts."""
+    rows = [
+        # a member over the daily limit across two claims (units), an add-on with and without its primary
+        {"claim_id": "U1", "line_number": "1", "member_id": "MU", "units": "3"},
+        {"claim_id": "U2", "line_number": "1", "member_id": "MU", "units": "3"},
+        {"claim_id": "A1", "line_number": "1", "procedure_code": "97545"},
+        {"claim_id": "A1", "line_number": "2", "procedure_code": "97546"},
+        {"claim_id": "A2", "line_number": "1", "procedure_code": "97546"},
+        # a duplicated key and a line failing a check: neither counts
+        {"claim_id": "D", "line_number": "1"}, {"claim_id": "D", "line_number": "1"},
+        {"claim_id": "B", "line_number": "1", "units": "0"},
+        *({"claim_id": f"K{i}", "line_number": "1", "member_id": f"M{i % 7}"} for i in range(40)),
+    ]
+    raw = raw_frame(rows)
+    typed = engine.typed_lines(raw)
+    keys = engine.repeated_keys(typed, tmp_path / "keys", partitions)
+    concerned = engine.concerned_query(raw, rules)
+    spilled = engine.batch_facts_spilled(keys, concerned, rules, tmp_path / "c", partitions)
+    in_memory = engine.batch_facts(keys, concerned.collect(), rules)
+    _same_facts(spilled, in_memory)
+    assert spilled.units_exceed_limit.len() >= 2 and spilled.addon_without_primary.len() == 1
+    assert len(list((tmp_path / "c" / "by_claim").rglob("*.parquet"))) == partitions
+
+
+def test_spilled_batch_facts_equal_in_memory_ones_on_the_sample(tmp_path: Path, rules: RuleSet) -> None:
+    raw = scan_canonical([SAMPLE])
+    keys = engine.repeated_keys(engine.typed_lines(raw), tmp_path / "keys", 3)
+    concerned = engine.concerned_query(raw, rules)
+    _same_facts(engine.batch_facts_spilled(keys, concerned, rules, tmp_path / "c", 3),
+                engine.batch_facts(keys, concerned.collect(), rules))
