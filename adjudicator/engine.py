@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -302,7 +303,8 @@ def repeated_keys(typed: pl.LazyFrame, spill: Path, partitions: int) -> pl.DataF
         (pl.col(KEY_HASH) % partitions).alias(_PART),
     )
     narrow.sink_parquet(
-        pl.PartitionBy(spill, key=_PART, include_key=False), compression="lz4", mkdir=True, engine="streaming"
+        pl.PartitionBy(spill, key=_PART, include_key=False),
+        compression="lz4", row_group_size=_SPILL_ROW_GROUP, mkdir=True, engine="streaming",
     )
     found = [
         _key_counts(pl.scan_parquet(path)).collect(engine="streaming")
@@ -360,43 +362,55 @@ def _partition_files(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.parquet"))
 
 
+#: concerned lines per spill partition of the edits (their rows are wider than the key spill's)
+CONCERNED_ROWS_PER_PARTITION = 500_000
+#: rows per row group in the spill files: a partition writer holds up to this many rows before writing
+_SPILL_ROW_GROUP = 65_536
+
+
 def batch_facts_spilled(
-    keys: pl.DataFrame, concerned: pl.LazyFrame, rules: RuleSet, spill: Path, partitions: int
+    keys: pl.DataFrame, concerned: pl.LazyFrame, rules: RuleSet, spill: Path
 ) -> BatchFacts:
     """``batch_facts`` in memory that does not grow with the batch, when no key hash collided.
 
-    The concerned lines are spilled to ``partitions`` files by a hash of their
-    claim (every line of a claim and date in one file: the add-on edit and each
-    line's verdict are found file by file), and the valid ones again by a hash
-    of their member (every line of a member's day in one file: the unit limit).
-    Only the few lines an edit names and the verdicts (two integers a line)
-    stay in memory. Gives the same facts as ``batch_facts`` (tested).
+    The valid concerned lines are sunk to one spill file; the verdicts are
+    computed over it in one streaming query (they are per line). For the two
+    edits, when the lines are many, they are spilled again to partition files
+    by a hash of their claim (every line of a claim and date in one file: the
+    add-on edit) and of their member (every line of a member's day in one
+    file: the unit limit), and each file is worked out on its own. Only the
+    lines an edit names and the verdicts (two integers a line) stay in memory.
+    Gives the same facts as ``batch_facts`` (tested).
     """
     if collisions(keys).len():
         raise ValueError("a key hash collision needs batch_facts with the exact duplicates")
     dup_hashes = keys[KEY_HASH]
-    by_claim, by_member = spill / "by_claim", spill / "by_member"
-
-    def sink_by(frame: pl.LazyFrame, column: str, folder: Path) -> list[Path]:
-        frame.with_columns((pl.col(column).hash(seed=0) % partitions).alias(_PART)).sink_parquet(
-            pl.PartitionBy(folder, key=_PART, include_key=False), compression="lz4", mkdir=True, engine="streaming"
-        )
-        return _partition_files(folder)
-
+    spill.mkdir(parents=True, exist_ok=True)
+    lines = spill / "concerned.parquet"
     valid_only = pl.col("_row_ok") & ~pl.col(KEY_HASH).is_in(dup_hashes.implode())
-    claim_files = sink_by(concerned.filter(valid_only), CLAIM_ID, by_claim)
-    addon = [_addon_failed(pl.read_parquet(path), rules)[KEY_HASH] for path in claim_files]
-    member_files = sink_by(pl.scan_parquet(by_claim / "**" / "*.parquet"), MEMBER_ID, by_member) if claim_files else []
-    units = [_units_failed(pl.read_parquet(path), rules)[KEY_HASH] for path in member_files]
+    concerned.filter(valid_only).sink_parquet(lines, compression="lz4", engine="streaming")
+    partitions = max(1, -(-pl.scan_parquet(lines).select(pl.len()).collect().item() // CONCERNED_ROWS_PER_PARTITION))
+
+    def parts(column: str) -> Iterator[pl.DataFrame]:
+        if partitions == 1:
+            return iter([pl.read_parquet(lines)])
+        folder = spill / f"by_{column}"
+        pl.scan_parquet(lines).with_columns((pl.col(column).hash(seed=0) % partitions).alias(_PART)).sink_parquet(
+            pl.PartitionBy(folder, key=_PART, include_key=False),
+            compression="lz4", row_group_size=_SPILL_ROW_GROUP, mkdir=True, engine="streaming",
+        )
+        return (pl.read_parquet(path) for path in _partition_files(folder))
+
     empty = pl.Series(KEY_HASH, [], dtype=pl.UInt64)
+    addon = [_addon_failed(frame, rules)[KEY_HASH] for frame in parts(CLAIM_ID)]
+    units = [_units_failed(frame, rules)[KEY_HASH] for frame in parts(MEMBER_ID)]
     facts = BatchFacts(
         duplicate=dup_hashes,
         addon_without_primary=pl.concat([empty, *addon]),
         units_exceed_limit=pl.concat([empty, *units]),
     )
-    verdicts = [verdict_of_lines(pl.read_parquet(path), rules, facts) for path in claim_files]
-    schema = {KEY_HASH: pl.UInt64, VERDICT: pl.Int64}
-    return replace(facts, verdicts=pl.concat([pl.DataFrame(schema=schema), *verdicts], how="vertical_relaxed"))
+    verdicts = verdict_of_lines(pl.scan_parquet(lines), rules, facts).collect(engine="streaming")
+    return replace(facts, verdicts=verdicts.cast({KEY_HASH: pl.UInt64, VERDICT: pl.Int64}))
 
 
 def batch_facts(
@@ -694,13 +708,14 @@ def decide(lines: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
 
 
 VERDICT = "_verdict"
+_Frame = TypeVar("_Frame", pl.DataFrame, pl.LazyFrame)
 _VERDICT_KEY = "_verdict_key"
 #: far past the end of any decision table
 _MISSING_VERDICT = 1 << 62
 
 
-def verdict_of_lines(lines: pl.DataFrame, rules: RuleSet, facts: BatchFacts) -> pl.DataFrame:
-    """The decision-table row and edit row of each of a few valid lines, decided in memory (small; pure).
+def verdict_of_lines(lines: _Frame, rules: RuleSet, facts: BatchFacts) -> _Frame:
+    """The decision-table row and edit row of each of a few valid lines (a frame, or a lazy one; pure).
 
     Grain: one row per line of ``lines`` (the prepass's valid concerned lines,
     keys unique). Columns: ``_key_hash`` and ``_verdict`` = decision row x
@@ -836,7 +851,7 @@ def plan_in_memory(
             concerned = concerned_query(raw, rules).collect(engine="streaming")
             facts = batch_facts(keys, concerned, rules, exact_duplicates=exact)
         else:
-            facts = batch_facts_spilled(keys, concerned_query(raw, rules), rules, spill / "concerned", partitions)
+            facts = batch_facts_spilled(keys, concerned_query(raw, rules), rules, spill / "concerned")
     finally:
         shutil.rmtree(spill, ignore_errors=True)
     # the batch-wide facts (duplicates, both edits) come from the whole batch, as in a full run; the slice

@@ -117,10 +117,9 @@ def write_outputs(
 ) -> pl.DataFrame:
     """Sink both outputs, then count rows read per file: three streaming executions, one after the other.
 
-    Not one ``collect_all``: fanning one scan out to a fast consumer (the few
-    rejects) and a slow one (the results) buffers morsels for the slow one, and
-    memory grew with the input (6.9 GB at 20M lines, against 1.1 GB for the
-    results alone), for no gain in time on two cores (docs/benchmarks.md).
+    Not one ``collect_all``: one scan feeding both outputs held memory that
+    grew with the input (6.9 GB at 20M lines, against 1.1 GB for the results
+    alone), and was no faster on two cores (docs/benchmarks.md).
     Returns the per-file counts of rows read (``source_file``, ``read``).
     """
     results.sink_parquet(folder / RESULTS, engine="streaming")

@@ -3,7 +3,7 @@
 Without them polars 2.1's Parquet reader decodes whole row groups ahead of a
 slower consumer, so peak memory grew with the input: 1.7 GB for the bare
 scan-and-sink of 20M lines, 330 MB with them, in the same time
-(docs/benchmarks.md, "Memory").
+(docs/benchmarks.md, "Profiling notes, second round").
 """
 
 from __future__ import annotations

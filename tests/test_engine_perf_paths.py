@@ -134,8 +134,10 @@ def _same_facts(a: engine.BatchFacts, b: engine.BatchFacts) -> None:
     assert a.verdicts.sort(engine.KEY_HASH).equals(b.verdicts.sort(engine.KEY_HASH))
 
 
-@pytest.mark.parametrize("partitions", [1, 5])
-def test_spilled_batch_facts_equal_in_memory_ones(tmp_path: Path, rules: RuleSet, partitions: int) -> None:
+@pytest.mark.parametrize("partitions", [1, 5])  # 5: 48 concerned lines, 10 per partition
+def test_spilled_batch_facts_equal_in_memory_ones(
+    tmp_path: Path, rules: RuleSet, partitions: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Partitioned by claim for the add-on edit and the verdicts, by member for the unit limit: same facts."""
     rows = [
         # a member over the daily limit across two claims (units), an add-on with and without its primary
@@ -153,16 +155,18 @@ def test_spilled_batch_facts_equal_in_memory_ones(tmp_path: Path, rules: RuleSet
     typed = engine.typed_lines(raw)
     keys = engine.repeated_keys(typed, tmp_path / "keys", partitions)
     concerned = engine.concerned_query(raw, rules)
-    spilled = engine.batch_facts_spilled(keys, concerned, rules, tmp_path / "c", partitions)
+    monkeypatch.setattr(engine, "CONCERNED_ROWS_PER_PARTITION", 10 if partitions > 1 else 10**6)
+    spilled = engine.batch_facts_spilled(keys, concerned, rules, tmp_path / "c")
     in_memory = engine.batch_facts(keys, concerned.collect(), rules)
     _same_facts(spilled, in_memory)
     assert spilled.units_exceed_limit.len() >= 2 and spilled.addon_without_primary.len() == 1
-    assert len(list((tmp_path / "c" / "by_claim").rglob("*.parquet"))) == partitions
+    by_claim = list((tmp_path / "c" / "by_claim_id").rglob("*.parquet"))
+    assert len(by_claim) == (0 if partitions == 1 else 5)
 
 
 def test_spilled_batch_facts_equal_in_memory_ones_on_the_sample(tmp_path: Path, rules: RuleSet) -> None:
     raw = scan_canonical([SAMPLE])
     keys = engine.repeated_keys(engine.typed_lines(raw), tmp_path / "keys", 3)
     concerned = engine.concerned_query(raw, rules)
-    _same_facts(engine.batch_facts_spilled(keys, concerned, rules, tmp_path / "c", 3),
+    _same_facts(engine.batch_facts_spilled(keys, concerned, rules, tmp_path / "c"),
                 engine.batch_facts(keys, concerned.collect(), rules))
