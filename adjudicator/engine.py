@@ -184,8 +184,6 @@ def _is_in(column: str | pl.Expr, values: Sequence[str] | pl.Series) -> pl.Expr:
 
 
 KEY_HASH = "_key_hash"
-#: a line's position in the raw frame (all inputs, in order): how the verdict column lines up with the lines
-ROW = "_row"
 #: seed of the second, independent key hash that detects collisions of the first
 _CHECK_SEED = 0x5EED
 
@@ -268,10 +266,10 @@ def concerned_query(raw: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     raw_code = pl.col(PROCEDURE_CODE)
     if raw.collect_schema()[PROCEDURE_CODE] == pl.String:
         raw_code = raw_code.str.strip_chars()
-    typed = typed_lines(raw.with_row_index(ROW).filter(_is_in(raw_code, codes)))
+    typed = typed_lines(raw.filter(_is_in(raw_code, codes)))
     flags = flag_columns(typed.collect_schema())
     return _keyed(typed).filter(_is_in(PROCEDURE_CODE, codes)).select(
-        ROW, KEY_HASH, CLAIM_ID, LINE_NUMBER, MEMBER_ID, SERVICE_DATE, PROCEDURE_CODE, UNITS,
+        KEY_HASH, CLAIM_ID, LINE_NUMBER, MEMBER_ID, SERVICE_DATE, PROCEDURE_CODE, UNITS,
         PAYER_ID, PLAN_ID, PLACE_OF_SERVICE,
         (~any_failed(flags)).alias("_row_ok"),
     )
@@ -412,7 +410,7 @@ def batch_facts_spilled(
         units_exceed_limit=pl.concat([empty, *units]),
     )
     verdicts = verdict_of_lines(pl.scan_parquet(lines), rules, facts).collect(engine="streaming")
-    return replace(facts, verdicts=verdicts.cast({KEY_HASH: pl.UInt64, VERDICT: pl.Int64}, strict=False))
+    return replace(facts, verdicts=verdicts.cast({KEY_HASH: pl.UInt64, VERDICT: pl.Int64}))
 
 
 def batch_facts(
@@ -725,9 +723,8 @@ def verdict_of_lines(lines: _Frame, rules: RuleSet, facts: BatchFacts) -> _Frame
     """
     _, decision_row = _decision_row(rules)
     names, _, edit_row = _edit_rows(rules, facts)
-    position = [ROW] if ROW in lines.collect_schema().names() else []
     return lines.select(
-        *position, KEY_HASH, (decision_row * names.len() + edit_row).alias(VERDICT)
+        KEY_HASH, (decision_row * names.len() + edit_row).alias(VERDICT)
     )
 
 
@@ -759,12 +756,8 @@ def _with_verdicts(valid: pl.LazyFrame, rules: RuleSet, facts: BatchFacts) -> pl
     decision_row = pl.col(VERDICT) // n_edit
     no_action = table.height - 1
     edit_row = (pl.col(VERDICT) % n_edit).fill_null(no_edits)
-    if VERDICT in valid.collect_schema().names():
-        # the lines already carry their verdict column (``verdict_column``, lined up by position)
-        joined = valid
-    else:
-        keyed = valid.with_columns(pl.when(looked_up).then(pl.col(KEY_HASH)).alias(_VERDICT_KEY))
-        joined = keyed.join(verdicts, on=_VERDICT_KEY, how="left", maintain_order="left").drop(_VERDICT_KEY)
+    keyed = valid.with_columns(pl.when(looked_up).then(pl.col(KEY_HASH)).alias(_VERDICT_KEY))
+    joined = keyed.join(verdicts, on=_VERDICT_KEY, how="left", maintain_order="left").drop(_VERDICT_KEY)
     return joined.with_columns(verdict.alias(VERDICT)).with_columns(
         *(
             pl.lit(table[c]).gather(decision_row.fill_null(no_action) if c == DETERMINATION else decision_row).alias(c)
@@ -798,8 +791,7 @@ def build(typed: pl.LazyFrame, rules: RuleSet, facts: BatchFacts, *, run_id: str
     schema = typed.collect_schema()
     extras = [
         c for c in schema.names()
-        if c not in CANONICAL and c not in (KEY_HASH, VERDICT)
-        and not c.startswith((REJECT_PREFIX, RAW_PREFIX, FLAG_PREFIX))
+        if c not in CANONICAL and not c.startswith((REJECT_PREFIX, RAW_PREFIX, FLAG_PREFIX)) and c != KEY_HASH
     ]
     has_key = pl.col(CLAIM_ID).is_not_null() & pl.col(LINE_NUMBER).is_not_null()
     checked = typed.with_columns(
@@ -827,25 +819,6 @@ def build(typed: pl.LazyFrame, rules: RuleSet, facts: BatchFacts, *, run_id: str
     return Plan(results=results, rejects=rejects)
 
 
-def verdict_column(verdicts: pl.DataFrame, rows: int, path: Path) -> pl.LazyFrame:
-    """Every line's verdict in line order (null for the ~96% no policy concerns), written to ``path``.
-
-    Grain: one row per raw line, ``rows`` of them. The main pass puts it beside
-    its lines (a horizontal concat, by position) instead of joining the
-    verdicts by hash: the join's table grew the main pass with the batch
-    (+150 to +300 MB for 3.6M verdicts), while this file is written here, in
-    the prepass, whose memory is otherwise small.
-    """
-    (
-        pl.LazyFrame()
-        .select(pl.int_range(rows, dtype=pl.Int64).cast(verdicts.schema[ROW]).alias(ROW))
-        .join(verdicts.lazy().select(ROW, VERDICT), on=ROW, how="left", maintain_order="left")
-        .select(VERDICT)
-        .sink_parquet(path, compression="lz4", engine="streaming")
-    )
-    return pl.scan_parquet(path)
-
-
 def plan_in_memory(
     raw: pl.LazyFrame,
     rules: RuleSet,
@@ -857,13 +830,9 @@ def plan_in_memory(
 ) -> tuple[Plan, pl.LazyFrame | None]:
     """Typed lines, prepass and plan in one call (collects only the prepass's small frames).
 
-    The prepass spills to a temporary folder inside ``spill_dir`` (the
-    system's temporary folder when None), removed before returning;
-    ``expected_rows`` sizes its partitions (``partitions_for``). With a
-    ``spill_dir``, the verdicts are written there as a column in line order
-    (``verdict_column``), which the plan reads: the caller removes the folder
-    after executing the plan. Without one, the main pass joins the verdicts
-    by key hash (held in memory; fine for small batches and tests).
+    The prepass spills the key hashes to a temporary folder inside
+    ``spill_dir`` (the system's temporary folder when None), removed before
+    returning; ``expected_rows`` sizes its partitions (``partitions_for``).
     Returns the plan and the lazy per-file count of skipped lines.
     """
     typed = typed_lines(raw)
@@ -883,11 +852,6 @@ def plan_in_memory(
             facts = batch_facts(keys, concerned, rules, exact_duplicates=exact)
         else:
             facts = batch_facts_spilled(keys, concerned_query(raw, rules), rules, spill / "concerned")
-            if spill_dir is not None and facts.verdicts is not None:
-                # the column outlives this call (the main pass reads it): it goes in the caller's folder
-                rows = raw.select(pl.len()).collect(engine="streaming").item()
-                column = verdict_column(facts.verdicts, rows, Path(spill_dir) / f"{spill.name}-verdicts.parquet")
-                typed = pl.concat([typed, column], how="horizontal")
     finally:
         shutil.rmtree(spill, ignore_errors=True)
     # the batch-wide facts (duplicates, both edits) come from the whole batch, as in a full run; the slice
