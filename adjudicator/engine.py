@@ -275,6 +275,10 @@ def concerned_query(raw: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     )
 
 
+def _partition_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.parquet"))
+
+
 def _key_counts(frame: pl.LazyFrame) -> pl.LazyFrame:
     return (
         frame.group_by(KEY_HASH)
@@ -308,7 +312,7 @@ def repeated_keys(typed: pl.LazyFrame, spill: Path, partitions: int) -> pl.DataF
     )
     found = [
         _key_counts(pl.scan_parquet(path)).collect(engine="streaming")
-        for path in sorted(spill.rglob("*.parquet"))
+        for path in _partition_files(spill)
     ]
     schema = {KEY_HASH: pl.UInt64, "_copies": pl.UInt32, "_check_min": pl.UInt64, "_check_max": pl.UInt64}
     return pl.concat([pl.DataFrame(schema=schema), *found], how="vertical_relaxed")
@@ -356,10 +360,6 @@ def _units_failed(valid: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
         .with_columns(pl.col(UNITS).sum().over(MEMBER_ID, SERVICE_DATE, PROCEDURE_CODE).alias("_day_units"))
         .filter(pl.col("_day_units") > pl.col("max_units_per_member_day"))
     )
-
-
-def _partition_files(folder: Path) -> list[Path]:
-    return sorted(folder.rglob("*.parquet"))
 
 
 #: concerned lines per spill partition of the edits (their rows are wider than the key spill's)

@@ -40,10 +40,7 @@ def check_out_dir(out: Path, *, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder")
     # the nearest folder that exists must let us create OUT's parents (made when the run publishes)
-    parent = out.resolve().parent
-    existing = parent
-    while not existing.exists():
-        existing = existing.parent
+    existing = spill_parent(out)
     if not existing.is_dir():
         raise OutputError(f"{out}: {existing} is not a folder")
     if not os.access(existing, os.W_OK):
@@ -51,7 +48,8 @@ def check_out_dir(out: Path, *, overwrite: bool) -> None:
 
 
 def spill_parent(out: Path) -> Path:
-    """Where a run's temporary spill files go: beside OUT, on the disk the results are written to."""
+    """The nearest existing folder above OUT: where a run's scratch folder goes (on the disk the results are
+    written to), and the folder that must let the run create OUT's parents."""
     parent = out.resolve().parent
     while not parent.exists():
         parent = parent.parent
