@@ -732,7 +732,7 @@ def _with_verdicts(valid: pl.LazyFrame, rules: RuleSet, facts: BatchFacts) -> pl
     """``decide`` then ``with_edits``, reading each line's verdict from the prepass by key hash.
 
     Grain unchanged, order kept. Only lines whose code a policy, pair or limit
-    names are looked up (by a hash lookup into ``facts.verdicts``); every other
+    names are looked up (a streaming left join on the key hash with ``facts.verdicts``); every other
     line is NO_ACTION with no edits without any per-line decision work. A line
     looked up and not found fails the run: the prepass and this pass disagree.
     """
