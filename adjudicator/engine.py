@@ -237,6 +237,8 @@ def _verdict_codes(rules: RuleSet) -> list[str]:
 #: rows of the key spill per partition: each partition's group_by then stays near 300 MB whatever the input
 ROWS_PER_PARTITION = 2_500_000
 _PART = "_partition"
+#: rows per row group in the spill files: a partition writer holds up to this many rows before writing
+_SPILL_ROW_GROUP = 65_536
 
 
 def partitions_for(expected_rows: int) -> int:
@@ -275,7 +277,13 @@ def concerned_query(raw: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     )
 
 
-def _partition_files(folder: Path) -> list[Path]:
+def _sink_partitioned(frame: pl.LazyFrame, hash_: pl.Expr, partitions: int, folder: Path) -> list[Path]:
+    """Sink ``frame`` to ``partitions`` files in ``folder`` by ``hash_`` (a UInt64) modulo ``partitions``;
+    returns the files written (a partition no row falls in has none)."""
+    frame.with_columns((hash_ % partitions).alias(_PART)).sink_parquet(
+        pl.PartitionBy(folder, key=_PART, include_key=False),
+        compression="lz4", row_group_size=_SPILL_ROW_GROUP, mkdir=True, engine="streaming",
+    )
     return sorted(folder.rglob("*.parquet"))
 
 
@@ -301,18 +309,10 @@ def repeated_keys(typed: pl.LazyFrame, spill: Path, partitions: int) -> pl.DataF
     not the batch's (20M lines: 355 MB in 8 partitions, against 1.6 GB in one
     group_by, in the same time). ``spill`` must be an empty folder.
     """
-    narrow = _keyed(typed).select(
-        KEY_HASH,
-        pl.struct(CLAIM_ID, LINE_NUMBER).hash(seed=_CHECK_SEED).alias("_check"),
-        (pl.col(KEY_HASH) % partitions).alias(_PART),
-    )
-    narrow.sink_parquet(
-        pl.PartitionBy(spill, key=_PART, include_key=False),
-        compression="lz4", row_group_size=_SPILL_ROW_GROUP, mkdir=True, engine="streaming",
-    )
+    narrow = _keyed(typed).select(KEY_HASH, pl.struct(CLAIM_ID, LINE_NUMBER).hash(seed=_CHECK_SEED).alias("_check"))
     found = [
         _key_counts(pl.scan_parquet(path)).collect(engine="streaming")
-        for path in _partition_files(spill)
+        for path in _sink_partitioned(narrow, pl.col(KEY_HASH), partitions, spill)
     ]
     schema = {KEY_HASH: pl.UInt64, "_copies": pl.UInt32, "_check_min": pl.UInt64, "_check_max": pl.UInt64}
     return pl.concat([pl.DataFrame(schema=schema), *found], how="vertical_relaxed")
@@ -364,8 +364,6 @@ def _units_failed(valid: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
 
 #: concerned lines per spill partition of the edits (their rows are wider than the key spill's)
 CONCERNED_ROWS_PER_PARTITION = 500_000
-#: rows per row group in the spill files: a partition writer holds up to this many rows before writing
-_SPILL_ROW_GROUP = 65_536
 
 
 def batch_facts_spilled(
@@ -394,12 +392,9 @@ def batch_facts_spilled(
     def parts(column: str) -> Iterator[pl.DataFrame]:
         if partitions == 1:
             return iter([pl.read_parquet(lines)])
-        folder = spill / f"by_{column}"
-        pl.scan_parquet(lines).with_columns((pl.col(column).hash(seed=0) % partitions).alias(_PART)).sink_parquet(
-            pl.PartitionBy(folder, key=_PART, include_key=False),
-            compression="lz4", row_group_size=_SPILL_ROW_GROUP, mkdir=True, engine="streaming",
-        )
-        return (pl.read_parquet(path) for path in _partition_files(folder))
+        by_hash = pl.col(column).hash(seed=0)
+        files = _sink_partitioned(pl.scan_parquet(lines), by_hash, partitions, spill / f"by_{column}")
+        return (pl.read_parquet(path) for path in files)
 
     empty = pl.Series(KEY_HASH, [], dtype=pl.UInt64)
     addon = [_addon_failed(frame, rules)[KEY_HASH] for frame in parts(CLAIM_ID)]
