@@ -141,7 +141,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.replay is not None:
         if args.inputs:
             raise UsageError("give either INPUT files or --replay MANIFEST, not both")
-        manifest = adjudicate(replay_options(args.replay, out=args.out, overwrite=args.overwrite))
+        manifest = adjudicate(
+            replay_options(args.replay, out=args.out, overwrite=args.overwrite), progress=not args.quiet
+        )
         if not args.quiet:
             print(format_summary(manifest))
         return EXIT_OK
@@ -164,7 +166,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         ),
         command_line=tuple(sys.argv),
     )
-    manifest = adjudicate(options)
+    manifest = adjudicate(options, progress=not args.quiet)
     if not args.quiet:
         print(format_summary(manifest))
     return EXIT_OK

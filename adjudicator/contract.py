@@ -52,3 +52,34 @@ REQUIRED_COLUMNS: Final = tuple(c for c, (_, req) in CANONICAL.items() if req)
 SOURCE_FILE: Final = "source_file"
 #: prefix of layout-supplied Boolean reject columns: ``_reject_<check name>``
 REJECT_PREFIX: Final = "_reject_"
+
+# ---- the outputs (contract section 6): column names other modules read without importing the engine ----
+
+DETERMINATION: Final = "determination"
+REASON: Final = "reason"
+EDITS: Final = "edits"
+EDIT_CARCS: Final = "edit_carcs"
+FAILED_CHECKS: Final = "failed_checks"
+RUN_ID: Final = "run_id"
+MESSAGE: Final = "message"
+
+#: columns the decision adds to each valid line, in output order
+DECISION_COLUMNS: Final = (
+    DETERMINATION,
+    REASON,
+    "policy_id",
+    "policy_version",
+    "policy_effective_date",
+    "policy_end_date",
+    "policy_stance",
+    "policy_source",
+    "plan_version_effective_date",
+    "plan_line_of_business",
+    "group_code",
+    "carc",
+    "rarc",
+    EDITS,
+    EDIT_CARCS,
+    MESSAGE,
+)
+NO_ACTION: Final = "NO_ACTION"

@@ -31,8 +31,7 @@ from typing import Any, Final
 
 import polars as pl
 
-from adjudicator.contract import BILLED_AMOUNT, CLAIM_ID, LINE_NUMBER
-from adjudicator.engine import DETERMINATION, EDIT_CARCS, EDITS, REASON
+from adjudicator.contract import BILLED_AMOUNT, CLAIM_ID, DETERMINATION, EDIT_CARCS, EDITS, LINE_NUMBER, REASON
 from adjudicator.errors import InputError, OutputError, first_line
 from adjudicator.output import MANIFEST, REJECTS, RESULTS, check_out_dir, publish, staging
 from adjudicator.validate import RAW_PREFIX, parse

@@ -32,3 +32,7 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name when it has none), for one-line reports."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+class InternalError(RuntimeError):
+    """Two parts of the engine disagree (a bug): the run stops with exit 3 and publishes nothing."""

@@ -30,6 +30,7 @@ from typing import Final, Literal
 import pandera.polars as pa
 import polars as pl
 
+from adjudicator import prepass
 from adjudicator.contract import (
     BILLED_AMOUNT,
     CANONICAL,
@@ -604,6 +605,14 @@ def flag_superseded(frame: pl.LazyFrame, rule: Supersede) -> pl.LazyFrame:
     return frame.with_columns(older.alias(REJECT_PREFIX + rule.check))
 
 
+def supersede_rule(name: str) -> prepass.Supersede | None:
+    """Layout ``name``'s re-delivery rule as the prepass applies it (None when the layout has none)."""
+    rule = LAYOUT_SPECS[name].supersede
+    if rule is None:
+        return None
+    return prepass.Supersede(check=rule.check, key=rule.key, delivered=_file_date(rule.order_by))
+
+
 # --------------------------------------------------------------------------------------------
 # Payers
 # --------------------------------------------------------------------------------------------
@@ -685,6 +694,7 @@ def scan_layout(
     *,
     payer: str | None = None,
     aliases: pl.DataFrame | None = None,
+    flag_supersede: bool = True,
 ) -> pl.LazyFrame:
     """The raw frame (``adjudicator.contract``) of ``paths`` read as layout ``name``.
 
@@ -693,7 +703,9 @@ def scan_layout(
     ten canonical ones, every other column of the files (union over files),
     ``source_file``, and the layout's ``_reject_<check>`` flags. Raises
     ``InputError`` with one line naming the file and the problem when a file
-    cannot be read or lacks a required column.
+    cannot be read or lacks a required column. With ``flag_supersede=False``
+    the layout's supersede flag is left to the caller (``supersede_rule``): the
+    run finds it in its prepass, since it needs every copy of a line.
     """
     if name not in LAYOUT_SPECS:
         raise InputError(f"'layout' must be one of {', '.join(LAYOUTS)}, got {name!r}")
@@ -707,7 +719,7 @@ def scan_layout(
         read = _read_x12_file if spec.format == "x12" else _read_table_file
         frames = [read(spec, path) for path in files]
         frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
-    if spec.supersede is not None:
+    if spec.supersede is not None and flag_supersede:
         frame = flag_superseded(frame, spec.supersede)
     frame = apply_payers(frame, payer=payer, aliases=aliases)
     names = frame.collect_schema().names()

@@ -1,4 +1,4 @@
-"""Publishing a run: stream both outputs into a temporary folder beside OUT, write the manifest, rename into place."""
+"""Publishing a run: a temporary folder beside OUT for the outputs and the manifest, renamed into place."""
 
 from __future__ import annotations
 
@@ -12,10 +12,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-from adjudicator.contract import SOURCE_FILE
-from adjudicator.engine import DETERMINATION, FAILED_CHECKS, REASON
 from adjudicator.errors import OutputError
 from adjudicator.rules import sha256 as file_sha256
 
@@ -105,52 +101,6 @@ def publish(tmp: Path, out: Path, run_id: str) -> None:
         raise
     if old.exists():
         shutil.rmtree(old, ignore_errors=True)
-
-
-def write_outputs(
-    results: pl.LazyFrame,
-    rejects: pl.LazyFrame,
-    read_counts: pl.LazyFrame,
-    folder: Path,
-) -> pl.DataFrame:
-    """Sink both outputs, then count rows read per file: three streaming executions, one after the other.
-
-    Not one ``collect_all``: one scan feeding both outputs held memory that
-    grew with the input (6.9 GB at 20M lines, against 1.1 GB for the results
-    alone), and was no faster on two cores (docs/benchmarks.md).
-    Returns the per-file counts of rows read (``source_file``, ``read``).
-    """
-    results.sink_parquet(folder / RESULTS, engine="streaming")
-    rejects.sink_parquet(folder / REJECTS, engine="streaming")
-    return read_counts.collect(engine="streaming")
-
-
-def summarize(folder: Path) -> dict[str, Any]:
-    """Counts for the manifest and the terminal, read back from the written outputs (a few columns)."""
-    results = pl.scan_parquet(folder / RESULTS)
-    rejects = pl.scan_parquet(folder / REJECTS)
-    by_reason = (
-        results.group_by(DETERMINATION, REASON)
-        .agg(pl.len().alias("lines"), pl.col("billed_amount").sum().alias("billed"))
-        .sort(DETERMINATION, REASON, nulls_last=True)
-    )
-    by_check = (
-        rejects.select(pl.col(FAILED_CHECKS).explode().alias("check"))
-        .group_by("check")
-        .agg(pl.len().alias("lines"))
-        .sort("check")
-    )
-    per_file_results = results.group_by(SOURCE_FILE).agg(pl.len().alias("results"))
-    per_file_rejects = rejects.group_by(SOURCE_FILE).agg(pl.len().alias("rejects"))
-    reason_df, check_df, res_df, rej_df = pl.collect_all(
-        [by_reason, by_check, per_file_results, per_file_rejects]
-    )
-    return {
-        "by_reason": reason_df,
-        "by_check": check_df,
-        "per_file_results": res_df,
-        "per_file_rejects": rej_df,
-    }
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:

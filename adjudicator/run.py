@@ -14,10 +14,13 @@ from typing import Any
 
 import polars as pl
 
-from adjudicator import engine, output
+from adjudicator import output
 from adjudicator.canonical import find_bad_utf8, find_malformed_row, is_parquet
-from adjudicator.contract import CLAIM_ID, PAYER_ID, SERVICE_DATE, SOURCE_FILE
-from adjudicator.errors import InputError, first_line
+from adjudicator.compiled import compile_rules
+from adjudicator.contract import CLAIM_ID, DETERMINATION, PAYER_ID, REASON, SERVICE_DATE, SOURCE_FILE
+from adjudicator.driver import run_batches
+from adjudicator.errors import InputError, InternalError, first_line
+from adjudicator.prepass import Supersede, find_facts
 from adjudicator.rules import RuleSet, load_rules
 from adjudicator.tuning import tune_reader
 
@@ -166,9 +169,10 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def read_inputs(options: RunOptions, rules: RuleSet) -> tuple[pl.LazyFrame, list[str], str]:
-    """The raw frame of all inputs, the files it reads, and the layout used (``--layout``, else detected)."""
-    from adjudicator.layouts import LAYOUTS, detect_layout, resolve_paths, scan_layout
+def read_inputs(options: RunOptions, rules: RuleSet) -> tuple[pl.LazyFrame, list[str], str, Supersede | None]:
+    """The raw frame of all inputs, the files it reads, the layout used (``--layout``, else detected) and the
+    layout's re-delivery rule (applied by the prepass, which sees every copy of a line)."""
+    from adjudicator.layouts import LAYOUTS, detect_layout, resolve_paths, scan_layout, supersede_rule
 
     paths = resolve_paths(options.inputs)
     if options.layout is not None and options.layout not in LAYOUTS:
@@ -177,8 +181,8 @@ def read_inputs(options: RunOptions, rules: RuleSet) -> tuple[pl.LazyFrame, list
     # canonical files already carry the rule tables' payer ids; the aliases translate the identifiers of
     # other layouts (an 837P's payer id), and skipping them spares a lookup and a column on every line
     aliases = None if layout == "canonical" else rules.payer_aliases
-    raw = scan_layout(layout, paths, payer=options.payer, aliases=aliases)
-    return raw, paths, layout
+    raw = scan_layout(layout, paths, payer=options.payer, aliases=aliases, flag_supersede=False)
+    return raw, paths, layout, supersede_rule(layout)
 
 
 #: bytes per line assumed for a text file when sizing the prepass's partitions (over-counting lines only
@@ -197,11 +201,18 @@ def expected_rows(paths: list[str]) -> int:
     return total
 
 
+def staged_rows(raw: pl.LazyFrame, paths: list[str]) -> int:
+    """The lines of the raw frame when it is all Parquet (footers), else ``expected_rows``."""
+    if all(is_parquet(path) for path in paths):
+        return expected_rows(paths)
+    return int(raw.select(pl.len()).collect().item())
+
+
 def stage_text_inputs(raw: pl.LazyFrame, paths: list[str], scratch: Path) -> pl.LazyFrame:
     """The raw frame, read once into a Parquet file in ``scratch`` when any input is not Parquet.
 
-    A run reads its input four times (two prepass queries, results, rejects):
-    parsing CSV each time cost more than the rest of the run together. The
+    A run reads its input three times (two narrow prepass queries, then the
+    batches): parsing CSV each time cost more than the rest of the run. The
     staged file holds the raw frame as read (text stays text, ``source_file``
     included), so results and rejects are the same; a file that cannot be
     parsed fails here, with the same message.
@@ -213,57 +224,62 @@ def stage_text_inputs(raw: pl.LazyFrame, paths: list[str], scratch: Path) -> pl.
     return pl.scan_parquet(staged)
 
 
-def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str, Any]:
+def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: bool = False) -> dict[str, Any]:
     """Run the adjudicator; returns the manifest it published in ``options.out``.
 
-    Raises ``AdjudicatorError`` (one-line message) for bad input, rules or
-    options; OUT is then left exactly as it was.
+    Compiles the rules, finds the batch-wide facts in a prepass, then reads
+    the input once in batches through the batch function into the two outputs
+    (``adjudicator.driver``). Raises ``AdjudicatorError`` (one-line message)
+    for bad input, rules or options; OUT is then left exactly as it was.
+    ``progress``: a progress line on stderr when it is a terminal.
     """
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
     tune_reader()
     output.check_out_dir(options.out, overwrite=options.overwrite)
     rule_set = rules or load_rules(options.rules_dir, plans=options.plans, as_of=options.rules_as_of)
-    raw, paths, layout = read_inputs(options, rule_set)
+    compiled = compile_rules(rule_set)
+    raw, paths, layout, supersede = read_inputs(options, rule_set)
     run_id = output.new_run_id()
-    with output.scratch(options.out, run_id) as scratch:
-        try:
-            raw = stage_text_inputs(raw, paths, scratch)
-            plan, skipped = engine.plan_in_memory(
-                raw, rule_set, run_id=run_id, keep=options.slice.predicate(),
-                spill_dir=scratch, expected_rows=expected_rows(paths),
-            )
-        except pl.exceptions.PolarsError as exc:
-            raise InputError(_polars_message(exc, paths)) from exc
-        read_counts = raw.group_by(SOURCE_FILE).agg(pl.len().alias("read"))
-        if skipped is not None:
-            read_counts = read_counts.join(skipped, on=SOURCE_FILE, how="left")
-        planned = time.perf_counter()
-        pool, hashes = output.checksums_in_background(paths)
-        try:
+    keep = options.slice.predicate()
+    pool, hashes = output.checksums_in_background(paths)
+    try:
+        with output.scratch(options.out, run_id) as scratch:
+            try:
+                raw = stage_text_inputs(raw, paths, scratch)
+                lines = staged_rows(raw, paths)
+                prepass_started = time.perf_counter()
+                facts = find_facts(raw, compiled, supersede=supersede, spill_dir=scratch, expected_rows=lines)
+            except pl.exceptions.PolarsError as exc:
+                raise InputError(_polars_message(exc, paths)) from exc
+            planned = time.perf_counter()
             with output.staging(options.out, run_id) as tmp:
                 try:
-                    read_per_file = output.write_outputs(plan.results, plan.rejects, read_counts, tmp)
-                except pl.exceptions.OutOfBoundsError as exc:
-                    # the only gather that can fail is a concerned line the prepass did not decide: a bug
-                    raise RuntimeError(f"a line's verdict was not found in the prepass: {first_line(exc)}") from exc
+                    totals = run_batches(
+                        raw, facts, compiled, run_id, tmp / output.RESULTS, tmp / output.REJECTS,
+                        keep=keep, expected_lines=lines, progress=progress,
+                    )
                 except pl.exceptions.PolarsError as exc:
                     raise InputError(_polars_message(exc, paths)) from exc
+                if totals.fired_lines != facts.edit_lines:
+                    raise InternalError(
+                        f"the prepass found {facts.edit_lines} lines an edit fires on, the batches met "
+                        f"{totals.fired_lines}"
+                    )
                 executed = time.perf_counter()
-                summary = output.summarize(tmp)
                 manifest = _manifest(
-                    options, rule_set, layout, paths, hashes, read_per_file, summary, run_id,
+                    options, rule_set, layout, paths, hashes, totals.summary(), run_id,
                     started_at=started_at,
                     timings={
-                        "plan_s": round(planned - started, 4),
+                        "start_s": round(prepass_started - started, 4),
+                        "prepass_s": round(planned - prepass_started, 4),
                         "execute_s": round(executed - planned, 4),
-                        "summarize_s": round(time.perf_counter() - executed, 4),
                     },
                 )
                 output.write_manifest(tmp, manifest)
                 output.publish(tmp, options.out, run_id)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return manifest
 
 
@@ -289,20 +305,15 @@ def _manifest(
     layout: str,
     paths: list[str],
     hashes: dict[str, Any],
-    read_per_file: pl.DataFrame,
-    summary: dict[str, Any],
+    summary: dict[str, pl.DataFrame],
     run_id: str,
     *,
     started_at: dt.datetime,
     timings: dict[str, float],
 ) -> dict[str, Any]:
-    if "skipped" not in read_per_file.columns:
-        read_per_file = read_per_file.with_columns(pl.lit(0, pl.UInt32).alias("skipped"))
     per_file = (
         pl.DataFrame({SOURCE_FILE: paths})
-        .join(read_per_file, on=SOURCE_FILE, how="left")
-        .join(summary["per_file_results"], on=SOURCE_FILE, how="left")
-        .join(summary["per_file_rejects"], on=SOURCE_FILE, how="left")
+        .join(summary["per_file"], on=SOURCE_FILE, how="left", maintain_order="left")
         .fill_null(0)
     )
     inputs = [
@@ -323,7 +334,7 @@ def _manifest(
     n_rejects = sum(i["rejects"] for i in inputs)
     n_skipped = sum(i["skipped"] for i in inputs)
     by_reason = summary["by_reason"]
-    flagged = by_reason.filter(pl.col(engine.DETERMINATION) != "NO_ACTION")
+    flagged = by_reason.filter(pl.col(DETERMINATION) != "NO_ACTION")
     return {
         "manifest_version": MANIFEST_VERSION,
         "run_id": run_id,
@@ -347,15 +358,15 @@ def _manifest(
             and all(i["reconciled"] for i in inputs),
             "by_determination": {
                 k: v
-                for k, v in by_reason.group_by(engine.DETERMINATION)
+                for k, v in by_reason.group_by(DETERMINATION)
                 .agg(pl.col("lines").sum())
-                .sort(engine.DETERMINATION)
+                .sort(DETERMINATION)
                 .iter_rows()
             },
             "by_reason": [
                 {
-                    "determination": r[engine.DETERMINATION],
-                    "reason": r[engine.REASON],
+                    "determination": r[DETERMINATION],
+                    "reason": r[REASON],
                     "lines": r["lines"],
                     "billed_amount": str(r["billed"]),
                 }

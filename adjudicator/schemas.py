@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from adjudicator.contract import CANONICAL, SOURCE_FILE
-from adjudicator.engine import DECISION_COLUMNS
+from adjudicator.contract import CANONICAL, DECISION_COLUMNS, SOURCE_FILE
 from adjudicator.rules import DETERMINATIONS, LINES_OF_BUSINESS, REASONS, STANCES
 
 

@@ -1,4 +1,4 @@
-"""Small shared helpers for the tests: raw frames from inline rows, and running the plan in memory."""
+"""Small shared helpers for the tests: raw frames from inline rows, and running the engine in memory."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from typing import Any
 
 import polars as pl
 
+from adjudicator.compiled import compile_rules
 from adjudicator.contract import CANONICAL_COLUMNS, SOURCE_FILE
-from adjudicator.engine import plan_in_memory
+from adjudicator.driver import adjudicate_frame
 from adjudicator.rules import RuleSet
 
 BASE_LINE: dict[str, str | None] = {
@@ -34,7 +35,11 @@ def raw_frame(rows: list[dict[str, Any]], source: str = "inline.csv") -> pl.Lazy
     )
 
 
-def run_plan(rows: list[dict[str, Any]], rules: RuleSet) -> tuple[pl.DataFrame, pl.DataFrame]:
-    plan, _ = plan_in_memory(raw_frame(rows), rules, run_id="test-run")
-    results, rejects = pl.collect_all([plan.results, plan.rejects], engine="streaming")
+def run_plan(
+    rows: list[dict[str, Any]], rules: RuleSet, *, batch_size: int | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Results and rejects of inline rows, through the prepass and the batch function (one batch by default)."""
+    results, rejects, _ = adjudicate_frame(
+        raw_frame(rows), compile_rules(rules), run_id="test-run", batch_size=batch_size
+    )
     return results, rejects

@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 
 from adjudicator.cli import main
+from adjudicator.compiled import compile_rules
 from adjudicator.diff import CHANGES, COMPARED_FIELDS, SUMMARY, compare, diff_runs, format_diff_summary, side
-from adjudicator.engine import plan_in_memory
+from adjudicator.driver import adjudicate_frame
 from adjudicator.errors import InputError, OutputError
 from adjudicator.output import MANIFEST, REJECTS, RESULTS
 from adjudicator.rules import RuleSet, load_rules
@@ -32,11 +33,10 @@ def _line(claim: str, n: int = 1, **more: Any) -> dict[str, Any]:
 
 def write_run(folder: Path, rows: list[dict[str, Any]], rules: RuleSet, run_id: str) -> Path:
     """A run folder as ``adjudicate run`` leaves it, made with the engine on inline rows."""
-    plan, _ = plan_in_memory(raw_frame(rows), rules, run_id=run_id)
+    results, rejects, _ = adjudicate_frame(raw_frame(rows), compile_rules(rules), run_id=run_id)
     folder.mkdir(parents=True)
-    sinks = [frame.sink_parquet(folder / name, lazy=True) for frame, name in ((plan.results, RESULTS),
-                                                                               (plan.rejects, REJECTS))]
-    pl.collect_all(sinks, engine="streaming")
+    results.write_parquet(folder / RESULTS)
+    rejects.write_parquet(folder / REJECTS)
     (folder / MANIFEST).write_text(json.dumps({"run_id": run_id}))
     return folder
 

@@ -188,7 +188,7 @@ def test_rejects_keep_source_file(rules: RuleSet) -> None:
 
 def test_hash_collisions_fall_back_to_exact_keys(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
     """With a key hash that maps every line to one value, the verdicts must not change."""
-    from adjudicator import engine
+    from adjudicator import prepass
 
     lines = [
         _line("A", 1, "97545"), _line("A", 2, "97546"), _line("B", 1, "97546"),
@@ -203,6 +203,9 @@ def test_hash_collisions_fall_back_to_exact_keys(rules: RuleSet, monkeypatch: py
         return sorted(got, key=str)
 
     honest = outcome()
-    monkeypatch.setattr(engine, "key_hash", lambda: pl.lit(7, dtype=pl.UInt64))
+    # every line in one spill partition of several, chosen by a hash that collides for every key
+    monkeypatch.setattr(prepass, "spill_hash", lambda expr: pl.lit(7, dtype=pl.UInt64))
+    monkeypatch.setattr(prepass, "ROWS_PER_PARTITION", 2)
+    monkeypatch.setattr(prepass, "CONCERNED_ROWS_PER_PARTITION", 2)
     assert outcome() == honest
     assert ("D", "1", ["duplicate_key"]) in honest and ("C", 1, ["UNITS_EXCEED_DAILY_LIMIT"]) in honest

@@ -139,12 +139,12 @@ def test_header_only_file_is_a_valid_empty_run(tmp_path: Path) -> None:
 def test_internal_error_is_one_line_with_its_own_exit_code(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from adjudicator import engine
+    from adjudicator import driver
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(engine, "build", boom)
+    monkeypatch.setattr(driver, "adjudicate_batch", boom)
     assert main(["run", str(SAMPLE), "--out", str(tmp_path / "o")]) == EXIT_INTERNAL
     err = capsys.readouterr().err
     assert "internal error" in err and "simulated bug" in err and "Traceback" not in err

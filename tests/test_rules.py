@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from adjudicator.engine import complete_versions
+from adjudicator.compiled import complete_versions
 from adjudicator.errors import RulesError
 from adjudicator.rules import DEFAULT_RULES_DIR, POLICIES, load_rules
 
@@ -156,7 +156,7 @@ def test_complete_versions_tiles_the_date_line() -> None:
 )
 def test_tile_position_at_the_boundaries(day: dt.date, expected: int | None) -> None:
     """The one date-ranged lookup: day before, first day, last day and day after of each version."""
-    from adjudicator.engine import _FOUND, complete_versions, tile_position
+    from adjudicator.compiled import _FOUND, complete_versions, tile_position
 
     versions = pl.DataFrame(
         {

@@ -1,0 +1,231 @@
+"""The local driver: one streaming read of the input, each batch through ``adjudicate_batch``, two Parquet writers.
+
+The raw frame (Parquet read in place, or text staged once to Parquet) is read
+once, in batches of ``batch_size`` lines. Each batch goes through the pure
+batch function; its results and rejects are handed to two writer threads
+(``ParquetSink``), and its counts are added to the run's totals as the
+batches pass, so the summary needs no extra scan and no read-back of the
+written files. Memory is a few batches, whatever the size of the input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from adjudicator.batch import BatchOutput, adjudicate_batch
+from adjudicator.compiled import CompiledRules
+from adjudicator.contract import DETERMINATION, REASON, SOURCE_FILE
+from adjudicator.errors import InternalError
+from adjudicator.prepass import BatchFacts, Supersede, find_facts
+
+#: lines per batch: large enough that the per-batch overhead vanishes, small enough to keep memory flat
+BATCH_SIZE = 500_000
+#: Parquet compression of the outputs (polars' default for sink_parquet)
+COMPRESSION = "zstd"
+#: a run shows its progress once it has taken this long (seconds), when stderr is a terminal
+PROGRESS_AFTER_S = 3.0
+
+
+class ParquetSink:
+    """One output file, written row group by row group on a thread of its own.
+
+    ``write`` hands a frame to the thread (waiting while one is still queued,
+    so at most two frames are held); ``close`` drains the queue, closes the
+    file and re-raises any error the thread met. A file is always written,
+    with ``schema``, even when no frame comes.
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self._writer = pq.ParquetWriter(path, schema, compression=COMPRESSION)
+        self._schema = schema
+        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"write-{path.name}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (table := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._writer.write_table(table, row_group_size=table.num_rows or None)
+                except BaseException as exc:  # re-raised in the driver's thread by write/close
+                    self._error = exc
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if self._error is not None:
+            raise self._error
+        if frame.height:
+            table = frame.to_arrow()
+            if table.schema != self._schema:
+                table = table.cast(self._schema)
+            self._queue.put(table)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._writer.close()
+        if self._error is not None:
+            raise self._error
+
+
+@dataclass
+class Totals:
+    """The run's counts, added up as the batches pass (small frames, summed once at the end)."""
+
+    counts: list[pl.DataFrame] = field(default_factory=list)
+    by_reason: list[pl.DataFrame] = field(default_factory=list)
+    by_check: list[pl.DataFrame] = field(default_factory=list)
+    fired_lines: int = 0
+    lines: int = 0
+
+    def add(self, out: BatchOutput) -> None:
+        self.counts.append(out.counts)
+        self.by_reason.append(out.by_reason)
+        self.by_check.append(out.by_check)
+        self.fired_lines += out.fired_lines
+        self.lines += int(out.counts["read"].sum())
+        if len(self.counts) >= 64:
+            self._fold()
+
+    def _fold(self) -> None:
+        """Sum the partial counts so far into one frame each, so the lists stay short on long runs."""
+        self.counts = [_sum(self.counts, [SOURCE_FILE])]
+        self.by_reason = [_sum(self.by_reason, [DETERMINATION, REASON])]
+        self.by_check = [_sum(self.by_check, ["check"])]
+
+    def summary(self) -> dict[str, pl.DataFrame]:
+        """Per-file counts (read, skipped, results, rejects), results by reason, rejects by check."""
+        return {
+            "per_file": _sum(self.counts, [SOURCE_FILE]),
+            "by_reason": _sum(self.by_reason, [DETERMINATION, REASON]).sort(
+                DETERMINATION, REASON, nulls_last=True
+            ),
+            "by_check": _sum(self.by_check, ["check"]).sort("check"),
+        }
+
+
+def _sum(frames: list[pl.DataFrame], keys: list[str]) -> pl.DataFrame:
+    return pl.concat(frames).group_by(keys, maintain_order=True).agg(pl.all().sum())
+
+
+class Progress:
+    """A line on stderr (lines done of expected, lines/s), rewritten in place; only on a terminal."""
+
+    def __init__(self, expected: int, *, enabled: bool, stream: IO[str] | None = None) -> None:
+        self.expected = expected
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and self.stream.isatty()
+        self.started = time.perf_counter()
+        self.shown = False
+
+    def update(self, done: int) -> None:
+        elapsed = time.perf_counter() - self.started
+        if not self.enabled or elapsed < PROGRESS_AFTER_S:
+            return
+        of = f" of {self.expected:,}" if self.expected else ""
+        self.stream.write(f"\radjudicating: {done:,}{of} lines, {done / elapsed:,.0f} lines/s ")
+        self.stream.flush()
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def batches(raw: pl.LazyFrame, batch_size: int) -> Iterator[pl.DataFrame]:
+    """The raw frame read once, in order, ``batch_size`` lines at a time (the last may be shorter)."""
+    yield from raw.collect_batches(chunk_size=batch_size, maintain_order=True)
+
+
+def run_batches(
+    raw: pl.LazyFrame,
+    facts: BatchFacts,
+    compiled: CompiledRules,
+    run_id: str,
+    results_path: Path,
+    rejects_path: Path,
+    *,
+    keep: pl.Expr | None = None,
+    batch_size: int = BATCH_SIZE,
+    expected_lines: int = 0,
+    progress: bool = False,
+) -> Totals:
+    """Adjudicate every line of ``raw`` into the two files; returns the run's totals.
+
+    An empty slice of the input is adjudicated first: it fixes both files'
+    schemas (written even when no line reaches them) and proves the plan
+    before any line is read.
+    """
+    empty = adjudicate_batch(raw.head(0).collect(), facts, compiled, run_id, keep=keep)
+    totals = Totals()
+    totals.add(empty)
+    sinks = [
+        ParquetSink(results_path, empty.results.to_arrow().schema),
+        ParquetSink(rejects_path, empty.rejects.to_arrow().schema),
+    ]
+    shown = Progress(expected_lines, enabled=progress)
+    try:
+        for lines in batches(raw, batch_size):
+            out = adjudicate_batch(lines, facts, compiled, run_id, keep=keep)
+            sinks[0].write(out.results)
+            sinks[1].write(out.rejects)
+            totals.add(out)
+            shown.update(totals.lines)
+    except BaseException:
+        for sink in sinks:
+            with contextlib.suppress(Exception):  # the first error is the one to report
+                sink.close()
+        raise
+    finally:
+        shown.finish()
+    for sink in sinks:
+        sink.close()
+    return totals
+
+
+def adjudicate_frame(
+    raw: pl.LazyFrame,
+    compiled: CompiledRules,
+    *,
+    run_id: str,
+    keep: pl.Expr | None = None,
+    supersede: Supersede | None = None,
+    batch_size: int | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, Totals]:
+    """A whole run held in memory, for small frames (tests, notebooks): prepass, then every batch.
+
+    ``batch_size`` None is one batch; any other size gives the same rows.
+    Returns (results, rejects, totals).
+    """
+    with tempfile.TemporaryDirectory(prefix="adjudicator-frame-") as spill:
+        lines = int(raw.select(pl.len()).collect().item())
+        facts = find_facts(raw, compiled, supersede=supersede, spill_dir=Path(spill), expected_rows=lines)
+    totals = Totals()
+    empty = adjudicate_batch(raw.head(0).collect(), facts, compiled, run_id, keep=keep)
+    results, rejects = [empty.results], [empty.rejects]
+    frames = [raw.collect()] if batch_size is None else batches(raw, batch_size)
+    for frame in frames:
+        out = adjudicate_batch(frame, facts, compiled, run_id, keep=keep)
+        results.append(out.results)
+        rejects.append(out.rejects)
+        totals.add(out)
+    if totals.fired_lines != facts.edit_lines:
+        raise InternalError(f"the prepass found {facts.edit_lines} edit lines, the batches met {totals.fired_lines}")
+    return pl.concat(results), pl.concat(rejects), totals
+
+
+__all__ = ["BATCH_SIZE", "adjudicate_frame", "ParquetSink", "Progress", "Totals", "batches", "run_batches"]
