@@ -23,13 +23,16 @@ from adjudicator.contract import (
     DETERMINATION,
     FAILED_CHECKS,
     LINE_NUMBER,
+    PAYER_ID,
+    PLACE_OF_SERVICE,
+    PLAN_ID,
     PROCEDURE_CODE,
     REASON,
     REJECT_PREFIX,
     RUN_ID,
+    SERVICE_DATE,
     SOURCE_FILE,
 )
-from adjudicator.errors import InternalError
 from adjudicator.prepass import DUPLICATE, FIRED, BatchFacts
 from adjudicator.validate import (
     DUPLICATE_KEY,
@@ -45,7 +48,6 @@ from adjudicator.validate import (
 #: internal helper columns of a batch (never written)
 INSIDE = "_in_slice"
 CONCERNED = "_concerned"
-FIRED_ANY = "_fired"
 DECISION_ROW = "_decision_row"
 EDIT_ROW = "_edit_row"
 
@@ -80,20 +82,22 @@ def extra_columns(raw: pl.Schema) -> list[str]:
 
 
 def check_lines(lines: pl.LazyFrame, facts: BatchFacts, *, keep: pl.Expr | None = None) -> pl.LazyFrame:
-    """Typed, checked lines with the batch facts marked. Grain: one row per input line, order kept.
+    """Typed, checked lines with the duplicate keys marked. Grain: one row per input line, order kept.
 
     Adds the typed canonical columns, ``_raw_<column>`` originals, one
     ``_failed_<check>`` flag per check (the duplicate key from the facts
-    included), ``_valid``, ``_in_slice`` and the facts' edit flags.
+    included), ``_valid`` and ``_in_slice``. A key is looked up by membership
+    in the facts' duplicate keys (a join keeping order cost twice as much).
     """
-    typed = with_checks(facts.with_deliveries(lines)).join(
-        facts.keys.lazy(), on=[CLAIM_ID, LINE_NUMBER], how="left", maintain_order="left"
-    )
+    typed = with_checks(facts.with_deliveries(lines))
+    duplicates = facts.keys.filter(pl.col(DUPLICATE))
+    if duplicates.height:
+        key = pl.struct(CLAIM_ID, LINE_NUMBER)
+        duplicate = key.is_in(duplicates.select(key).to_series().implode())
+    else:
+        duplicate = pl.lit(False)
     has_key = pl.col(CLAIM_ID).is_not_null() & pl.col(LINE_NUMBER).is_not_null()
-    typed = typed.with_columns(
-        (has_key & pl.col(DUPLICATE).fill_null(False)).alias(FLAG_PREFIX + DUPLICATE_KEY),
-        pl.any_horizontal(pl.col(c).fill_null(False) for c in FIRED.values()).alias(FIRED_ANY),
-    )
+    typed = typed.with_columns((has_key & duplicate).alias(FLAG_PREFIX + DUPLICATE_KEY))
     flags = flag_columns(typed.collect_schema())
     return typed.with_columns(
         (~any_failed(flags)).alias(VALID),
@@ -117,8 +121,9 @@ def adjudicate_batch(
     inside ``keep``: the original values as text, ``failed_checks`` and
     ``run_id``. Lines outside ``keep`` are only counted (``skipped``).
 
-    Raises ``InternalError`` when an edit fact names a line that is not a
-    valid line whose code the edits concern: the prepass and the batch disagree.
+    ``fired_lines`` counts the lines an edit fact named; the driver checks
+    that the batches met every line the prepass named (a fact naming any other
+    line is never met), so the prepass and the batches cannot silently disagree.
     """
     checked = check_lines(lines.lazy(), facts, keep=keep)
     flags = flag_columns(checked.collect_schema())
@@ -126,29 +131,17 @@ def adjudicate_batch(
     concerned = pl.col(PROCEDURE_CODE).is_in(pl.Series(compiled.verdict_codes, dtype=pl.String).implode())
     frame = checked.with_columns((pl.col(VALID) & concerned).fill_null(False).alias(CONCERNED)).collect()
 
-    disagree = frame.filter(pl.col(FIRED_ANY) & ~pl.col(CONCERNED))
-    if disagree.height:
-        row = disagree.row(0, named=True)
-        raise InternalError(
-            f"the prepass named line ({row[CLAIM_ID]!r}, {row[LINE_NUMBER]}) of {row[SOURCE_FILE]} for an edit, "
-            "but the batch does not find it a valid line whose code an edit concerns"
-        )
-    fired_lines = int(frame[FIRED_ANY].sum())
-
-    valid = frame.filter(pl.col(VALID) & pl.col(INSIDE))
-    results = _decide(valid, compiled, run_id, extras)
+    fired_lines, decided = _concerned_verdicts(frame.filter(pl.col(CONCERNED)), facts, compiled)
+    # each output filters only the columns it writes (filtering the whole checked frame cost twice as much)
+    valid = frame.select(*CANONICAL, *extras, CONCERNED).filter(frame[VALID] & frame[INSIDE])
+    results = _decide(valid, decided, compiled, run_id, extras)
     rejects = frame.filter(~pl.col(VALID) & pl.col(INSIDE)).select(
         *(pl.col(RAW_PREFIX + c).cast(pl.String).alias(c) for c in CANONICAL),
         *(pl.col(c).cast(pl.String) if c != SOURCE_FILE else pl.col(c) for c in extras),
         failed_check_names(flags).alias(FAILED_CHECKS),
         pl.lit(run_id, pl.String).alias(RUN_ID),
     )
-    counts = frame.group_by(SOURCE_FILE, maintain_order=True).agg(
-        pl.len().cast(pl.Int64).alias("read"),
-        (~pl.col(INSIDE)).sum().cast(pl.Int64).alias("skipped"),
-        (pl.col(INSIDE) & pl.col(VALID)).sum().cast(pl.Int64).alias("results"),
-        (pl.col(INSIDE) & ~pl.col(VALID)).sum().cast(pl.Int64).alias("rejects"),
-    )
+    counts = _counts(frame)
     by_reason = results.group_by(DETERMINATION, REASON).agg(
         pl.len().cast(pl.Int64).alias("lines"), pl.col(BILLED_AMOUNT).sum().alias("billed")
     )
@@ -160,23 +153,65 @@ def adjudicate_batch(
     return BatchOutput(results, rejects, counts, by_reason, by_check, fired_lines)
 
 
-def _decide(valid: pl.DataFrame, compiled: CompiledRules, run_id: str, extras: list[str]) -> pl.DataFrame:
-    """The decision columns of valid lines: worked out for the concerned few, NO_ACTION for the rest.
+def _counts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Lines read, skipped, results and rejects per source file of a checked batch.
 
-    Only the lines whose code a policy, pair or limit names are encoded (three
-    binary searches and a few lookups); their verdict rows are scattered back
-    to their positions, and every other line keeps a null row (NO_ACTION, no
-    edits), so the per-line cost of the rest is the gather of the output
+    Files follow one another in the raw frame, so a batch whose first and last
+    lines come from one file holds that file only and needs no group_by (on a
+    text column, it cost as much as the checks).
+    """
+    sums = [
+        pl.len().cast(pl.Int64).alias("read"),
+        (~pl.col(INSIDE)).sum().cast(pl.Int64).alias("skipped"),
+        (pl.col(INSIDE) & pl.col(VALID)).sum().cast(pl.Int64).alias("results"),
+        (pl.col(INSIDE) & ~pl.col(VALID)).sum().cast(pl.Int64).alias("rejects"),
+    ]
+    files = frame[SOURCE_FILE]
+    if frame.height and files[0] == files[-1]:
+        return frame.select(pl.lit(files[0], pl.String).alias(SOURCE_FILE), *sums)
+    return frame.group_by(SOURCE_FILE, maintain_order=True).agg(sums)
+
+
+def _concerned_verdicts(
+    concerned: pl.DataFrame, facts: BatchFacts, compiled: CompiledRules
+) -> tuple[int, pl.DataFrame]:
+    """The verdict rows of the valid lines whose code a policy, pair or limit names (a few percent).
+
+    Their edit facts are joined here, on the few lines only. Returns (lines an
+    edit fact named, the frame of ``_decision_row`` and ``_edit_row``, one row
+    per concerned line in order, in slice or not).
+    """
+    fired = list(FIRED.values())
+    marked = concerned.select(CLAIM_ID, LINE_NUMBER, INSIDE, *compiled_columns()).join(
+        facts.keys.select(CLAIM_ID, LINE_NUMBER, *fired), on=[CLAIM_ID, LINE_NUMBER], how="left",
+        maintain_order="left",
+    )
+    fired_lines = int(marked.select(pl.any_horizontal(pl.col(fired).fill_null(False)).sum()).item())
+    rows = compiled.encode({kind: pl.col(column) for kind, column in FIRED.items()})
+    decided = marked.select(INSIDE, rows.decision.alias(DECISION_ROW), rows.edit.alias(EDIT_ROW))
+    return fired_lines, decided
+
+
+def compiled_columns() -> list[str]:
+    """The typed columns ``CompiledRules.encode`` reads."""
+    return [PAYER_ID, PROCEDURE_CODE, PLAN_ID, PLACE_OF_SERVICE, SERVICE_DATE]
+
+
+def _decide(
+    valid: pl.DataFrame, decided: pl.DataFrame, compiled: CompiledRules, run_id: str, extras: list[str]
+) -> pl.DataFrame:
+    """The output rows of valid lines: the concerned few take their verdict rows, the rest NO_ACTION.
+
+    The concerned lines' verdict rows (``_concerned_verdicts``) are scattered
+    back to their positions, and every other line keeps a null row (NO_ACTION,
+    no edits), so the per-line cost of the rest is the gather of the output
     columns.
     """
-    mask = valid[CONCERNED]
-    positions = mask.arg_true()
-    fired = {kind: pl.col(column) for kind, column in FIRED.items()}
-    rows = compiled.encode(fired)
-    decided = valid.filter(mask).select(rows.decision.alias(DECISION_ROW), rows.edit.alias(EDIT_ROW))
+    positions = valid[CONCERNED].arg_true()
+    decided = decided.filter(pl.col(INSIDE))
     n = valid.height
-    decision_row = pl.Series(DECISION_ROW, [None] * 0, dtype=pl.Int64).extend_constant(None, n)
-    edit_row = pl.Series(EDIT_ROW, [None] * 0, dtype=pl.Int64).extend_constant(None, n)
+    decision_row = pl.Series(DECISION_ROW, [], dtype=pl.Int64).extend_constant(None, n)
+    edit_row = pl.Series(EDIT_ROW, [], dtype=pl.Int64).extend_constant(None, n)
     if positions.len():
         decision_row = decision_row.scatter(positions, decided[DECISION_ROW])
         edit_row = edit_row.scatter(positions, decided[EDIT_ROW])

@@ -41,6 +41,7 @@ DUPLICATE = "_fact_duplicate"
 FIRED = {ADDON_EDIT: "_fact_addon_without_primary", UNITS_EDIT: "_fact_units_exceed_limit"}
 LATEST_DELIVERY = "_fact_latest_delivery"
 ROW_OK = "_row_ok"
+_HASH = "_key_hash"
 _PART = "_partition"
 
 #: lines per spill partition of the key check: each partition's group_by stays near 300 MB whatever the input
@@ -120,6 +121,24 @@ def spill_hash(expr: pl.Expr) -> pl.Expr:
     return expr.hash(seed=0)
 
 
+def _spill_files(frame: pl.LazyFrame, by: pl.Expr, partitions: int, folder: Path) -> Iterator[pl.LazyFrame]:
+    """``frame`` in ``partitions`` parts by ``by`` (a UInt64 hash) modulo ``partitions``, each a lazy frame.
+
+    With one partition the frame is collected (streaming) as it is; otherwise
+    it is sunk to partition files in ``folder`` (removed by the caller) and
+    each part is a scan of its file, so memory is one part, not the frame.
+    """
+    if partitions <= 1:
+        yield frame.collect(engine="streaming").lazy()
+        return
+    frame.with_columns((by % partitions).alias(_PART)).sink_parquet(
+        pl.PartitionBy(folder, key=_PART, include_key=False),
+        compression="lz4", row_group_size=_SPILL_ROW_GROUP, mkdir=True, engine="streaming",
+    )
+    for path in sorted(folder.rglob("*.parquet")):
+        yield pl.scan_parquet(path)
+
+
 def _spill(frame: pl.LazyFrame, by: pl.Expr, partitions: int, folder: Path) -> Iterator[pl.DataFrame]:
     """``frame`` in ``partitions`` parts by ``by`` (a UInt64 hash) modulo ``partitions``, one part at a time.
 
@@ -127,15 +146,8 @@ def _spill(frame: pl.LazyFrame, by: pl.Expr, partitions: int, folder: Path) -> I
     it is sunk to partition files in ``folder`` and each is read on its own,
     so memory is one part, not the frame.
     """
-    if partitions <= 1:
-        yield frame.collect(engine="streaming")
-        return
-    frame.with_columns((by % partitions).alias(_PART)).sink_parquet(
-        pl.PartitionBy(folder, key=_PART, include_key=False),
-        compression="lz4", row_group_size=_SPILL_ROW_GROUP, mkdir=True, engine="streaming",
-    )
-    for path in sorted(folder.rglob("*.parquet")):
-        yield pl.read_parquet(path)
+    for part in _spill_files(frame, by, partitions, folder):
+        yield part.collect()
 
 
 def latest_deliveries(raw: pl.LazyFrame, rule: Supersede, partitions: int, folder: Path) -> pl.DataFrame:
@@ -160,16 +172,26 @@ def latest_deliveries(raw: pl.LazyFrame, rule: Supersede, partitions: int, folde
 def duplicate_keys(typed: pl.LazyFrame, partitions: int, folder: Path) -> pl.DataFrame:
     """Exact typed keys (claim_id, line_number) held by more than one keyed line of the batch.
 
-    Lines are spilled by a hash of the claim (the hash only picks the file) and
-    each file is grouped on its exact keys, so memory is one partition's
-    group_by, not the batch's.
+    Each keyed line's key and a 64-bit hash of it are spilled to partition
+    files by that hash. In each file the hashes are sorted and the repeated
+    ones picked out (grouping the text keys of every line cost three times as
+    much); only the lines holding a repeated hash are then grouped on their
+    exact keys, so a hash shared by two different keys is not a duplicate.
+    Memory is one partition's hashes, not the batch's keys.
     """
-    narrow = keyed(typed).select(CLAIM_ID, LINE_NUMBER)
-    found = [
-        part.group_by(CLAIM_ID, LINE_NUMBER).len().filter(pl.col("len") > 1).drop("len")
-        for part in _spill(narrow, spill_hash(pl.col(CLAIM_ID)), partitions, folder)
-    ]
-    return pl.concat([pl.DataFrame(schema={CLAIM_ID: pl.String, LINE_NUMBER: pl.Int64}), *found])
+    narrow = keyed(typed).select(CLAIM_ID, LINE_NUMBER, pl.struct(CLAIM_ID, LINE_NUMBER).hash(seed=0).alias(_HASH))
+    schema = {CLAIM_ID: pl.String, LINE_NUMBER: pl.Int64}
+    found = [pl.DataFrame(schema=schema)]
+    for part in _spill_files(narrow, spill_hash(pl.col(CLAIM_ID)), partitions, folder):
+        hashes = part.select(_HASH).collect()[_HASH].sort()
+        repeated = hashes.filter(hashes == hashes.shift(1)).unique()
+        if repeated.len():
+            found.append(
+                part.filter(pl.col(_HASH).is_in(repeated.implode()))
+                .group_by(CLAIM_ID, LINE_NUMBER).len().filter(pl.col("len") > 1)
+                .select(CLAIM_ID, LINE_NUMBER).collect()
+            )
+    return pl.concat(found)
 
 
 def concerned_lines(raw: pl.LazyFrame, compiled: CompiledRules) -> pl.LazyFrame:

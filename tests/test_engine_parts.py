@@ -1,0 +1,213 @@
+"""The engine's four parts: compiled rules, the exact-key prepass, the pure batch function and the local driver.
+
+The batch function must not care where a slice starts: the same input at
+batches of 1, 7, 1,000 lines and the whole file gives the same rows, equal to
+the golden outputs, with duplicates split across files, a claim whose lines
+fall in different batches and a member over the unit limit across claims.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adjudicator import driver, prepass
+from adjudicator.batch import adjudicate_batch
+from adjudicator.canonical import scan_canonical
+from adjudicator.cli import main
+from adjudicator.compiled import CompiledRules, compile_rules
+from adjudicator.driver import adjudicate_frame
+from adjudicator.errors import InternalError
+from adjudicator.rules import RuleSet, load_rules
+from tests.helpers import raw_frame
+from tests.test_golden import GOLDEN, RESULT_COLUMNS, _as_text
+from tests.test_properties import line
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_claims" / "claims.csv"
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleSet:
+    return load_rules()
+
+
+@pytest.fixture(scope="module")
+def compiled(rules: RuleSet) -> CompiledRules:
+    return compile_rules(rules)
+
+
+def _split_sample(folder: Path) -> tuple[Path, Path]:
+    """The sample in two files, cut between the two copies of CLM000006 line 1 (a duplicate across files)."""
+    text = SAMPLE.read_text().splitlines(keepends=True)
+    header, rows = text[0], text[1:]
+    copies = [i for i, row in enumerate(rows) if row.startswith("CLM000006,1,")]
+    assert len(copies) == 2
+    cut = copies[0] + 1
+    first, second = folder / "part1.csv", folder / "part2.csv"
+    first.write_text(header + "".join(rows[:cut]))
+    second.write_text(header + "".join(rows[cut:]))
+    return first, second
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 1_000, None])
+def test_any_batch_size_gives_the_golden_outputs(
+    tmp_path: Path, batch_size: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the CLI and both Parquet writers: byte-identical content at every batch size."""
+    if batch_size is not None:
+        monkeypatch.setattr(driver, "BATCH_SIZE", batch_size)
+    first, second = _split_sample(tmp_path)
+    out = tmp_path / "out"
+    assert main(["run", str(first), str(second), "--out", str(out), "--quiet"]) == 0
+    results = _as_text(pl.read_parquet(out / "results.parquet").select(RESULT_COLUMNS))
+    rejects = _as_text(pl.read_parquet(out / "rejects.parquet").drop("run_id", "source_file"))
+    assert results.equals(pl.read_csv(GOLDEN / "sample_results.csv", infer_schema=False))
+    assert rejects.equals(pl.read_csv(GOLDEN / "sample_rejects.csv", infer_schema=False))
+    counts = json.loads((out / "manifest.json").read_text())["counts"]
+    golden = json.loads((GOLDEN / "sample_counts.json").read_text())
+    assert counts == golden
+    # the cases the invariance must cover are in the sample
+    assert ["duplicate_key"] in pl.read_parquet(out / "rejects.parquet")["failed_checks"].to_list()
+    over = pl.read_parquet(out / "results.parquet").filter(pl.col("edits").list.contains("UNITS_EXCEED_DAILY_LIMIT"))
+    assert over.filter(pl.col("member_id") == "M9999")["claim_id"].n_unique() == 2
+
+
+def _run_in_slices(raw: pl.LazyFrame, compiled: CompiledRules, cuts: list[int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The batch function on the slices between ``cuts`` of the raw lines, with the whole batch's facts."""
+    facts = prepass.find_facts(raw, compiled)
+    lines = raw.collect()
+    bounds = [0, *sorted(c for c in cuts if 0 < c < lines.height), lines.height]
+    outs = [adjudicate_batch(lines[a:b], facts, compiled, "r") for a, b in zip(bounds, bounds[1:], strict=False)]
+    empty = adjudicate_batch(lines.head(0), facts, compiled, "r")
+    return (pl.concat([empty.results, *(o.results for o in outs)]),
+            pl.concat([empty.rejects, *(o.rejects for o in outs)]))
+
+
+@st.composite
+def split_batches(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[int]]:
+    rows = [draw(line(i)) for i in range(draw(st.integers(1, 40)))]
+    cuts = draw(st.lists(st.integers(0, len(rows)), max_size=6))
+    return rows, cuts
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(split_batches())
+def test_random_splits_of_random_lines_give_the_outputs_of_one_batch(
+    case: tuple[list[dict[str, Any]], list[int]],
+) -> None:
+    rows, cuts = case
+    compiled = compile_rules(load_rules())
+    raw = raw_frame(rows)
+    whole_results, whole_rejects, _ = adjudicate_frame(raw, compiled, run_id="r")
+    results, rejects = _run_in_slices(raw, compiled, cuts)
+    assert results.equals(whole_results)
+    assert rejects.equals(whole_rejects)
+
+
+def test_compiled_rules_pickle_small_and_decide_alike(compiled: CompiledRules) -> None:
+    """The Spark engine ships the compiled rules to executors: they must pickle, stay small, and decide alike."""
+    blob = pickle.dumps(compiled)
+    assert len(blob) < 4 << 20  # 2.8 MB for the shipped rules: 5,665 decision rows, most of it messages
+    again = pickle.loads(blob)
+    raw = scan_canonical([str(SAMPLE)])
+    assert adjudicate_frame(raw, again, run_id="r")[0].equals(adjudicate_frame(raw, compiled, run_id="r")[0])
+
+
+def test_facts_are_exact_keys_even_when_every_spill_hash_collides(
+    compiled: CompiledRules, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [
+        {"claim_id": "A", "line_number": "1"}, {"claim_id": "A", "line_number": "1"},
+        {"claim_id": "B", "line_number": "1", "member_id": "MB"},
+        {"claim_id": "C", "line_number": "2", "member_id": "MC"},
+        {"claim_id": "P", "line_number": "1", "procedure_code": "97546", "member_id": "MP"},
+    ]
+    honest = prepass.find_facts(raw_frame(rows), compiled, expected_rows=len(rows))
+    monkeypatch.setattr(prepass, "spill_hash", lambda expr: pl.lit(3, dtype=pl.UInt64))
+    monkeypatch.setattr(prepass, "ROWS_PER_PARTITION", 2)
+    monkeypatch.setattr(prepass, "CONCERNED_ROWS_PER_PARTITION", 1)
+    collided = prepass.find_facts(raw_frame(rows), compiled, expected_rows=len(rows))
+    for facts in (honest, collided):
+        keys = facts.keys.sort(prepass.CLAIM_ID)
+        assert keys.filter(pl.col(prepass.DUPLICATE))[prepass.CLAIM_ID].to_list() == ["A"]
+        assert keys.filter(pl.col(prepass.FIRED["addon_without_primary"]))[prepass.CLAIM_ID].to_list() == ["P"]
+        assert facts.edit_lines == 1
+
+
+@pytest.mark.parametrize("partitions", [1, 5])  # 5: 48 concerned lines, 10 per partition
+def test_spilled_edit_facts_equal_the_unspilled_ones(
+    tmp_path: Path, compiled: CompiledRules, partitions: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Partitioned by claim for the add-on edit, by member for the unit limit: the same facts."""
+    rows = [
+        {"claim_id": "U1", "line_number": "1", "member_id": "MU", "units": "3"},
+        {"claim_id": "U2", "line_number": "1", "member_id": "MU", "units": "3"},
+        {"claim_id": "A1", "line_number": "1", "procedure_code": "97545"},
+        {"claim_id": "A1", "line_number": "2", "procedure_code": "97546"},
+        {"claim_id": "A2", "line_number": "1", "procedure_code": "97546"},
+        {"claim_id": "D", "line_number": "1"}, {"claim_id": "D", "line_number": "1"},
+        {"claim_id": "B", "line_number": "1", "units": "0"},
+        *({"claim_id": f"K{i}", "line_number": "1", "member_id": f"M{i % 7}"} for i in range(40)),
+    ]
+    raw = raw_frame(rows)
+    monkeypatch.setattr(prepass, "CONCERNED_ROWS_PER_PARTITION", 10 if partitions > 1 else 10**6)
+    spilled = prepass.find_facts(raw, compiled, spill_dir=tmp_path, expected_rows=len(rows))
+    monkeypatch.setattr(prepass, "CONCERNED_ROWS_PER_PARTITION", 10**6)
+    whole = prepass.find_facts(raw, compiled)
+    assert spilled.keys.sort(prepass.CLAIM_ID, prepass.LINE_NUMBER).equals(
+        whole.keys.sort(prepass.CLAIM_ID, prepass.LINE_NUMBER)
+    )
+    fired = spilled.keys.filter(pl.col(prepass.FIRED["units_exceed_limit"]))
+    assert {"U1", "U2"} <= set(fired[prepass.CLAIM_ID])
+    assert spilled.keys.filter(pl.col(prepass.DUPLICATE))[prepass.CLAIM_ID].to_list() == ["D"]
+    assert list(tmp_path.iterdir()) == []  # the prepass removes its spill
+
+
+def test_an_edit_fact_the_batches_never_meet_is_an_internal_error(compiled: CompiledRules) -> None:
+    """A line the prepass names for an edit that no batch finds as a valid concerned line stops the run."""
+    raw = raw_frame([{"claim_id": "A", "line_number": "1", "procedure_code": "97546"}])
+    facts = prepass.find_facts(raw, compiled)
+    assert facts.edit_lines == 1
+    lines = raw.collect()
+    # the batch itself counts what it met; the driver compares with the prepass
+    assert adjudicate_batch(lines, facts, compiled, "r").fired_lines == 1
+    forged = prepass.BatchFacts(
+        keys=facts.keys.with_columns(pl.lit("Z").alias(prepass.CLAIM_ID)), edit_lines=facts.edit_lines
+    )
+    assert adjudicate_batch(lines, forged, compiled, "r").fired_lines == 0
+
+    def forged_facts(*args: object, **kwargs: object) -> prepass.BatchFacts:
+        return forged
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(driver, "find_facts", forged_facts)
+        with pytest.raises(InternalError, match="edit"):
+            adjudicate_frame(raw, compiled, run_id="r")
+
+
+@pytest.mark.parametrize(("rows", "parts"), [(0, 1), (1, 1), (2_500_000, 1), (2_500_001, 2), (20_000_000, 8),
+                                              (10**12, 256)])
+def test_partitions_grow_with_the_input_and_are_bounded(rows: int, parts: int) -> None:
+    assert prepass.partitions_for(rows) == parts
+
+
+def test_reader_settings_are_applied_unless_the_environment_sets_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adjudicator.tuning import READER_SETTINGS, tune_reader
+
+    first, *rest = READER_SETTINGS
+    monkeypatch.setenv(first, "7")
+    for name in rest:
+        monkeypatch.delenv(name, raising=False)
+    tune_reader()
+    import os
+
+    assert os.environ[first] == "7"
+    assert all(os.environ[name] == READER_SETTINGS[name] for name in rest)
