@@ -152,26 +152,6 @@ class Progress:
 
 def batches(raw: pl.LazyFrame, batch_size: int) -> Iterator[pl.DataFrame]:
     """The raw frame read once, in order, ``batch_size`` lines at a time (the last may be shorter)."""
-    import os
-    if os.environ.get("ADJ_READER") == "sink":
-        q: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=1)
-        err: list[BaseException] = []
-
-        def feed() -> None:
-            try:
-                raw.sink_batches(q.put, chunk_size=batch_size, maintain_order=True)
-            except BaseException as exc:
-                err.append(exc)
-            q.put(None)
-
-        th = threading.Thread(target=feed, daemon=True)
-        th.start()
-        while (frame := q.get()) is not None:
-            yield frame
-        th.join()
-        if err:
-            raise err[0]
-        return
     yield from raw.collect_batches(chunk_size=batch_size, maintain_order=True)
 
 
