@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from adjudicator import engine, output
+from adjudicator import engine, output, report
 from adjudicator.canonical import find_bad_utf8, find_malformed_row, is_parquet
 from adjudicator.contract import CLAIM_ID, PAYER_ID, SERVICE_DATE, SOURCE_FILE
 from adjudicator.errors import InputError, first_line
@@ -261,6 +261,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str
                     },
                 )
                 output.write_manifest(tmp, manifest)
+                report.write_run_report(tmp, manifest)
                 output.publish(tmp, options.out, run_id)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -367,4 +368,5 @@ def _manifest(
         },
         "timings": timings,
         "versions": _versions(),
+        "summary": summary["extended"],
     }
