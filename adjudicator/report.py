@@ -197,6 +197,7 @@ def _note(text: str) -> str:
 # ------------------------------------------------------------------------------------------
 
 _SVG_ID = re.compile(r'\bid="([^"]+)"')
+_SVG_REF = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
 
 
 def chart(name: str, caption: str, spec: dict[str, Any]) -> str:
@@ -205,10 +206,10 @@ def chart(name: str, caption: str, spec: dict[str, Any]) -> str:
 
     spec = {"config": {"font": "Helvetica, Arial, sans-serif", "view": {"stroke": None}}, **spec}
     svg = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[])
-    # several SVGs share one document: ids (clip paths, gradients) must not collide between charts
-    for ident in set(_SVG_ID.findall(svg)):
-        svg = svg.replace(f'id="{ident}"', f'id="{name}-{ident}"').replace(f"#{ident})", f"#{name}-{ident})")
-        svg = svg.replace(f'href="#{ident}"', f'href="#{name}-{ident}"')
+    # several SVGs share one document, so ids (clip paths, gradients) must not collide between charts; and
+    # the renderer numbers them per process, so they are renamed in order to keep the page reproducible
+    renamed = {ident: f"{name}-{i}" for i, ident in enumerate(dict.fromkeys(_SVG_ID.findall(svg)))}
+    svg = _SVG_REF.sub(lambda m: m.group(1) + renamed.get(m.group(2), m.group(2)), svg)
     return (
         f'<figure class="chart" data-chart="{_esc(name)}">{svg}'
         f"<figcaption>{_esc(caption)}</figcaption></figure>"
