@@ -15,6 +15,7 @@ page can be checked by parsing it (``tests/test_report.py``).
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import os
@@ -44,6 +45,8 @@ CHART_CATEGORIES: Final = 20
 #: the diff report lists at most this many moved lines (the largest billed first)
 MOVED_LINES_SHOWN: Final = 500
 MOVED_CLAIMS_SHOWN: Final = 10
+#: the monthly trend draws one bar per month up to this many months, else one per year
+MONTHLY_BARS: Final = 48
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2933;
@@ -153,13 +156,14 @@ def table(
 ) -> str:
     """A table whose every row carries each shown value raw as ``data-<key>`` (null: the attribute is absent)."""
     head = "".join(f'<th class="{"n" if k in ("int", "money") else ""}">{_esc(h)}</th>' for _, h, k in columns)
+    thead = f"<thead><tr>{head}</tr></thead>" if any(h for _, h, _ in columns) else ""
     body = []
     for row in rows:
         attrs = "".join(f' data-{key}="{_attr(row[key])}"' for key, _, _ in columns if row.get(key) is not None)
         klass = f' class="{row_class(row)}"' if row_class and row_class(row) else ""
         body.append(f"<tr{klass}{attrs}>" + "".join(_cell(row.get(k), kind) for k, _, kind in columns) + "</tr>")
     ident = f' id="{table_id}"' if table_id else ""
-    return f'<table{ident} class="data"{extra}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return f'<table{ident} class="data"{extra}>{thead}<tbody>{"".join(body)}</tbody></table>'
 
 
 def counts_block(items: Sequence[tuple[str, str, Any, str]]) -> str:
@@ -247,7 +251,8 @@ def bars(
     categories = len({v[category] for v in values})
     encoding: dict[str, Any] = {
         "y": {"field": category, "type": "nominal", "sort": "-x", "title": None, "axis": {"labelLimit": 320}},
-        "x": {"aggregate": "sum", "field": amount, "type": "quantitative", "title": amount_title},
+        "x": {"aggregate": "sum", "field": amount, "type": "quantitative", "title": amount_title,
+              "axis": {"tickCount": 6, "format": "~s"}},
     }
     if color is not None:
         encoding["color"] = _color(color, sorted({v[color] for v in values}, key=_determination_order))
@@ -343,11 +348,15 @@ def _monthly(summary: dict[str, Any]) -> str:
     rows = summary["by_month"]
     if not rows:
         return _section("Monthly trend by date of service", _note("No results."))
+    first, last = (dt.date.fromisoformat(f"{m}-01") for m in (rows[0]["month"], rows[-1]["month"]))
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    # bars a few pixels wide say nothing: over more than MONTHLY_BARS months the chart sums by year
+    unit, period = ("utcyearmonth", "month") if months <= MONTHLY_BARS else ("utcyear", "year")
     spec = {
         "data": {"values": _numbers(rows, "billed_amount")},
         "mark": {"type": "bar"},
         "encoding": {
-            "x": {"field": "month", "type": "temporal", "timeUnit": "utcyearmonth", "title": "month of service"},
+            "x": {"field": "month", "type": "temporal", "timeUnit": unit, "title": f"{period} of service"},
             "y": {"aggregate": "sum", "field": "billed_amount", "type": "quantitative", "title": "billed ($)"},
             "color": _color("determination", sorted({r["determination"] for r in rows}, key=_determination_order)),
         },
@@ -356,7 +365,9 @@ def _monthly(summary: dict[str, Any]) -> str:
     }
     return _section(
         "Monthly trend by date of service",
-        chart("monthly-trend", "Billed dollars per month of service, stacked by determination", spec),
+        chart("monthly-trend", f"Billed dollars per {period} of service, stacked by determination"
+              + ("" if period == "month" else f" (the months span {months // 12} years; the table has each month)"),
+              spec),
         "<details><summary>the numbers</summary>",
         table("by-month", [("month", "month", "text"), *DETERMINATION_COLUMNS], rows),
         "</details>",

@@ -2,7 +2,7 @@
 
 Used by the report's real-browser test and to make the README's screenshot:
 
-    python -m tests.browser out/sample/report.html docs/report-sample.png --height 1500
+    python -m tests.browser out/sample/report.html docs/report-sample.png --height 2300 --scale 0.5
 
 Only the system's Chromium is used (Debian's ``chromium``; ``ADJUDICATOR_CHROMIUM``
 names another binary); nothing is downloaded. The page runs in a fresh profile in
@@ -141,10 +141,10 @@ def chromium(binary: str) -> Iterator[int]:
                 process.wait()
 
 
-def visit(binary: str, page: Path, *, height: int | None = None) -> PageVisit:
+def visit(binary: str, page: Path, *, height: int | None = None, scale: float = 1.0) -> PageVisit:
     """Open ``page`` in headless Chromium; record its requests and console errors, measure charts, screenshot.
 
-    ``height``: the screenshot's height in CSS pixels (default: the whole page).
+    ``height``: the screenshot's height in CSS pixels (default: the whole page); ``scale``: of the image.
     """
     url = page.resolve().as_uri()
     result = PageVisit(url=url)
@@ -170,7 +170,7 @@ def visit(binary: str, page: Path, *, height: int | None = None) -> PageVisit:
             shot = tools.send(
                 "Page.captureScreenshot", format="png", captureBeyondViewport=True,
                 clip={"x": 0, "y": 0, "width": WIDTH, "height": min(height or full["height"], full["height"]),
-                      "scale": 1},
+                      "scale": scale},
             )
             result.screenshot = base64.b64decode(shot["data"])
         finally:
@@ -194,11 +194,12 @@ def main() -> None:
     args.add_argument("page", type=Path)
     args.add_argument("png", type=Path)
     args.add_argument("--height", type=int, default=None, help="screenshot height in CSS pixels (default: all)")
+    args.add_argument("--scale", type=float, default=1.0, help="screenshot scale (default 1)")
     ns = args.parse_args()
     binary = find_chromium()
     if binary is None:
         raise SystemExit("no Chromium found: apt-get install chromium, or set ADJUDICATOR_CHROMIUM")
-    seen = visit(binary, ns.page, height=ns.height)
+    seen = visit(binary, ns.page, height=ns.height, scale=ns.scale)
     ns.png.write_bytes(seen.screenshot)
     print(json.dumps({"requests": seen.requests, "errors": seen.errors, "charts": seen.charts}, indent=1))
 
