@@ -63,7 +63,7 @@ th{background:#f5f7fa;font-weight:600}td.n,th.n{text-align:right;font-variant-nu
 td.code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
 tr.bad td{background:#fdecea}.ok{color:#1e7e34}.notok{color:#c0392b;font-weight:600}
 figure.chart{margin:8px 0 12px}figure.chart svg{max-width:100%;height:auto}
-figcaption{color:#52606d;font-size:12px}.note{color:#52606d;font-style:italic}
+td.change{white-space:nowrap}figcaption{color:#52606d;font-size:12px}.note{color:#52606d;font-style:italic}
 details summary{cursor:pointer;color:#3e4c59}
 """
 
@@ -117,7 +117,8 @@ def rewrite_report(folder: Path) -> Path:
 # HTML pieces
 # ------------------------------------------------------------------------------------------
 
-Column = tuple[str, str, str]  # (key in the row, header, kind: "text", "code", "int", "money", "bool")
+#: (key in the row, header, kind: "text", "code", "int", "money", "bool", "change": "old → new" on two lines)
+Column = tuple[str, str, str]
 
 
 def _esc(value: Any) -> str:
@@ -133,6 +134,9 @@ def _cell(value: Any, kind: str) -> str:
         return f'<td class="n">{int(value or 0):,}</td>'
     if kind == "money":
         return f'<td class="n">{_money(value)}</td>'
+    if kind == "change" and value and " → " in str(value):
+        old, new = str(value).split(" → ", 1)
+        return f'<td class="change">{_esc(old)}<br>→ {_esc(new)}</td>'
     if kind == "bool":
         return '<td class="ok">yes</td>' if value else '<td class="notok">NO</td>'
     shown = "—" if value is None or value == "" else _esc(value)
@@ -477,13 +481,19 @@ def _moved_claims(changes: pl.LazyFrame) -> list[dict[str, Any]]:
             for r in frame.iter_rows(named=True)]
 
 
-_MOVED_FIELDS: Final = ("determination", "reason", "policy_id", "policy_version", "policy_end_date")
+#: what the moved-lines table shows of each side (shown column -> the compared fields it joins)
+_MOVED_SHOWN: Final = {
+    "determination": ("determination",),
+    "reason": ("reason",),
+    "policy": ("policy_id", "policy_version"),
+    "policy_end_date": ("policy_end_date",),
+}
 
 
 def _moved_lines(changes: pl.LazyFrame) -> tuple[list[dict[str, Any]], int]:
     """Up to ``MOVED_LINES_SHOWN`` changed lines, the largest billed first, and how many there are."""
-    columns = changes.collect_schema().names()
-    fields = [f for f in _MOVED_FIELDS if f"old_{f}" in columns]
+    present = changes.collect_schema().names()
+    fields = [f for joined in _MOVED_SHOWN.values() for f in joined if f"old_{f}" in present]
     frame = (
         changes.select(
             CLAIM_ID, LINE_NUMBER, CHANGE_KIND, BILLED_AMOUNT,
@@ -500,9 +510,10 @@ def _moved_lines(changes: pl.LazyFrame) -> tuple[list[dict[str, Any]], int]:
     for r in frame.drop("_total").iter_rows(named=True):
         row = {k: v for k, v in r.items() if not k.startswith(("old_", "new_"))}
         row[BILLED_AMOUNT] = None if r[BILLED_AMOUNT] is None else f"{r[BILLED_AMOUNT]:.2f}"
-        for f in fields:
-            old, new = r[f"old_{f}"], r[f"new_{f}"]
-            row[f] = (old or "—") if old == new else f"{old or '—'} → {new or '—'}"
+        for shown, joined in _MOVED_SHOWN.items():
+            old, new = (" ".join(r[f"{side}_{f}"] or "" for f in joined if f in fields).strip() or "—"
+                        for side in ("old", "new"))
+            row[shown] = old if old == new else f"{old} → {new}"
         rows.append(row)
     return rows, total
 
@@ -591,7 +602,7 @@ def render_diff_report(summary: dict[str, Any], changes: pl.LazyFrame | None) ->
             f"The {len(lines):,} changed lines with the most billed, of {total:,} (all are in {CHANGES})"
         columns: list[Column] = [(CLAIM_ID, "claim", "text"), (LINE_NUMBER, "line", "int"),
                                  (CHANGE_KIND, "change", "text"), (BILLED_AMOUNT, "billed", "money"),
-                                 *((f, f"{f.replace('_', ' ')} old → new", "text") for f in _MOVED_FIELDS),
+                                 *((f, f"{f.replace('_', ' ')} old → new", "change") for f in _MOVED_SHOWN),
                                  (CHANGED_FIELDS, "fields changed", "text")]
         body.append(_section("Moved lines", _note(shown + "."),
                              table("moved-lines", columns, lines, extra=f' data-total="{total}"')))
