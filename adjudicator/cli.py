@@ -67,7 +67,7 @@ def parser() -> argparse.ArgumentParser:
         "run",
         help="adjudicate claim-line files and write Parquet results",
         description="Adjudicate claim-line files into OUT/results.parquet, "
-        "OUT/rejects.parquet and OUT/manifest.json.",
+        "OUT/rejects.parquet, OUT/manifest.json and OUT/report.html.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -120,7 +120,7 @@ def parser() -> argparse.ArgumentParser:
         "DIFF_OUT/changes.parquet lists every line whose determination, reason, policy\n"
         "version, codes or edits differ, that is in one run only, or that is a result in\n"
         "one run and a reject in the other, old and new values side by side.\n"
-        "DIFF_OUT/summary.json holds the summary printed here.",
+        "DIFF_OUT/summary.json holds the summary printed here; DIFF_OUT/report.html shows it.",
         epilog=DIFF_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -132,6 +132,20 @@ def parser() -> argparse.ArgumentParser:
                       help="exit 1 when any line changed (for pipelines)")
     diff.add_argument("--quiet", action="store_true", help="print no summary")
     diff.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
+
+    report = commands.add_parser(
+        "report",
+        help="(re)write OUT/report.html of an existing run or diff folder",
+        description="(Re)write OUT/report.html from OUT/manifest.json (a run) or OUT/summary.json and\n"
+        "changes.parquet (a diff). A run's report reads nothing but its manifest. Every run\n"
+        "and diff already writes one; this re-renders it (after an upgrade, say).",
+        epilog="exit codes: 0 written; 2 OUT is not a run or diff folder, or its manifest is unreadable;\n"
+        "3 internal error.\n\nexample:\n  adjudicate report out/sample",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument("folder", type=Path, metavar="OUT", help="output folder of a run or a diff")
+    report.add_argument("--quiet", action="store_true", help="print nothing")
+    report.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
     return top
 
 
@@ -210,7 +224,16 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": _cmd_run, "diff": _cmd_diff}
+def _cmd_report(args: argparse.Namespace) -> int:
+    from adjudicator.report import rewrite_report
+
+    path = rewrite_report(args.folder)
+    if not args.quiet:
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+COMMANDS = {"run": _cmd_run, "diff": _cmd_diff, "report": _cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

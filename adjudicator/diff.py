@@ -322,7 +322,7 @@ def _summary(
 
 
 def diff_runs(old_out: Path, new_out: Path, out: Path, *, overwrite: bool = False) -> dict[str, Any]:
-    """Compare the runs in ``old_out`` and ``new_out``; publish ``out``/changes.parquet and summary.json.
+    """Compare the runs in ``old_out`` and ``new_out``; publish ``out``/changes.parquet, summary.json, report.html.
 
     Returns the summary (see ``format_diff_summary``). ``out`` is written in a
     temporary folder beside it and renamed into place, so it is either the
@@ -361,6 +361,9 @@ def diff_runs(old_out: Path, new_out: Path, out: Path, *, overwrite: bool = Fals
         with (tmp / SUMMARY).open("w", encoding="utf-8") as f:
             json.dump(summary, f, indent=2)
             f.write("\n")
+        from adjudicator.report import write_diff_report  # here: the report imports this module's names
+
+        write_diff_report(tmp, summary)
         publish(tmp, out, diff_id)
     return summary
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import polars as pl
 import pyarrow as pa
@@ -30,6 +30,7 @@ from adjudicator.compiled import CompiledRules
 from adjudicator.contract import CLAIM_ID, DETERMINATION, MEMBER_ID, MESSAGE, REASON, SOURCE_FILE
 from adjudicator.errors import InternalError
 from adjudicator.prepass import BatchFacts, Supersede, find_facts
+from adjudicator.summary import collect_parts, finish_summary, merge_summary_parts
 
 #: lines per batch: large enough that the per-batch overhead vanishes, small enough to keep memory flat
 BATCH_SIZE = 250_000
@@ -92,13 +93,18 @@ class Totals:
     counts: list[pl.DataFrame] = field(default_factory=list)
     by_reason: list[pl.DataFrame] = field(default_factory=list)
     by_check: list[pl.DataFrame] = field(default_factory=list)
+    #: the report's partial tables (``adjudicator.summary``)
+    parts: list[dict[str, pl.DataFrame]] = field(default_factory=list)
     fired_lines: int = 0
     lines: int = 0
+    rejects: int = 0
 
     def add(self, out: BatchOutput) -> None:
         self.counts.append(out.counts)
         self.by_reason.append(out.by_reason)
         self.by_check.append(out.by_check)
+        self.parts.append(collect_parts(out.results, out.rejects, row_offset=self.rejects))
+        self.rejects += out.rejects.height
         self.fired_lines += out.fired_lines
         self.lines += int(out.counts["read"].sum())
         if len(self.counts) >= 64:
@@ -109,10 +115,13 @@ class Totals:
         self.counts = [_sum(self.counts, [SOURCE_FILE])]
         self.by_reason = [_sum(self.by_reason, [DETERMINATION, REASON])]
         self.by_check = [_sum(self.by_check, ["check"])]
+        self.parts = [merge_summary_parts(self.parts)]
 
-    def summary(self) -> dict[str, pl.DataFrame]:
-        """Per-file counts (read, skipped, results, rejects), results by reason, rejects by check."""
+    def summary(self) -> dict[str, Any]:
+        """Per-file counts (read, skipped, results, rejects), results by reason, rejects by check, and
+        ``extended``: the manifest's ``summary`` (``adjudicator.summary``)."""
         return {
+            "extended": finish_summary(merge_summary_parts(self.parts)),
             "per_file": _sum(self.counts, [SOURCE_FILE]),
             "by_reason": _sum(self.by_reason, [DETERMINATION, REASON]).sort(
                 DETERMINATION, REASON, nulls_last=True

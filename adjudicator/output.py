@@ -18,6 +18,7 @@ from adjudicator.rules import sha256 as file_sha256
 RESULTS = "results.parquet"
 REJECTS = "rejects.parquet"
 MANIFEST = "manifest.json"
+REPORT = "report.html"
 
 
 def new_run_id() -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from adjudicator import output
+from adjudicator import output, report
 from adjudicator.canonical import find_bad_utf8, find_malformed_row, is_parquet
 from adjudicator.compiled import compile_rules
 from adjudicator.contract import CLAIM_ID, DETERMINATION, PAYER_ID, REASON, SERVICE_DATE, SOURCE_FILE
@@ -277,6 +277,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
                     },
                 )
                 output.write_manifest(tmp, manifest)
+                report.write_run_report(tmp, manifest)
                 output.publish(tmp, options.out, run_id)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -305,7 +306,7 @@ def _manifest(
     layout: str,
     paths: list[str],
     hashes: dict[str, Any],
-    summary: dict[str, pl.DataFrame],
+    summary: dict[str, Any],
     run_id: str,
     *,
     started_at: dt.datetime,
@@ -378,4 +379,5 @@ def _manifest(
         },
         "timings": timings,
         "versions": _versions(),
+        "summary": summary["extended"],
     }

@@ -252,7 +252,7 @@ def test_refuses_to_overwrite_without_overwrite(
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
 
     diff_runs(old, new, out, overwrite=True)
-    assert sorted(p.name for p in out.iterdir()) == [CHANGES, SUMMARY]
+    assert sorted(p.name for p in out.iterdir()) == [CHANGES, "report.html", SUMMARY]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["diff", "new", "old"]  # no staging folder left
 
 

@@ -1,7 +1,8 @@
 """Input layouts (issue 5): each layout's mapping, its file-level errors, its row-level rejects, end to end.
 
-The shared samples (``../shared/samples`` beside the repo) are read, never
-copied: tests that need 97545/97546 change a copy in ``tmp_path``. The CCLF5
+The public samples under ``tests/fixtures/samples`` (copies of small upstream
+files; ``PROVENANCE.md`` there names each source and licence) are read, never
+changed: tests that need 97545/97546 change a copy in ``tmp_path``. The CCLF5
 file and one 837P interchange under ``tests/fixtures/layouts`` are authored
 for these tests.
 """
@@ -32,14 +33,9 @@ from adjudicator.layouts import (
 from adjudicator.rules import RuleSet, load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+SAMPLES = ROOT / "tests" / "fixtures" / "samples"
 FIXTURES = ROOT / "tests" / "fixtures" / "layouts"
 ALIASES = ROOT / "rules" / "payer_aliases.csv"
-
-needs_samples = pytest.mark.skipif(
-    not SAMPLES.is_dir(), reason=f"shared samples not found at {SAMPLES} (they live beside the repo, not in it)"
-)
-
 
 @pytest.fixture(scope="module")
 def rules() -> RuleSet:
@@ -71,7 +67,7 @@ def text_value(value: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------------------
-# The shared samples: line counts, a few lines mapped by hand, reconciliation
+# The public samples: line counts, a few lines mapped by hand, reconciliation
 # ------------------------------------------------------------------------------------------
 
 # (layout, file, lines it holds)
@@ -102,7 +98,6 @@ SAMPLE_COUNTS = [
 ]
 
 
-@needs_samples
 @pytest.mark.parametrize(("layout", "relative", "lines"), SAMPLE_COUNTS, ids=[c[1] for c in SAMPLE_COUNTS])
 def test_each_sample_gives_its_number_of_lines_and_is_detected(layout: str, relative: str, lines: int) -> None:
     frame = read(layout, sample(relative))
@@ -112,7 +107,6 @@ def test_each_sample_gives_its_number_of_lines_and_is_detected(layout: str, rela
     assert detect_layout(sample(relative)) == layout
 
 
-@needs_samples
 def test_a_glob_reads_every_matching_file_in_sorted_order() -> None:
     frame = read("x12-837p", sample("x12-837p/*.837"))
     expected = [(sample(rel), n) for layout, rel, n in SAMPLE_COUNTS if layout == "x12-837p"]
@@ -244,7 +238,6 @@ SAMPLE_LINES: list[tuple[str, str, str, str, dict[str, str | None]]] = [
 ]
 
 
-@needs_samples
 @pytest.mark.parametrize(
     ("layout", "relative", "claim_id", "line_number", "expected"),
     SAMPLE_LINES,
@@ -268,7 +261,6 @@ RECONCILE = [
 ]
 
 
-@needs_samples
 @pytest.mark.parametrize(("layout", "pattern", "checks"), RECONCILE, ids=[c[0] for c in RECONCILE])
 def test_samples_reconcile_read_equals_results_plus_rejects(
     tmp_path: Path, layout: str, pattern: str, checks: set[str]
@@ -699,7 +691,6 @@ def _copy_with(tmp_path: Path, source: str, name: str, replacements: list[tuple[
     return path
 
 
-@needs_samples
 def test_end_to_end_837p_copy_for_an_hcsc_plan(tmp_path: Path) -> None:
     copy = _copy_with(
         tmp_path,
@@ -739,7 +730,6 @@ def test_end_to_end_837p_fixture_for_an_hcsc_plan(tmp_path: Path) -> None:
     assert results["plan_id"].unique().to_list() == ["HCSC-PPO-100"]
 
 
-@needs_samples
 def test_end_to_end_rif_copy_is_medicare_carrier_discretion(tmp_path: Path) -> None:
     copy = _copy_with(
         tmp_path,
@@ -755,14 +745,12 @@ def test_end_to_end_rif_copy_is_medicare_carrier_discretion(tmp_path: Path) -> N
     assert {d[3] for d in decisions[2:]} == {"NO_ACTION"}
 
 
-@needs_samples
 def test_end_to_end_rif_copy_with_payer_override_has_no_plan(tmp_path: Path) -> None:
     copy = _copy_with(tmp_path, sample("rif-carrier/sample-a-bcarrier.txt"), "rif.txt", [("|92999|", "|97545|")])
     results, _, _ = adjudicate(tmp_path, "rif-carrier", [copy], "--payer", "CAM")
     assert _decisions(results) == [("9991831999", 6, "97545", "BENEFIT_PLAN_REVIEW", "PLAN_NOT_FOUND", [])]
 
 
-@needs_samples
 def test_end_to_end_synpuf_copy_unpivots_and_edits_an_addon_alone(tmp_path: Path) -> None:
     copy = _copy_with(
         tmp_path,
@@ -792,3 +780,18 @@ def test_end_to_end_cclf5_sends_superseded_copies_to_rejects(tmp_path: Path) -> 
     ]
     kept = results.filter(pl.col("procedure_code") == "97545").row(0, named=True)
     assert text_value(kept["billed_amount"]) == "175.00"
+
+
+def test_every_copied_sample_is_named_in_the_provenance_with_its_checksum() -> None:
+    """The copies stay byte-for-byte what PROVENANCE.md says they are, and none goes unlisted."""
+    import hashlib
+
+    provenance = (SAMPLES / "PROVENANCE.md").read_text()
+    files = sorted(p for p in SAMPLES.rglob("*") if p.is_file() and p.name not in ("LICENSE", "PROVENANCE.md"))
+    assert len(files) == len(SAMPLE_COUNTS)
+    for path in files:
+        relative = path.relative_to(SAMPLES).as_posix()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        assert f"| `{relative}` | {path.stat().st_size:,} | `{digest}` |" in provenance, relative
+    for folder in ("x12-837p", "desynpuf-carrier"):
+        assert "Apache License" in (SAMPLES / folder / "LICENSE").read_text()

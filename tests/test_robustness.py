@@ -222,8 +222,10 @@ def test_killed_run_leaves_previous_result_or_none(tmp_path: Path, previous_out:
             manifest = json.loads(now["manifest.json"])
             assert manifest["counts"]["reconciled"]
             assert pl.read_parquet(previous_out / "results.parquet").height == manifest["counts"]["results"]
+            assert manifest["run_id"].encode() in now["report.html"]  # the report of this very run
             before = now
-        assert set(now) == {"results.parquet", "rejects.parquet", "manifest.json"}
+        # the report is staged and published with the outputs: never one without the others
+        assert set(now) == {"results.parquet", "rejects.parquet", "manifest.json", "report.html"}
 
 
 def test_out_parents_are_created(tmp_path: Path) -> None:

@@ -1,0 +1,185 @@
+"""The manifest's ``summary`` (what ``adjudicator.report`` draws), added up batch by batch as sums and counts by key.
+
+Every piece is a decomposable aggregate: ``summary_parts`` computes the
+partial tables over any slice of the outputs (one batch, or a whole run),
+``merge_summary_parts`` combines the partials of several slices (sums of
+sums; the reject examples and the claims' flagged sums are kept per key and
+cut only when finished), and ``finish_summary`` turns the merged partials
+into the manifest's JSON. The driver calls the first per batch, the second as
+it goes and the third once; ``extended_summary`` is the three over whole
+outputs (tests, and a run folder written before the summary existed).
+
+The monthly, payer and policy pieces come from one partial, the "cube": one
+group_by per batch over (month, payer, policy version, determination),
+instead of three.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, Final
+
+import polars as pl
+
+from adjudicator.contract import (
+    BILLED_AMOUNT,
+    CANONICAL_COLUMNS,
+    CLAIM_ID,
+    DETERMINATION,
+    EDITS,
+    FAILED_CHECKS,
+    NO_ACTION,
+    PAYER_ID,
+    SERVICE_DATE,
+    SOURCE_FILE,
+)
+
+#: key columns of each summed piece; every one adds ``lines`` and ``billed_amount``
+SUMMED_PIECES: Final[dict[str, tuple[str, ...]]] = {
+    "by_month": ("month", DETERMINATION),
+    "by_payer": (PAYER_ID, DETERMINATION),
+    "by_policy": ("policy_id", "policy_version", DETERMINATION),
+    "edits": ("edit",),
+}
+#: the pieces derived from the cube, and the cube's keys
+_CUBE_PIECES: Final = ("by_month", "by_payer", "by_policy")
+_CUBE_KEYS: Final = ("month", PAYER_ID, "policy_id", "policy_version", DETERMINATION)
+#: reject rows kept per failed check, and claims listed by flagged dollars
+REJECT_EXAMPLES: Final = 3
+TOP_CLAIMS: Final = 10
+#: the partial of the reject examples: the row's position in its file order, and the check it failed
+ROW: Final = "_row"
+CHECK: Final = "check"
+FLAGGED_LINES: Final = "flagged_lines"
+FLAGGED_BILLED: Final = "flagged_billed_amount"
+
+
+def _lines_and_billed() -> list[pl.Expr]:
+    return [pl.len().alias("lines"), pl.col(BILLED_AMOUNT).sum().alias(BILLED_AMOUNT)]
+
+
+def summary_parts(results: pl.LazyFrame, rejects: pl.LazyFrame, *, row_offset: int = 0) -> dict[str, pl.LazyFrame]:
+    """The partial tables over one slice of the outputs (pure; nothing is read here).
+
+    ``cube``: one row per (first day of the month of service, payer, policy
+    version, determination) with ``lines`` and ``billed_amount``; ``edits``:
+    one row per edit; ``top_claims``: one row per claim with a flagged line
+    (``flagged_lines``, ``flagged_billed_amount``); ``reject_examples``: up to
+    ``REJECT_EXAMPLES`` rows per failed check, the earliest by ``_row`` (the
+    reject's position in file order, counted from ``row_offset``), with the
+    canonical columns (as text) and source_file.
+    """
+    month = pl.col(SERVICE_DATE).dt.truncate("1mo").alias("month")
+    out = {
+        "cube": results.group_by(month, PAYER_ID, "policy_id", "policy_version", DETERMINATION).agg(
+            _lines_and_billed()
+        ),
+        "edits": results.filter(pl.col(EDITS).list.len() > 0)
+        .select(pl.col(EDITS).alias("edit"), BILLED_AMOUNT)
+        .explode("edit")
+        .group_by("edit")
+        .agg(_lines_and_billed()),
+        "top_claims": results.filter(pl.col(DETERMINATION) != NO_ACTION).group_by(CLAIM_ID).agg(
+            pl.len().alias(FLAGGED_LINES), pl.col(BILLED_AMOUNT).sum().alias(FLAGGED_BILLED)
+        ),
+    }
+    present = rejects.collect_schema().names()
+    text = [
+        (pl.col(c).cast(pl.String) if c in present else pl.lit(None, pl.String)).alias(c)
+        for c in (*CANONICAL_COLUMNS, SOURCE_FILE)
+    ]
+    numbered = rejects.with_row_index(ROW, offset=row_offset)
+    first_rows = (
+        numbered.select(ROW, pl.col(FAILED_CHECKS).alias(CHECK))
+        .explode(CHECK, empty_as_null=False)
+        .drop_nulls(CHECK)
+        .group_by(CHECK)
+        .agg(pl.col(ROW).bottom_k(REJECT_EXAMPLES))
+        .explode(ROW)
+    )
+    out["reject_examples"] = first_rows.join(numbered.select(ROW, *text), on=ROW, how="left")
+    return out
+
+
+def collect_parts(results: pl.DataFrame, rejects: pl.DataFrame, *, row_offset: int = 0) -> dict[str, pl.DataFrame]:
+    """``summary_parts`` of one batch's frames, collected."""
+    queries = summary_parts(results.lazy(), rejects.lazy(), row_offset=row_offset)
+    return dict(zip(queries, pl.collect_all(list(queries.values())), strict=True))
+
+
+def merge_summary_parts(parts: Sequence[dict[str, pl.DataFrame]]) -> dict[str, pl.DataFrame]:
+    """The partials of several slices combined into the partials of their union (sums by key; first rows)."""
+    def summed(name: str, keys: Sequence[str]) -> pl.DataFrame:
+        return (
+            pl.concat([p[name] for p in parts], how="vertical_relaxed")
+            .group_by(keys)
+            .agg(pl.col("lines").sum(), pl.col(BILLED_AMOUNT).sum())
+        )
+
+    return {
+        "cube": summed("cube", _CUBE_KEYS),
+        "edits": summed("edits", SUMMED_PIECES["edits"]),
+        "top_claims": pl.concat([p["top_claims"] for p in parts], how="vertical_relaxed")
+        .group_by(CLAIM_ID)
+        .agg(pl.col(FLAGGED_LINES).sum(), pl.col(FLAGGED_BILLED).sum()),
+        "reject_examples": pl.concat([p["reject_examples"] for p in parts], how="vertical_relaxed")
+        .sort(CHECK, ROW)
+        .group_by(CHECK, maintain_order=True)
+        .head(REJECT_EXAMPLES),
+    }
+
+
+def _amount(value: Decimal | int | None) -> str:
+    """A dollar amount as the manifest writes it: a decimal string with two places."""
+    return str(Decimal(value or 0).quantize(Decimal("0.01")))
+
+
+def finish_summary(parts: dict[str, pl.DataFrame]) -> dict[str, Any]:
+    """The manifest's ``summary`` from the (merged) partials: sorted lists, amounts as decimal strings."""
+    cube = parts["cube"].with_columns(pl.col("month").dt.strftime("%Y-%m"))
+    pieces = {
+        name: cube.group_by(SUMMED_PIECES[name]).agg(pl.col("lines").sum(), pl.col(BILLED_AMOUNT).sum())
+        for name in _CUBE_PIECES
+    }
+    pieces["edits"] = parts["edits"]
+    summary: dict[str, Any] = {}
+    for name, keys in SUMMED_PIECES.items():
+        frame = pieces[name].sort(keys, nulls_last=True)
+        summary[name] = [
+            {**{k: row[k] for k in keys}, "lines": int(row["lines"]), "billed_amount": _amount(row[BILLED_AMOUNT])}
+            for row in frame.iter_rows(named=True)
+        ]
+    examples = parts["reject_examples"].sort(CHECK, ROW)
+    summary["reject_examples"] = {
+        check: [{c: row[c] for c in (*CANONICAL_COLUMNS, SOURCE_FILE)} for row in rows.iter_rows(named=True)]
+        for (check,), rows in examples.group_by(CHECK, maintain_order=True)
+    }
+    top = parts["top_claims"].sort([FLAGGED_BILLED, CLAIM_ID], descending=[True, False]).head(TOP_CLAIMS)
+    summary["top_claims"] = [
+        {CLAIM_ID: row[CLAIM_ID], FLAGGED_LINES: int(row[FLAGGED_LINES]), FLAGGED_BILLED: _amount(row[FLAGGED_BILLED])}
+        for row in top.iter_rows(named=True)
+    ]
+    return summary
+
+
+def extended_summary(results: pl.LazyFrame, rejects: pl.LazyFrame) -> dict[str, Any]:
+    """The manifest's ``summary`` over whole outputs: ``summary_parts`` once, merged and finished.
+
+    Keys: ``by_month`` (month of service_date), ``by_payer``, ``by_policy``
+    (version in effect), each by determination with lines and billed_amount;
+    ``edits`` (results lines carrying each edit); ``reject_examples`` (the first
+    ``REJECT_EXAMPLES`` rejects per failed check, in file order, canonical
+    columns as their original text and source_file); ``top_claims`` (the
+    ``TOP_CLAIMS`` claims with the most billed on lines that are not NO_ACTION,
+    ties by claim_id). Amounts are decimal strings, like ``counts.by_reason``.
+    """
+    queries = summary_parts(results, rejects)
+    collected = dict(zip(queries, pl.collect_all(list(queries.values()), engine="streaming"), strict=True))
+    return finish_summary(merge_summary_parts([collected]))
+
+
+__all__ = [
+    "REJECT_EXAMPLES", "SUMMED_PIECES", "TOP_CLAIMS", "collect_parts", "extended_summary", "finish_summary",
+    "merge_summary_parts", "summary_parts",
+]
