@@ -133,7 +133,10 @@ def adjudicate_batch(
 
     fired_lines, decided = _concerned_verdicts(frame.filter(pl.col(CONCERNED)), facts, compiled)
     # each output filters only the columns it writes (filtering the whole checked frame cost twice as much)
-    valid = frame.select(*CANONICAL, *extras, CONCERNED).filter(frame[VALID] & frame[INSIDE])
+    keep_rows = frame[VALID] & frame[INSIDE]
+    valid = frame.select(*CANONICAL, *extras, CONCERNED)
+    if not keep_rows.all():
+        valid = valid.filter(keep_rows)
     results = _decide(valid, decided, compiled, run_id, extras)
     rejects = frame.filter(~pl.col(VALID) & pl.col(INSIDE)).select(
         *(pl.col(RAW_PREFIX + c).cast(pl.String).alias(c) for c in CANONICAL),

@@ -107,6 +107,8 @@ class Totals:
     fired_lines: int = 0
     lines: int = 0
     rejects: int = 0
+    #: ``time.perf_counter()`` when the first batch of lines had been read
+    first_batch_at: float | None = None
 
     def add(self, out: BatchOutput) -> None:
         self.counts.append(out.counts)
@@ -202,6 +204,8 @@ def run_batches(
     shown = Progress(expected_lines, enabled=progress)
     try:
         for lines in batches(raw, batch_size or BATCH_SIZE):
+            if totals.first_batch_at is None:
+                totals.first_batch_at = time.perf_counter()
             out = adjudicate_batch(lines, facts, compiled, run_id, keep=keep)
             sinks[0].write(out.results)
             sinks[1].write(out.rejects)

@@ -271,6 +271,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
                     options, rule_set, layout, paths, hashes, totals.summary(), run_id,
                     started_at=started_at,
                     timings={
+                        "startup_s": _startup(totals.first_batch_at),
                         "start_s": round(prepass_started - started, 4),
                         "prepass_s": round(planned - prepass_started, 4),
                         "execute_s": round(executed - planned, 4),
@@ -282,6 +283,24 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return manifest
+
+
+def _process_age() -> float | None:
+    """Seconds since this process started (Linux: /proc; None elsewhere)."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _startup(first_batch_at: float | None) -> float | None:
+    """Start-up: from the process's start to the first batch of lines read (None when no batch came)."""
+    age = _process_age()
+    if age is None or first_batch_at is None:
+        return None
+    return round(age - (time.perf_counter() - first_batch_at), 3)
 
 
 def _polars_message(exc: Exception, paths: list[str]) -> str:
