@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, AdjudicatorError
+from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, AdjudicatorError, first_line
 
 
 class UsageError(AdjudicatorError):
@@ -29,7 +33,8 @@ the input contract go to rejects with every check they failed.
 EPILOG = """\
 exit codes: 0 the run completed (rejects included); 2 bad input, rules or
 options (one line on stderr names the file and the problem; OUT untouched);
-3 internal error (please report; --debug shows the traceback).
+3 internal error or a full disk (--debug shows the traceback); 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM): temporary files removed, OUT untouched.
 
 example:
   adjudicate run sample_claims/claims.csv --out out/sample
@@ -39,7 +44,8 @@ example:
 DIFF_EPILOG = """\
 exit codes: 0 compared (changes or not); 1 with --fail-on-change when any line
 changed, appeared, disappeared or moved between results and rejects;
-2 bad input or options (one line on stderr; DIFF_OUT untouched); 3 internal error.
+2 bad input or options (one line on stderr; DIFF_OUT untouched); 3 internal error
+or a full disk; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 
 example:
   adjudicate diff out/last-night out/new-rules --out out/what-changed --fail-on-change
@@ -211,25 +217,99 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 COMMANDS = {"run": _cmd_run, "diff": _cmd_diff}
 
 
+#: exit status after Ctrl-C (SIGINT) and after SIGTERM: 128 + the signal number, as a shell reports it
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (cron, systemd, Kubernetes) unwinds the run exactly as Ctrl-C does: temporary folders are
+    removed on the way out and OUT is left as it was."""
+
+
+class _Signals:
+    """Which stop signal arrived, so that an engine error raised by the interruption reads as one."""
+
+    received: int | None = None
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    _Signals.received = signum
+    if signum == signal.SIGTERM:
+        raise Terminated
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise in the main thread while a command runs (only where handlers can be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _Signals.received = None
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _interrupted(terminated: bool) -> int:
+    if terminated:
+        print("adjudicate: terminated (SIGTERM); temporary files removed, OUT left as it was", file=sys.stderr)
+        return EXIT_TERMINATED
+    print("adjudicate: interrupted; OUT left as it was", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    with _stop_signals():
+        try:
+            return _main(argv)
+        except KeyboardInterrupt as exc:
+            return _interrupted(isinstance(exc, Terminated))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
     debug = bool(getattr(args, "debug", False))
     try:
         return COMMANDS[args.command](args)
     except AdjudicatorError as exc:
+        if _Signals.received is not None:
+            # a read cut short by the signal reads as bad input; it is the interruption
+            return _interrupted(_Signals.received == signal.SIGTERM)
         if debug:
             traceback.print_exc()
         print(f"adjudicate: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("adjudicate: interrupted; OUT left as it was", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(isinstance(exc, Terminated))
     except Exception as exc:  # the last line of defence: one line, never a traceback
+        if _Signals.received is not None:
+            # the engine reports an interruption as its own error; it is still an interruption
+            return _interrupted(_Signals.received == signal.SIGTERM)
         if debug:
             traceback.print_exc()
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(
             f"adjudicate: internal error: {type(exc).__name__}: {first} "
+            "(OUT left as it was; rerun with --debug for a traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+    except BaseException as exc:
+        # a panic in the engine (pyo3's PanicException is a BaseException); after a stop signal it is the
+        # interruption, otherwise a bug: one line either way
+        if type(exc).__name__ != "PanicException":
+            raise
+        if _Signals.received is not None:
+            return _interrupted(_Signals.received == signal.SIGTERM)
+        if debug:
+            traceback.print_exc()
+        print(
+            f"adjudicate: internal error: engine panic: {first_line(exc)} "
             "(OUT left as it was; rerun with --debug for a traceback)",
             file=sys.stderr,
         )

@@ -34,11 +34,20 @@ import polars as pl
 from adjudicator.contract import BILLED_AMOUNT, CLAIM_ID, LINE_NUMBER
 from adjudicator.engine import DETERMINATION, EDIT_CARCS, EDITS, REASON
 from adjudicator.errors import InputError, OutputError, first_line
-from adjudicator.output import MANIFEST, REJECTS, RESULTS, check_out_dir, publish, staging
+from adjudicator.output import (
+    DIFF_CHANGES,
+    DIFF_SUMMARY,
+    MANIFEST,
+    REJECTS,
+    RESULTS,
+    check_out_dir,
+    publish,
+    staging,
+)
 from adjudicator.validate import RAW_PREFIX, parse
 
-CHANGES: Final = "changes.parquet"
-SUMMARY: Final = "summary.json"
+CHANGES: Final = DIFF_CHANGES
+SUMMARY: Final = DIFF_SUMMARY
 
 KEYS: Final = (CLAIM_ID, LINE_NUMBER)
 
@@ -340,7 +349,7 @@ def diff_runs(old_out: Path, new_out: Path, out: Path, *, overwrite: bool = Fals
             )
     if out.resolve() in (old_out.resolve(), new_out.resolve()):
         raise OutputError(f"{out}: is one of the runs being compared; choose another --out")
-    check_out_dir(out, overwrite=overwrite)
+    check_out_dir(out, overwrite=overwrite, protected=(old_out, new_out))
 
     scans = {
         name: (pl.scan_parquet(folder / RESULTS), pl.scan_parquet(folder / REJECTS))
@@ -362,7 +371,7 @@ def diff_runs(old_out: Path, new_out: Path, out: Path, *, overwrite: bool = Fals
         with (tmp / SUMMARY).open("w", encoding="utf-8") as f:
             json.dump(summary, f, indent=2)
             f.write("\n")
-        publish(tmp, out, diff_id)
+        publish(tmp, out, diff_id, overwrite=overwrite)
     return summary
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from adjudicator import engine, output
+from adjudicator import engine, output, safety
 from adjudicator.canonical import find_bad_utf8, find_malformed_row, is_parquet
 from adjudicator.contract import CLAIM_ID, PAYER_ID, SERVICE_DATE, SOURCE_FILE
 from adjudicator.errors import InputError, first_line
@@ -222,7 +222,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
     tune_reader()
-    output.check_out_dir(options.out, overwrite=options.overwrite)
+    safety.check_out(options)
     rule_set = rules or load_rules(options.rules_dir, plans=options.plans, as_of=options.rules_as_of)
     raw, paths, layout = read_inputs(options, rule_set)
     run_id = output.new_run_id()
@@ -261,7 +261,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str
                     },
                 )
                 output.write_manifest(tmp, manifest)
-                output.publish(tmp, options.out, run_id)
+                output.publish(tmp, options.out, run_id, overwrite=options.overwrite)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     return manifest
