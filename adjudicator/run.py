@@ -225,6 +225,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str
     safety.check_out(options)
     rule_set = rules or load_rules(options.rules_dir, plans=options.plans, as_of=options.rules_as_of)
     raw, paths, layout = read_inputs(options, rule_set)
+    watch = safety.watch_inputs(paths, options)
     run_id = output.new_run_id()
     with output.scratch(options.out, run_id) as scratch:
         try:
@@ -251,6 +252,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str
                     raise InputError(_polars_message(exc, paths)) from exc
                 executed = time.perf_counter()
                 summary = output.summarize(tmp)
+                watch.verify()
                 manifest = _manifest(
                     options, rule_set, layout, paths, hashes, read_per_file, summary, run_id,
                     started_at=started_at,
@@ -260,6 +262,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str
                         "summarize_s": round(time.perf_counter() - executed, 4),
                     },
                 )
+                watch.verify()
                 output.write_manifest(tmp, manifest)
                 output.publish(tmp, options.out, run_id, overwrite=options.overwrite)
         finally:
