@@ -561,8 +561,11 @@ def _reject_flag(rule: RejectWhen, names: Sequence[str]) -> pl.Expr:
 
 
 def _with_source_file(frame: pl.LazyFrame, path: str, names: Sequence[str]) -> pl.LazyFrame:
+    from adjudicator.canonical import check_extra_names
+
     if SOURCE_FILE in names:
         raise InputError(f"{path}: has a column named {SOURCE_FILE!r}, which the adjudicator adds itself")
+    check_extra_names(path, names)
     return frame.with_columns(pl.lit(path, dtype=pl.String).alias(SOURCE_FILE))
 
 
