@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import re
 import signal
 import sys
 import threading
@@ -52,11 +53,14 @@ example:
 """
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+def _date(option: str, text: str | None) -> dt.date | None:
+    """An option's date, or a one-line usage error naming the option (not argparse's usage dump)."""
+    if text is None:
+        return None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(text.strip())
+    raise UsageError(f"{option}: {text!r} is not a date YYYY-MM-DD")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -101,16 +105,16 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--payer", default=None, metavar="PAYER_ID",
                      help="set payer_id on every line")
-    run.add_argument("--rules-as-of", type=_date, default=None, metavar="DATE",
+    run.add_argument("--rules-as-of", default=None, metavar="DATE",
                      help="use only policy rows published on or before DATE")
     run.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
     sliced = run.add_argument_group(
         "slices (reprocessing)",
         "only lines inside the slice are adjudicated; the others are counted as skipped",
     )
-    sliced.add_argument("--service-from", type=_date, default=None, metavar="DATE",
+    sliced.add_argument("--service-from", default=None, metavar="DATE",
                         help="first date of service (inclusive)")
-    sliced.add_argument("--service-to", type=_date, default=None, metavar="DATE",
+    sliced.add_argument("--service-to", default=None, metavar="DATE",
                         help="last date of service (inclusive)")
     sliced.add_argument("--only-payer", action="append", default=[], metavar="PAYER_ID",
                         help="only this payer's lines (repeatable)")
@@ -153,6 +157,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not args.inputs or args.out is None:
         raise UsageError("adjudicate run needs INPUT files and --out OUT (or --replay MANIFEST)")
+    service_from = _date("--service-from", args.service_from)
+    service_to = _date("--service-to", args.service_to)
+    if service_from is not None and service_to is not None and service_from > service_to:
+        raise UsageError(
+            f"--service-from {service_from} is after --service-to {service_to}: the slice would hold no day"
+        )
     options = RunOptions(
         inputs=tuple(args.inputs),
         out=args.out,
@@ -161,10 +171,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         layout=args.layout,
         payer=args.payer,
         overwrite=args.overwrite,
-        rules_as_of=args.rules_as_of,
+        rules_as_of=_date("--rules-as-of", args.rules_as_of),
         slice=Slice(
-            service_from=args.service_from,
-            service_to=args.service_to,
+            service_from=service_from,
+            service_to=service_to,
             payers=tuple(args.only_payer),
             claims_file=args.claims,
         ),

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from adjudicator import engine, output, safety
+from adjudicator import claims_list, engine, output, safety
 from adjudicator.canonical import find_bad_utf8, find_malformed_row, is_parquet
 from adjudicator.contract import CLAIM_ID, PAYER_ID, SERVICE_DATE, SOURCE_FILE
 from adjudicator.errors import InputError, first_line
@@ -56,15 +56,8 @@ class Slice:
 
 
 def read_claim_ids(path: Path) -> pl.Series:
-    """Claim ids, one per line (blank lines ignored)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the claims list: {exc}") from None
-    ids = sorted({line.strip() for line in text.splitlines() if line.strip()})
-    if not ids:
-        raise InputError(f"{path}: the claims list is empty")
-    return pl.Series(ids, dtype=pl.String)
+    """Claim ids, one per line (see ``claims_list.claim_ids`` for what is tolerated)."""
+    return claims_list.read_claim_ids(path)
 
 
 @dataclass(frozen=True)
@@ -191,7 +184,7 @@ def expected_rows(paths: list[str]) -> int:
     total = 0
     for path in paths:
         if is_parquet(path):
-            total += pl.scan_parquet(path).select(pl.len()).collect().item()
+            total += pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
         else:
             total += os.path.getsize(path) // _TEXT_BYTES_PER_LINE
     return total
@@ -210,7 +203,7 @@ def stage_text_inputs(raw: pl.LazyFrame, paths: list[str], scratch: Path) -> pl.
         return raw
     staged = scratch / "input.parquet"
     raw.sink_parquet(staged, compression="lz4", engine="streaming")
-    return pl.scan_parquet(staged)
+    return pl.scan_parquet(staged, glob=False)
 
 
 def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str, Any]:
@@ -262,6 +255,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str
                         "summarize_s": round(time.perf_counter() - executed, 4),
                     },
                 )
+                safety.report_claims_list(manifest, raw, options)
                 watch.verify()
                 output.write_manifest(tmp, manifest)
                 output.publish(tmp, options.out, run_id, overwrite=options.overwrite)
