@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from adjudicator.contract import CANONICAL, REJECT_PREFIX, REQUIRED_COLUMNS, SOURCE_FILE
+from adjudicator.contract import CANONICAL, REQUIRED_COLUMNS, SOURCE_FILE
 from adjudicator.errors import InputError, first_line
 from adjudicator.validate import raw_form
 
@@ -74,14 +74,21 @@ def scan_parquet_file(path: str) -> pl.LazyFrame:
 _DUPLICATED = re.compile(r"^(?P<name>.*)_duplicated_\d+$")
 
 
-def _reserved(name: str) -> bool:
-    """A column the adjudicator adds itself to results or rejects, or uses inside the plan."""
-    from adjudicator.engine import DECISION_COLUMNS, FAILED_CHECKS, KEY_HASH, RUN_ID
-    from adjudicator.validate import FLAG_PREFIX, RAW_PREFIX, VALID
+def _output_columns() -> frozenset[str]:
+    """The columns the adjudicator writes beside the input's (contract section 6)."""
+    import importlib
 
-    return name in {*DECISION_COLUMNS, FAILED_CHECKS, RUN_ID, KEY_HASH, VALID, SOURCE_FILE} or name.startswith(
-        (FLAG_PREFIX, RAW_PREFIX, REJECT_PREFIX, "_text_")
-    )
+    from adjudicator import contract
+
+    # the output names live in the contract once the engine is split, in the engine before
+    owner = contract if hasattr(contract, "DECISION_COLUMNS") else importlib.import_module("adjudicator.engine")
+    return frozenset({*owner.DECISION_COLUMNS, owner.FAILED_CHECKS, owner.RUN_ID, SOURCE_FILE})
+
+
+def _reserved(name: str) -> bool:
+    """A column the adjudicator writes, or may use inside the plan: every name starting with an underscore
+    (``_raw_``, ``_failed_``, ``_reject_``, ``_valid``, key hashes, ...) is kept for its own columns."""
+    return name in _output_columns() or name.startswith("_")
 
 
 def check_extra_names(path: str, names: Sequence[str]) -> None:

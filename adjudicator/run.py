@@ -256,8 +256,8 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None) -> dict[str
                     },
                 )
                 safety.report_claims_list(manifest, raw, options)
-                watch.verify()
                 output.write_manifest(tmp, manifest)
+                watch.verify()
                 output.publish(tmp, options.out, run_id, overwrite=options.overwrite)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -29,15 +29,14 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def _change_while_writing(monkeypatch: pytest.MonkeyPatch, change: Callable[[], None]) -> None:
-    """Change a file after the run has read it (its outputs are written) and before it publishes."""
-    real = output.write_outputs
+    """Change a file after the run has read it (its outputs and manifest are staged), before it publishes."""
+    real = output.write_manifest
 
     def writing(*args, **kwargs):
-        counts = real(*args, **kwargs)
+        real(*args, **kwargs)
         change()
-        return counts
 
-    monkeypatch.setattr(output, "write_outputs", writing)
+    monkeypatch.setattr(output, "write_manifest", writing)
 
 
 def _append(path: Path) -> None:

@@ -137,15 +137,14 @@ def test_diff_out_must_not_hold_the_runs_it_compares(tmp_path: Path, capsys: pyt
 
 
 def _appear_during_run(monkeypatch: pytest.MonkeyPatch, make) -> None:
-    """Make OUT appear after the start-up check, while the outputs are written."""
-    real = output.write_outputs
+    """Make OUT appear after the start-up check: once the outputs and the manifest are staged, before publish."""
+    real = output.write_manifest
 
     def writing(*args, **kwargs):
-        counts = real(*args, **kwargs)
+        real(*args, **kwargs)
         make()
-        return counts
 
-    monkeypatch.setattr(output, "write_outputs", writing)
+    monkeypatch.setattr(output, "write_manifest", writing)
 
 
 def test_publish_refuses_an_out_that_appeared_during_the_run(
@@ -259,7 +258,7 @@ def test_a_stopped_run_leaves_no_staged_claims_behind(tmp_path: Path, sig: signa
 
 
 DISK_FULL = [
-    ("polars sink", "write_outputs",
+    ("a writer's error text", "write_manifest",
      pl.exceptions.ComputeError("failed to write parquet: No space left on device (os error 28)")),
     ("manifest", "write_manifest", OSError(errno.ENOSPC, "No space left on device")),
     ("quota", "write_manifest", OSError(errno.EDQUOT, "Disk quota exceeded")),
@@ -299,3 +298,20 @@ def test_full_disk_during_a_diff_is_exit_3(
     code = main(["diff", str(tmp_path / "a"), str(tmp_path / "a"), "--out", str(tmp_path / "d"), "--quiet"])
     assert code == EXIT_INTERNAL and "no space left" in capsys.readouterr().err
     assert not (tmp_path / "d").exists() and not _leftovers(tmp_path / "d")
+
+
+def test_a_full_disk_behind_an_input_error_is_still_a_full_disk(tmp_path: Path) -> None:
+    """A reader's or writer's failure is reported as an input error raised from the engine's error; the
+    disk-full cause underneath wins (exit 3, naming OUT's filesystem)."""
+    from adjudicator.errors import InputError
+
+    try:
+        try:
+            raise pl.exceptions.ComputeError("sink failed: No space left on device (os error 28)")
+        except pl.exceptions.ComputeError as exc:
+            raise InputError("claims.csv: cannot be read: sink failed") from exc
+    except InputError as exc:
+        with pytest.raises(output.DiskFullError, match="no space left on the filesystem") as caught:
+            output.raise_if_disk_full(exc, tmp_path / "out")
+    assert caught.value.exit_code == EXIT_INTERNAL
+    output.raise_if_disk_full(InputError("claims.csv: line 3 is not valid UTF-8"), tmp_path / "out")  # no-op
