@@ -100,6 +100,14 @@ def check_extra_names(path: str, names: Sequence[str]) -> None:
             )
 
 
+def check_duplicate_names(path: str, names: Sequence[str]) -> None:
+    """Stop, naming it, when a CSV header holds a name twice (polars reads the copy as ``<name>_duplicated_<n>``)."""
+    for name in names:
+        duplicated = _DUPLICATED.match(name)
+        if duplicated and duplicated["name"] in names:
+            raise InputError(f"{path}: has more than one column named {duplicated['name'].strip()!r}")
+
+
 def canonical_names(path: str, names: Sequence[str]) -> dict[str, str]:
     """The renames that make a header canonical: names trimmed (spaces, a trailing carriage return), and a
     name that is a canonical one but for case or stray spaces (``Claim_ID``, ``claim_id ``) mapped to it.
@@ -107,12 +115,10 @@ def canonical_names(path: str, names: Sequence[str]) -> dict[str, str]:
     Raises ``InputError`` naming the column when two columns end up with one name (a duplicated header
     name, or ``claim_id`` beside ``CLAIM_ID``).
     """
+    check_duplicate_names(path, names)
     renames: dict[str, str] = {}
     taken: dict[str, str] = {}
     for name in names:
-        duplicated = _DUPLICATED.match(name)
-        if duplicated and duplicated["name"] in names:
-            raise InputError(f"{path}: has more than one column named {duplicated['name'].strip()!r}")
         new = name.strip()
         folded = "".join(new.split()).lower()
         if folded in CANONICAL:

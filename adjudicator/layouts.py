@@ -593,8 +593,9 @@ def _reject_flag(rule: RejectWhen, names: Sequence[str]) -> pl.Expr:
 
 
 def _with_source_file(frame: pl.LazyFrame, path: str, names: Sequence[str]) -> pl.LazyFrame:
-    from adjudicator.canonical import check_extra_names
+    from adjudicator.canonical import check_duplicate_names, check_extra_names
 
+    check_duplicate_names(path, names)
     if SOURCE_FILE in names:
         raise InputError(f"{path}: has a column named {SOURCE_FILE!r}, which the adjudicator adds itself")
     check_extra_names(path, names)

@@ -248,3 +248,15 @@ def test_sample_as_typed_parquet_gives_the_csv_verdicts(tmp_path: Path) -> None:
     assert runs[0][0].height > 100
     assert runs[0][0].equals(runs[1][0]) and runs[0][1].height == runs[1][1].height
 
+
+
+def test_a_layout_file_with_a_duplicated_header_name_stops_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = (ROOT / "tests" / "fixtures" / "layouts" / "cclf5_partb.csv").read_text().splitlines()
+    path = tmp_path / "cclf5.csv"
+    path.write_text("\n".join([lines[0] + ",NOTE,NOTE", *(line + ",a,b" for line in lines[1:])]) + "\n")
+    code = main(["run", str(path), "--layout", "cclf5", "--payer", "MEDICARE", "--out", str(tmp_path / "o"),
+                 "--quiet"])
+    err = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT and "more than one column named 'NOTE'" in err, err
