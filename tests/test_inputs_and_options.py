@@ -170,7 +170,7 @@ def test_ctrl_c_that_becomes_an_engine_panic_is_one_line_and_exit_130(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The engine may turn the interruption into a panic of its own; it is still Ctrl-C: one line, 130."""
-    from adjudicator import engine
+    from adjudicator import run
 
     def interrupted(*args: object, **kwargs: object) -> None:
         try:
@@ -178,7 +178,7 @@ def test_ctrl_c_that_becomes_an_engine_panic_is_one_line_and_exit_130(
         except KeyboardInterrupt:
             raise pl.exceptions.PanicException("called `Result::unwrap()` on an `Err` value") from None
 
-    monkeypatch.setattr(engine, "build", interrupted)
+    monkeypatch.setattr(run, "stage_text_inputs", interrupted)
     assert main(["run", str(SAMPLE), "--out", str(tmp_path / "o"), "--quiet"]) == 130
     err = capsys.readouterr().err
     assert err == "adjudicate: interrupted; OUT left as it was\n", err
@@ -188,12 +188,12 @@ def test_ctrl_c_that_becomes_an_engine_panic_is_one_line_and_exit_130(
 def test_an_engine_panic_without_a_signal_is_one_line_and_exit_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from adjudicator import engine
+    from adjudicator import run
 
     def panics(*args: object, **kwargs: object) -> None:
         raise pl.exceptions.PanicException("index out of bounds")
 
-    monkeypatch.setattr(engine, "build", panics)
+    monkeypatch.setattr(run, "stage_text_inputs", panics)
     assert main(["run", str(SAMPLE), "--out", str(tmp_path / "o"), "--quiet"]) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "engine panic" in err and "Traceback" not in err, err
