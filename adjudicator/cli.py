@@ -107,7 +107,8 @@ def parser() -> argparse.ArgumentParser:
                      help="set payer_id on every line")
     run.add_argument("--rules-as-of", default=None, metavar="DATE",
                      help="use only policy rows published on or before DATE")
-    run.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace an existing OUT, only when it is an earlier output of this tool")
     sliced = run.add_argument_group(
         "slices (reprocessing)",
         "only lines inside the slice are adjudicated; the others are counted as skipped",
@@ -119,7 +120,7 @@ def parser() -> argparse.ArgumentParser:
     sliced.add_argument("--only-payer", action="append", default=[], metavar="PAYER_ID",
                         help="only this payer's lines (repeatable)")
     sliced.add_argument("--claims", type=Path, default=None, metavar="FILE",
-                        help="only these claim ids (a file, one per line)")
+                        help="only these claim ids (a file, one per line; a header, quotes, BOM, CRLF are fine)")
     run.add_argument("--quiet", action="store_true", help="print no summary")
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
 
@@ -137,7 +138,8 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("old_out", type=Path, metavar="OLD_OUT", help="output folder of the earlier run")
     diff.add_argument("new_out", type=Path, metavar="NEW_OUT", help="output folder of the later run")
     diff.add_argument("--out", required=True, type=Path, metavar="DIFF_OUT", help="diff output folder (created)")
-    diff.add_argument("--overwrite", action="store_true", help="replace an existing DIFF_OUT")
+    diff.add_argument("--overwrite", action="store_true",
+                      help="replace an existing DIFF_OUT, only when it is an earlier output of this tool")
     diff.add_argument("--fail-on-change", action="store_true",
                       help="exit 1 when any line changed (for pipelines)")
     diff.add_argument("--quiet", action="store_true", help="print no summary")
