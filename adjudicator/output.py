@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,6 +33,8 @@ DIFF_SUMMARY = "summary.json"
 #: the temporary folders a run or a diff makes beside OUT: ``.OUT.scratch-<id>``, ``.OUT.tmp-<id>``,
 #: ``.OUT.old-<id>``, where <id> is a run id (``new_run_id``)
 _TEMPORARY_KINDS = ("scratch", "tmp", "old")
+#: how long a publish waits for another run that is replacing the same OUT
+PUBLISH_WAIT_S = 5.0
 
 
 class DiskFullError(OutputError):
@@ -131,12 +134,30 @@ def _temporary(out: Path, kind: str, run_id: str) -> str:
     return f".{out.name}.{kind}-{run_id}"
 
 
-def _lock(folder: Path) -> int:
+def _lock(folder: Path, *, wait_s: float | None = None) -> int | None:
     """Hold an exclusive lock on ``folder`` for as long as the descriptor is open: it marks the folder as
     in use, so ``remove_stale`` never removes a live run's folder (the kernel drops the lock when the
-    process dies, however it dies)."""
+    process dies, however it dies). ``wait_s``: give up after that long and return None (another run
+    holds it); None waits as long as it takes (a folder this run has just made)."""
     fd = os.open(folder, os.O_RDONLY)
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    if wait_s is None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except OSError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                return None
+            time.sleep(0.05)
+
+
+def _held(folder: Path) -> int:
+    fd = _lock(folder)
+    assert fd is not None  # a blocking lock always comes back with its descriptor
     return fd
 
 
@@ -145,7 +166,7 @@ def scratch(out: Path, run_id: str) -> Iterator[Path]:
     """A temporary folder beside ``out`` for a run's spill files (staged input, key partitions); always removed."""
     folder = spill_parent(out) / _temporary(out, "scratch", run_id)
     folder.mkdir()
-    fd = _lock(folder)
+    fd = _held(folder)
     try:
         yield folder
     except BaseException as exc:
@@ -164,7 +185,7 @@ def staging(out: Path, run_id: str) -> Iterator[Path]:
     parent.mkdir(parents=True, exist_ok=True)
     tmp = parent / _temporary(out, "tmp", run_id)
     tmp.mkdir()
-    fd = _lock(tmp)
+    fd = _held(tmp)
     try:
         yield tmp
     except BaseException as exc:
@@ -278,7 +299,9 @@ def publish(tmp: Path, out: Path, run_id: str, *, overwrite: bool) -> None:
                 "published (pass --overwrite to replace it)"
             )
         check_replaceable(out)
-        held = _lock(out)
+        held = _lock(out, wait_s=PUBLISH_WAIT_S)
+        if held is None:
+            raise OutputError(f"{out}: another run is publishing this output folder right now; left untouched")
         out.rename(old)
     try:
         try:

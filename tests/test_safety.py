@@ -182,6 +182,23 @@ def test_publish_with_overwrite_replaces_a_run_that_appeared(tmp_path: Path, mon
     assert len(ids) == 2 and not _leftovers(out)
 
 
+def test_publish_refuses_while_another_run_replaces_the_same_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert _run(SAMPLE, "--out", out) == EXIT_OK
+    before = _snapshot(out)
+    monkeypatch.setattr(output, "PUBLISH_WAIT_S", 0.2)
+    fd = os.open(out, os.O_RDONLY)  # what a run publishing over OUT holds
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        assert _run(SAMPLE, "--out", out, "--overwrite") == EXIT_BAD_INPUT
+    finally:
+        os.close(fd)
+    assert "another run is publishing" in capsys.readouterr().err
+    assert _snapshot(out) == before and not _leftovers(out)
+
+
 def _stale(parent: Path, name: str) -> Path:
     folder = parent / name
     folder.mkdir()
