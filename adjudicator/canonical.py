@@ -22,7 +22,7 @@ import polars as pl
 
 from adjudicator.contract import CANONICAL, REQUIRED_COLUMNS, SOURCE_FILE
 from adjudicator.errors import InputError, first_line
-from adjudicator.validate import raw_form
+from adjudicator.validate import raw_form, raw_form_dtype
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _OTHER_DELIMITERS = (";", "\t", "|")
@@ -108,9 +108,18 @@ def check_duplicate_names(path: str, names: Sequence[str]) -> None:
             raise InputError(f"{path}: has more than one column named {duplicated['name'].strip()!r}")
 
 
+def _fold(name: str) -> str:
+    """A header name without case, spaces or underscores: ``Plan ID``, ``PLAN_ID`` and `` plan_id `` agree."""
+    return re.sub(r"[\s_]", "", name).lower()
+
+
+_CANONICAL_FOLDED = {_fold(c): c for c in CANONICAL}
+
+
 def canonical_names(path: str, names: Sequence[str]) -> dict[str, str]:
     """The renames that make a header canonical: names trimmed (spaces, a trailing carriage return), and a
-    name that is a canonical one but for case or stray spaces (``Claim_ID``, ``claim_id ``) mapped to it.
+    name that is a canonical one but for case, spaces or underscores (``Claim_ID``, ``claim_id ``,
+    ``Plan ID``) mapped to it, so that a column is never silently taken as absent.
 
     Raises ``InputError`` naming the column when two columns end up with one name (a duplicated header
     name, or ``claim_id`` beside ``CLAIM_ID``).
@@ -119,10 +128,7 @@ def canonical_names(path: str, names: Sequence[str]) -> dict[str, str]:
     renames: dict[str, str] = {}
     taken: dict[str, str] = {}
     for name in names:
-        new = name.strip()
-        folded = "".join(new.split()).lower()
-        if folded in CANONICAL:
-            new = folded
+        new = _CANONICAL_FOLDED.get(_fold(name), name.strip())
         if new in taken:
             raise InputError(
                 f"{path}: columns {taken[new]!r} and {name!r} both name the column {new!r}; keep one"
@@ -138,8 +144,8 @@ def _typed_per_file(path: str, frame: pl.LazyFrame) -> pl.LazyFrame:
     schema = frame.collect_schema()
     forms = {}
     for column in CANONICAL:
-        if column not in schema or schema[column] == pl.String:
-            continue
+        if column not in schema or raw_form_dtype(column, schema[column]) == schema[column]:
+            continue  # text, or already the canonical type: as it is
         form = raw_form(column, schema[column])
         if form is None:
             raise InputError(f"{path}: column {column!r} is {schema[column]}, which cannot hold a {column}")

@@ -164,6 +164,8 @@ HEADERS_MAPPED = [
     ("a trailing carriage return in the last name", [*list(BASE_LINE)[:-1], "place_of_service\r"], "\n"),
     ("upper case", [c.upper() for c in BASE_LINE], "\n"),
     ("mixed case and spaces", ["Claim_ID ", *list(BASE_LINE)[1:]], "\n"),
+    ("optional columns named in words", [*list(BASE_LINE)[:4], "Plan ID", *list(BASE_LINE)[5:9], "PlaceOfService"],
+     "\n"),
 ]
 
 
@@ -174,6 +176,7 @@ def test_header_names_are_trimmed_and_matched_regardless_of_case(
     results, rejects = _run(tmp_path, _csv(tmp_path / "h.csv", header, newline=newline))
     assert results.height == 1 and rejects.height == 0, rejects
     assert results["claim_id"][0] == "C1" and results["place_of_service"][0] == "11"
+    assert results["plan_id"][0] == "HCSC-PPO-100"
     assert not [c for c in results.columns if c.strip() != c or c.lower() != c]
 
 
