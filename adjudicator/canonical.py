@@ -2,21 +2,27 @@
 
 Grain: one row per line of each file. CSV columns are read as text (nothing
 is inferred, so a bad value becomes a reject instead of a failed read);
-Parquet columns keep their types. Each file gets ``source_file``; optional
-canonical columns a file lacks are added as null; files are stacked with
-their extra columns unioned. File-level problems raise ``InputError`` naming
-the file, before anything is executed.
+Parquet columns keep their types, each put in its raw form on its own
+(``validate.raw_form``) before files are combined, so a line's verdict never
+depends on the other files of the batch. Header names are trimmed; a name
+that is a canonical one but for case or stray spaces is mapped to it; a
+duplicated name, or one the adjudicator writes itself, stops the run. Each
+file gets ``source_file``; optional canonical columns a file lacks are added
+as null; files are stacked with their extra columns unioned. File-level
+problems raise ``InputError`` naming the file, before anything is executed.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
-from adjudicator.contract import CANONICAL, REQUIRED_COLUMNS, SOURCE_FILE
+from adjudicator.contract import CANONICAL, DECISION_COLUMNS, FAILED_CHECKS, REQUIRED_COLUMNS, RUN_ID, SOURCE_FILE
 from adjudicator.errors import InputError, first_line
+from adjudicator.validate import raw_form, raw_form_dtype
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _OTHER_DELIMITERS = (";", "\t", "|")
@@ -38,6 +44,7 @@ def scan_csv_text(path: str, *, separator: str = ",") -> pl.LazyFrame:
         encoding="utf8",
         raise_if_empty=False,
         missing_columns="insert",
+        glob=False,
     )
     try:
         frame.collect_schema()
@@ -47,14 +54,97 @@ def scan_csv_text(path: str, *, separator: str = ",") -> pl.LazyFrame:
 
 
 def scan_parquet_file(path: str) -> pl.LazyFrame:
-    frame = pl.scan_parquet(path)
+    frame = pl.scan_parquet(path, glob=False)
     try:
         frame.collect_schema()
         # reading the footer's row count proves the file is not truncated
-        pl.scan_parquet(path).select(pl.len()).collect()
+        pl.scan_parquet(path, glob=False).select(pl.len()).collect()
+    except pl.exceptions.DuplicateError:
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(path).names
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        raise InputError(f"{path}: has more than one column named {duplicated[0]!r}") from None
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"{path}: not a readable Parquet file: {first_line(exc)}") from None
     return frame
+
+
+#: polars' name for the second and later copies of a CSV header name
+_DUPLICATED = re.compile(r"^(?P<name>.*)_duplicated_\d+$")
+
+
+def _output_columns() -> frozenset[str]:
+    """The columns the adjudicator writes beside the input's (contract section 6)."""
+    return frozenset({*DECISION_COLUMNS, FAILED_CHECKS, RUN_ID, SOURCE_FILE})
+
+
+def _reserved(name: str) -> bool:
+    """A column the adjudicator writes, or may use inside the plan: every name starting with an underscore
+    (``_raw_``, ``_failed_``, ``_reject_``, ``_valid``, key hashes, ...) is kept for its own columns."""
+    return name in _output_columns() or name.startswith("_")
+
+
+def check_extra_names(path: str, names: Sequence[str]) -> None:
+    """Stop, naming the column, when an input column has a name the adjudicator writes itself."""
+    for name in names:
+        if name not in CANONICAL and _reserved(name):
+            raise InputError(
+                f"{path}: has a column named {name!r}, which the adjudicator writes itself; rename or drop it"
+            )
+
+
+def check_duplicate_names(path: str, names: Sequence[str]) -> None:
+    """Stop, naming it, when a CSV header holds a name twice (polars reads the copy as ``<name>_duplicated_<n>``)."""
+    for name in names:
+        duplicated = _DUPLICATED.match(name)
+        if duplicated and duplicated["name"] in names:
+            raise InputError(f"{path}: has more than one column named {duplicated['name'].strip()!r}")
+
+
+def _fold(name: str) -> str:
+    """A header name without case, spaces or underscores: ``Plan ID``, ``PLAN_ID`` and `` plan_id `` agree."""
+    return re.sub(r"[\s_]", "", name).lower()
+
+
+_CANONICAL_FOLDED = {_fold(c): c for c in CANONICAL}
+
+
+def canonical_names(path: str, names: Sequence[str]) -> dict[str, str]:
+    """The renames that make a header canonical: names trimmed (spaces, a trailing carriage return), and a
+    name that is a canonical one but for case, spaces or underscores (``Claim_ID``, ``claim_id ``,
+    ``Plan ID``) mapped to it, so that a column is never silently taken as absent.
+
+    Raises ``InputError`` naming the column when two columns end up with one name (a duplicated header
+    name, or ``claim_id`` beside ``CLAIM_ID``).
+    """
+    check_duplicate_names(path, names)
+    renames: dict[str, str] = {}
+    taken: dict[str, str] = {}
+    for name in names:
+        new = _CANONICAL_FOLDED.get(_fold(name), name.strip())
+        if new in taken:
+            raise InputError(
+                f"{path}: columns {taken[new]!r} and {name!r} both name the column {new!r}; keep one"
+            )
+        taken[new] = name
+        if new != name:
+            renames[name] = new
+    return renames
+
+
+def _typed_per_file(path: str, frame: pl.LazyFrame) -> pl.LazyFrame:
+    """The file's canonical columns in their raw form (``validate.raw_form``), decided on this file alone."""
+    schema = frame.collect_schema()
+    forms = {}
+    for column in CANONICAL:
+        if column not in schema or raw_form_dtype(column, schema[column]) == schema[column]:
+            continue  # text, or already the canonical type: as it is
+        form = raw_form(column, schema[column])
+        if form is None:
+            raise InputError(f"{path}: column {column!r} is {schema[column]}, which cannot hold a {column}")
+        forms[column] = form.alias(column)
+    return frame.with_columns(forms.values()) if forms else frame
 
 
 def require_columns(path: str, columns: Sequence[str]) -> None:
@@ -78,13 +168,15 @@ def scan_canonical(paths: Sequence[str]) -> pl.LazyFrame:
     frames: list[pl.LazyFrame] = []
     for path in paths:
         frame = scan_parquet_file(path) if is_parquet(path) else scan_csv_text(path)
+        renames = canonical_names(path, frame.collect_schema().names())
+        if renames:
+            frame = frame.rename(renames)
         columns = frame.collect_schema().names()
         require_columns(path, columns)
-        if SOURCE_FILE in columns:
-            raise InputError(f"{path}: has a column named {SOURCE_FILE!r}, which the adjudicator adds itself")
+        check_extra_names(path, columns)
         absent = [c for c in CANONICAL if c not in columns]
         frames.append(
-            frame.with_columns(
+            _typed_per_file(path, frame).with_columns(
                 *(pl.lit(None, pl.String).alias(c) for c in absent),
                 pl.lit(path).alias(SOURCE_FILE),
             )

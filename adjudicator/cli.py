@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import re
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, AdjudicatorError
+from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, AdjudicatorError, first_line
 
 
 class UsageError(AdjudicatorError):
@@ -29,7 +34,8 @@ the input contract go to rejects with every check they failed.
 EPILOG = """\
 exit codes: 0 the run completed (rejects included); 2 bad input, rules or
 options (one line on stderr names the file and the problem; OUT untouched);
-3 internal error (please report; --debug shows the traceback).
+3 internal error or a full disk (--debug shows the traceback); 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM): temporary files removed, OUT untouched.
 
 example:
   adjudicate run sample_claims/claims.csv --out out/sample
@@ -39,18 +45,22 @@ example:
 DIFF_EPILOG = """\
 exit codes: 0 compared (changes or not); 1 with --fail-on-change when any line
 changed, appeared, disappeared or moved between results and rejects;
-2 bad input or options (one line on stderr; DIFF_OUT untouched); 3 internal error.
+2 bad input or options (one line on stderr; DIFF_OUT untouched); 3 internal error
+or a full disk; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 
 example:
   adjudicate diff out/last-night out/new-rules --out out/what-changed --fail-on-change
 """
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+def _date(option: str, text: str | None) -> dt.date | None:
+    """An option's date, or a one-line usage error naming the option (not argparse's usage dump)."""
+    if text is None:
+        return None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(text.strip())
+    raise UsageError(f"{option}: {text!r} is not a date YYYY-MM-DD")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -95,21 +105,22 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--payer", default=None, metavar="PAYER_ID",
                      help="set payer_id on every line")
-    run.add_argument("--rules-as-of", type=_date, default=None, metavar="DATE",
+    run.add_argument("--rules-as-of", default=None, metavar="DATE",
                      help="use only policy rows published on or before DATE")
-    run.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace an existing OUT, only when it is an earlier output of this tool")
     sliced = run.add_argument_group(
         "slices (reprocessing)",
         "only lines inside the slice are adjudicated; the others are counted as skipped",
     )
-    sliced.add_argument("--service-from", type=_date, default=None, metavar="DATE",
+    sliced.add_argument("--service-from", default=None, metavar="DATE",
                         help="first date of service (inclusive)")
-    sliced.add_argument("--service-to", type=_date, default=None, metavar="DATE",
+    sliced.add_argument("--service-to", default=None, metavar="DATE",
                         help="last date of service (inclusive)")
     sliced.add_argument("--only-payer", action="append", default=[], metavar="PAYER_ID",
                         help="only this payer's lines (repeatable)")
     sliced.add_argument("--claims", type=Path, default=None, metavar="FILE",
-                        help="only these claim ids (a file, one per line)")
+                        help="only these claim ids (a file, one per line; a header, quotes, BOM, CRLF are fine)")
     run.add_argument("--quiet", action="store_true", help="print no summary")
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
 
@@ -127,7 +138,8 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("old_out", type=Path, metavar="OLD_OUT", help="output folder of the earlier run")
     diff.add_argument("new_out", type=Path, metavar="NEW_OUT", help="output folder of the later run")
     diff.add_argument("--out", required=True, type=Path, metavar="DIFF_OUT", help="diff output folder (created)")
-    diff.add_argument("--overwrite", action="store_true", help="replace an existing DIFF_OUT")
+    diff.add_argument("--overwrite", action="store_true",
+                      help="replace an existing DIFF_OUT, only when it is an earlier output of this tool")
     diff.add_argument("--fail-on-change", action="store_true",
                       help="exit 1 when any line changed (for pipelines)")
     diff.add_argument("--quiet", action="store_true", help="print no summary")
@@ -163,6 +175,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not args.inputs or args.out is None:
         raise UsageError("adjudicate run needs INPUT files and --out OUT (or --replay MANIFEST)")
+    service_from = _date("--service-from", args.service_from)
+    service_to = _date("--service-to", args.service_to)
+    if service_from is not None and service_to is not None and service_from > service_to:
+        raise UsageError(
+            f"--service-from {service_from} is after --service-to {service_to}: the slice would hold no day"
+        )
     options = RunOptions(
         inputs=tuple(args.inputs),
         out=args.out,
@@ -171,10 +189,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         layout=args.layout,
         payer=args.payer,
         overwrite=args.overwrite,
-        rules_as_of=args.rules_as_of,
+        rules_as_of=_date("--rules-as-of", args.rules_as_of),
         slice=Slice(
-            service_from=args.service_from,
-            service_to=args.service_to,
+            service_from=service_from,
+            service_to=service_to,
             payers=tuple(args.only_payer),
             claims_file=args.claims,
         ),
@@ -237,25 +255,99 @@ def _cmd_report(args: argparse.Namespace) -> int:
 COMMANDS = {"run": _cmd_run, "diff": _cmd_diff, "report": _cmd_report}
 
 
+#: exit status after Ctrl-C (SIGINT) and after SIGTERM: 128 + the signal number, as a shell reports it
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (cron, systemd, Kubernetes) unwinds the run exactly as Ctrl-C does: temporary folders are
+    removed on the way out and OUT is left as it was."""
+
+
+class _Signals:
+    """Which stop signal arrived, so that an engine error raised by the interruption reads as one."""
+
+    received: int | None = None
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    _Signals.received = signum
+    if signum == signal.SIGTERM:
+        raise Terminated
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise in the main thread while a command runs (only where handlers can be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _Signals.received = None
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _interrupted(terminated: bool) -> int:
+    if terminated:
+        print("adjudicate: terminated (SIGTERM); temporary files removed, OUT left as it was", file=sys.stderr)
+        return EXIT_TERMINATED
+    print("adjudicate: interrupted; OUT left as it was", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    with _stop_signals():
+        try:
+            return _main(argv)
+        except KeyboardInterrupt as exc:
+            return _interrupted(isinstance(exc, Terminated))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
     debug = bool(getattr(args, "debug", False))
     try:
         return COMMANDS[args.command](args)
     except AdjudicatorError as exc:
+        if _Signals.received is not None:
+            # a read cut short by the signal reads as bad input; it is the interruption
+            return _interrupted(_Signals.received == signal.SIGTERM)
         if debug:
             traceback.print_exc()
         print(f"adjudicate: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("adjudicate: interrupted; OUT left as it was", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(isinstance(exc, Terminated))
     except Exception as exc:  # the last line of defence: one line, never a traceback
+        if _Signals.received is not None:
+            # the engine reports an interruption as its own error; it is still an interruption
+            return _interrupted(_Signals.received == signal.SIGTERM)
         if debug:
             traceback.print_exc()
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(
             f"adjudicate: internal error: {type(exc).__name__}: {first} "
+            "(OUT left as it was; rerun with --debug for a traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+    except BaseException as exc:
+        # a panic in the engine (pyo3's PanicException is a BaseException); after a stop signal it is the
+        # interruption, otherwise a bug: one line either way
+        if type(exc).__name__ != "PanicException":
+            raise
+        if _Signals.received is not None:
+            return _interrupted(_Signals.received == signal.SIGTERM)
+        if debug:
+            traceback.print_exc()
+        print(
+            f"adjudicate: internal error: engine panic: {first_line(exc)} "
             "(OUT left as it was; rerun with --debug for a traceback)",
             file=sys.stderr,
         )

@@ -22,6 +22,7 @@ grows with the size of a run (about 1.6 GB at 2M lines), unlike ``run``'s.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
@@ -31,13 +32,32 @@ from typing import Any, Final
 
 import polars as pl
 
-from adjudicator.contract import BILLED_AMOUNT, CLAIM_ID, DETERMINATION, EDIT_CARCS, EDITS, LINE_NUMBER, REASON
+from adjudicator.contract import (
+    BILLED_AMOUNT,
+    CLAIM_ID,
+    DETERMINATION,
+    EDIT_CARCS,
+    EDITS,
+    LINE_NUMBER,
+    PAYER_ID,
+    REASON,
+    SERVICE_DATE,
+)
 from adjudicator.errors import InputError, OutputError, first_line
-from adjudicator.output import MANIFEST, REJECTS, RESULTS, check_out_dir, publish, staging
+from adjudicator.output import (
+    DIFF_CHANGES,
+    DIFF_SUMMARY,
+    MANIFEST,
+    REJECTS,
+    RESULTS,
+    check_out_dir,
+    publish,
+    staging,
+)
 from adjudicator.validate import RAW_PREFIX, parse
 
-CHANGES: Final = "changes.parquet"
-SUMMARY: Final = "summary.json"
+CHANGES: Final = DIFF_CHANGES
+SUMMARY: Final = DIFF_SUMMARY
 
 KEYS: Final = (CLAIM_ID, LINE_NUMBER)
 
@@ -321,6 +341,53 @@ def _summary(
     }
 
 
+def slice_of(folder: Path) -> pl.Expr | None:
+    """The slice predicate of the run in ``folder`` (over typed canonical columns), from its manifest;
+    None when the run was not sliced (or has no readable manifest)."""
+    from adjudicator.run import Slice
+
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        recorded = manifest["options"]
+        sliced = recorded.get("slice") or {}
+        claims = sliced.get("claims_file")
+        if claims and not Path(claims).is_absolute() and not Path(claims).exists():
+            claims = str(Path(recorded.get("cwd") or ".") / claims)
+        spec = Slice(
+            service_from=dt.date.fromisoformat(sliced["service_from"]) if sliced.get("service_from") else None,
+            service_to=dt.date.fromisoformat(sliced["service_to"]) if sliced.get("service_to") else None,
+            payers=tuple(sliced.get("only_payers") or ()),
+            claims_file=Path(claims) if claims else None,
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return spec.predicate()
+
+
+#: the columns a slice looks at
+_SLICED = (CLAIM_ID, PAYER_ID, SERVICE_DATE)
+
+
+def within_slice(
+    results: pl.LazyFrame, rejects: pl.LazyFrame, keep: pl.Expr | None
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """A run's results and rejects restricted to the lines inside the slice ``keep`` (as the run itself
+    decides: a value that does not parse, such as a reject's bad date, stays inside)."""
+    if keep is None:
+        return results, rejects
+    inside = keep.fill_null(True)
+    moved = {c: f"_text_of_{c}" for c in _SLICED}
+    parsed = (
+        rejects.rename(moved)
+        .with_columns(pl.col(moved[c]).cast(pl.String).alias(RAW_PREFIX + c) for c in _SLICED)
+        .with_columns(parse(c, pl.String()).alias(c) for c in _SLICED)
+        .filter(inside)
+        .drop(*_SLICED, *(RAW_PREFIX + c for c in _SLICED))
+        .rename({v: k for k, v in moved.items()})
+    )
+    return results.filter(inside), parsed.select(rejects.collect_schema().names())
+
+
 def diff_runs(old_out: Path, new_out: Path, out: Path, *, overwrite: bool = False) -> dict[str, Any]:
     """Compare the runs in ``old_out`` and ``new_out``; publish ``out``/changes.parquet, summary.json, report.html.
 
@@ -339,11 +406,17 @@ def diff_runs(old_out: Path, new_out: Path, out: Path, *, overwrite: bool = Fals
             )
     if out.resolve() in (old_out.resolve(), new_out.resolve()):
         raise OutputError(f"{out}: is one of the runs being compared; choose another --out")
-    check_out_dir(out, overwrite=overwrite)
+    check_out_dir(out, overwrite=overwrite, protected=(old_out, new_out))
 
     scans = {
-        name: (pl.scan_parquet(folder / RESULTS), pl.scan_parquet(folder / REJECTS))
+        name: (pl.scan_parquet(folder / RESULTS, glob=False), pl.scan_parquet(folder / REJECTS, glob=False))
         for name, folder in (("old", old_out), ("new", new_out))
+    }
+    # a line one run skipped (outside its slice) was not adjudicated there: each side keeps only the lines
+    # the other run's slice holds, so a full run against a slice compares the lines both adjudicated
+    scans = {
+        "old": within_slice(*scans["old"], slice_of(new_out)),
+        "new": within_slice(*scans["new"], slice_of(old_out)),
     }
     compared = compare(side(*scans["old"]), side(*scans["new"]))
     unkeyed_q = [
@@ -364,7 +437,7 @@ def diff_runs(old_out: Path, new_out: Path, out: Path, *, overwrite: bool = Fals
         from adjudicator.report import write_diff_report  # here: the report imports this module's names
 
         write_diff_report(tmp, summary)
-        publish(tmp, out, diff_id)
+        publish(tmp, out, diff_id, overwrite=overwrite)
     return summary
 
 

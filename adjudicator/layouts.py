@@ -22,6 +22,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -395,7 +396,11 @@ def resolve_paths(inputs: Sequence[str]) -> list[str]:
     """Input arguments to files: globs expanded and sorted; each file must exist, be readable and non-empty.
 
     Raises ``InputError`` naming the argument: a pattern matching nothing, a
-    missing file, a folder, an unreadable or 0-byte file, a file given twice.
+    missing file, a folder, a named pipe or device, an unreadable or 0-byte
+    file, UTF-16 text, a file given twice (under any spelling: another relative
+    path, an absolute path, a symlink). Names are literal once expanded: a
+    file named ``claims [1].csv`` is that file, and a ``*`` in a name that
+    exists matches nothing else.
     """
     paths: list[str] = []
     for item in inputs:
@@ -409,20 +414,47 @@ def resolve_paths(inputs: Sequence[str]) -> list[str]:
             paths.append(item)
     if not paths:
         raise InputError("no input file given")
-    seen: set[str] = set()
+    seen: dict[tuple[int, int], str] = {}
     for path in paths:
-        if path in seen:
-            raise InputError(f"{path}: given more than once")
-        seen.add(path)
         if not os.path.exists(path):
             raise InputError(f"{path}: file not found")
         if os.path.isdir(path):
             raise InputError(f"{path}: is a folder, not a file (use a glob such as {path}/*.csv)")
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
+            raise InputError(
+                f"{path}: is {kind}, not a regular file; the adjudicator reads its inputs more than once "
+                "and checksums them, so copy the data to a file first"
+            )
+        identity = (st.st_dev, st.st_ino)
+        if identity in seen:
+            first = seen[identity]
+            also = "" if first == path else f" (also as {first})"
+            raise InputError(f"{path}: given more than once{also}")
+        seen[identity] = path
         if not os.access(path, os.R_OK):
             raise InputError(f"{path}: file is not readable")
-        if os.path.getsize(path) == 0:
+        if st.st_size == 0:
             raise InputError(f"{path}: file is empty (0 bytes, not even a header line)")
+        _check_not_utf16(path)
     return paths
+
+
+#: byte-order marks of UTF-16 and UTF-32 text
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+
+
+def _check_not_utf16(path: str) -> None:
+    """Stop with an encoding message for UTF-16 (or UTF-32) text, which would otherwise read as garbage."""
+    head = _head(path, 4096)
+    # without a mark, UTF-16 text of ASCII characters has a zero in every other byte
+    halves = (head[0::2], head[1::2])
+    wide = head.startswith(_WIDE_BOMS) or (
+        len(head) >= 8 and head[:4] != b"PAR1" and any(h.count(0) * 10 >= len(h) * 9 for h in halves)
+    )
+    if wide:
+        raise InputError(f"{path}: is UTF-16 (or UTF-32) text; re-export the file as UTF-8")
 
 
 def _head(path: str, size: int = 65536) -> bytes:
@@ -562,8 +594,12 @@ def _reject_flag(rule: RejectWhen, names: Sequence[str]) -> pl.Expr:
 
 
 def _with_source_file(frame: pl.LazyFrame, path: str, names: Sequence[str]) -> pl.LazyFrame:
+    from adjudicator.canonical import check_duplicate_names, check_extra_names
+
+    check_duplicate_names(path, names)
     if SOURCE_FILE in names:
         raise InputError(f"{path}: has a column named {SOURCE_FILE!r}, which the adjudicator adds itself")
+    check_extra_names(path, names)
     return frame.with_columns(pl.lit(path, dtype=pl.String).alias(SOURCE_FILE))
 
 

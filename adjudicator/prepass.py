@@ -136,7 +136,7 @@ def _spill_files(frame: pl.LazyFrame, by: pl.Expr, partitions: int, folder: Path
         compression="lz4", row_group_size=_SPILL_ROW_GROUP, mkdir=True, engine="streaming",
     )
     for path in sorted(folder.rglob("*.parquet")):
-        yield pl.scan_parquet(path)
+        yield pl.scan_parquet(path, glob=False)
 
 
 def _spill(frame: pl.LazyFrame, by: pl.Expr, partitions: int, folder: Path) -> Iterator[pl.DataFrame]:
@@ -268,12 +268,12 @@ def edit_keys(
     concerned.filter(pl.col(ROW_OK)).join(
         duplicates.lazy(), on=[CLAIM_ID, LINE_NUMBER], how="anti"
     ).sink_parquet(lines, compression="lz4", engine="streaming")
-    count = pl.scan_parquet(lines).select(pl.len()).collect().item()
+    count = pl.scan_parquet(lines, glob=False).select(pl.len()).collect().item()
     partitions = partitions_for(count, CONCERNED_ROWS_PER_PARTITION)
     found: dict[str, pl.DataFrame] = {}
     for kind in compiled.edit_kinds:
         column, fires = _EDIT_FUNCTIONS[kind]
-        parts = _spill(pl.scan_parquet(lines), spill_hash(pl.col(column)), partitions, folder / f"by_{column}")
+        parts = _spill(pl.scan_parquet(lines, glob=False), spill_hash(pl.col(column)), partitions, folder / f"by_{column}")
         found[kind] = pl.concat(
             [pl.DataFrame(schema={CLAIM_ID: pl.String, LINE_NUMBER: pl.Int64}), *(fires(p, compiled) for p in parts)]
         )

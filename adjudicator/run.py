@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from adjudicator import output, report
+from adjudicator import claims_list, output, report, safety
 from adjudicator.canonical import find_bad_utf8, find_malformed_row, is_parquet
 from adjudicator.compiled import compile_rules
 from adjudicator.contract import CLAIM_ID, DETERMINATION, PAYER_ID, REASON, SERVICE_DATE, SOURCE_FILE
@@ -59,15 +59,8 @@ class Slice:
 
 
 def read_claim_ids(path: Path) -> pl.Series:
-    """Claim ids, one per line (blank lines ignored)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the claims list: {exc}") from None
-    ids = sorted({line.strip() for line in text.splitlines() if line.strip()})
-    if not ids:
-        raise InputError(f"{path}: the claims list is empty")
-    return pl.Series(ids, dtype=pl.String)
+    """Claim ids, one per line (see ``claims_list.claim_ids`` for what is tolerated)."""
+    return claims_list.read_claim_ids(path)
 
 
 @dataclass(frozen=True)
@@ -195,7 +188,7 @@ def expected_rows(paths: list[str]) -> int:
     total = 0
     for path in paths:
         if is_parquet(path):
-            total += pl.scan_parquet(path).select(pl.len()).collect().item()
+            total += pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
         else:
             total += os.path.getsize(path) // _TEXT_BYTES_PER_LINE
     return total
@@ -221,7 +214,7 @@ def stage_text_inputs(raw: pl.LazyFrame, paths: list[str], scratch: Path) -> pl.
         return raw
     staged = scratch / "input.parquet"
     raw.sink_parquet(staged, compression="lz4", engine="streaming")
-    return pl.scan_parquet(staged)
+    return pl.scan_parquet(staged, glob=False)
 
 
 def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: bool = False) -> dict[str, Any]:
@@ -236,10 +229,11 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
     tune_reader()
-    output.check_out_dir(options.out, overwrite=options.overwrite)
+    safety.check_out(options)
     rule_set = rules or load_rules(options.rules_dir, plans=options.plans, as_of=options.rules_as_of)
     compiled = compile_rules(rule_set)
     raw, paths, layout, supersede = read_inputs(options, rule_set)
+    watch = safety.watch_inputs(paths, options)
     run_id = output.new_run_id()
     keep = options.slice.predicate()
     pool, hashes = output.checksums_in_background(paths)
@@ -267,6 +261,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
                         f"{totals.fired_lines}"
                     )
                 executed = time.perf_counter()
+                watch.verify()
                 manifest = _manifest(
                     options, rule_set, layout, paths, hashes, totals.summary(), run_id,
                     started_at=started_at,
@@ -277,9 +272,11 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
                         "execute_s": round(executed - planned, 4),
                     },
                 )
+                safety.report_claims_list(manifest, raw, options)
                 output.write_manifest(tmp, manifest)
                 report.write_run_report(tmp, manifest)
-                output.publish(tmp, options.out, run_id)
+                watch.verify()
+                output.publish(tmp, options.out, run_id, overwrite=options.overwrite)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return manifest
@@ -329,7 +326,7 @@ def _manifest(
     run_id: str,
     *,
     started_at: dt.datetime,
-    timings: dict[str, float],
+    timings: dict[str, float | None],
 ) -> dict[str, Any]:
     per_file = (
         pl.DataFrame({SOURCE_FILE: paths})

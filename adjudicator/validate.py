@@ -61,38 +61,98 @@ def _blank(column: str, dtypes: Dtypes) -> pl.Expr:
     return _text(column).is_null() | (_text(column) == "")
 
 
+#: the canonical text of a whole number: digits, an optional sign, an optional fraction of zeros ("3", "03",
+#: "+3", "3.0"); parsed as an integer, never through a float, so 2**53 + 1 stays itself
+_WHOLE_TEXT = r"^[+-]?\d+(\.0*)?$"
+#: a plain decimal with at most 2 significant decimals: "12.345" would be cut to 12.34, "1e3" is not a money
+#: amount; trailing zeros ("1.0000", as CCLF writes) are fine
+_MONEY_TEXT = r"^[+-]?\d+(\.\d{0,2}0*)?$"
+#: exactly YYYY-MM-DD: "2024-1-5" is not the contract's date layout
+_DATE_TEXT = r"^\d{4}-\d{2}-\d{2}$"
+#: integer types an Int64 holds exactly
+_EXACT_IN_INT64 = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
+
+
+def raw_form_dtype(column: str, source_dtype: pl.DataType) -> pl.DataType | None:
+    """The dtype a typed input column has in the raw frame (see ``raw_form``); None when it has no text form."""
+    target, _ = CANONICAL[column]
+    if source_dtype == pl.String or source_dtype == target:
+        return source_dtype
+    if source_dtype.is_nested() or source_dtype in (pl.Binary, pl.Object):
+        return None
+    if target == pl.Date and isinstance(source_dtype, pl.Datetime):
+        return pl.Date()
+    if target == pl.Int64 and isinstance(source_dtype, _EXACT_IN_INT64):
+        return pl.Int64()
+    return pl.String()
+
+
+def raw_form(column: str, source_dtype: pl.DataType, value: pl.Expr | None = None) -> pl.Expr | None:
+    """A typed input column (``value``, by default the column itself) as the raw frame holds it, decided per
+    file before files are combined.
+
+    The raw frame holds each canonical column either as text or already as its
+    canonical dtype (``adjudicator.contract``). A typed column of another dtype
+    becomes one of the two without losing anything, so a value gets the same
+    verdict whichever files it is read with, and the same checks as the text a
+    CSV would hold:
+
+    - text and the canonical dtype stay as they are;
+    - a timestamp becomes its calendar date in its own time zone (a naive one, its date);
+    - an integer type an Int64 holds exactly becomes Int64;
+    - anything else becomes its text, checked by the text rules: a float or a
+      decimal with more than 2 decimals is not a money amount (``-0.004`` is
+      not 0.00), a float in an integer column must be whole, an integer is not
+      a date (``20200105``), a UInt64 beyond Int64 does not parse.
+
+    None when the dtype has no text form (lists, structs, binary): the caller
+    stops with a message naming the file and the column.
+    """
+    formed = raw_form_dtype(column, source_dtype)
+    col = pl.col(column) if value is None else value
+    if formed is None:
+        return None
+    if formed == source_dtype:
+        return col
+    if formed == pl.Date:
+        return col.dt.date()
+    return col.cast(formed)
+
+
+def _parse_text(text: pl.Expr, target: pl.DataType) -> pl.Expr:
+    """The canonical value of trimmed text; null where it does not parse."""
+    if target == pl.String:
+        # "HCSC " must select HCSC's policy and "A " must be the same claim as "A": text is trimmed
+        return pl.when(text != "").then(text)
+    if target == pl.Date:
+        return pl.when(text.str.contains(_DATE_TEXT)).then(text.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+    if target == pl.Int64:
+        # "3", "03", "+3" and "3.0" are whole numbers; "3.5", "1e3" and "x" are not
+        digits = text.str.replace(r"\.0*$", "").str.strip_prefix("+")
+        return pl.when(text.str.contains(_WHOLE_TEXT)).then(digits.cast(pl.Int64, strict=False))
+    return pl.when(text.str.contains(_MONEY_TEXT)).then(text.cast(target, strict=False))
+
+
 def parse(column: str, source_dtype: pl.DataType, *, trimmed: bool = False) -> pl.Expr:
     """The canonical value of ``column`` from its raw value; null where it cannot be parsed.
 
     ``trimmed``: read the text already trimmed by ``with_checks`` (``_text_<column>``)
-    instead of trimming the raw value again.
+    instead of trimming the raw value again. A typed source of another dtype
+    than the canonical one (a raw frame the readers did not make) is first put
+    in its raw form (``raw_form``), so it gets the same rules as text.
     """
     target, _ = CANONICAL[column]
     raw = _raw(column)
-    if source_dtype == pl.String and target == pl.String:
-        # "HCSC " must select HCSC's policy and "A " must be the same claim as "A": text is trimmed
-        text = _text(column) if trimmed else raw.str.strip_chars()
-        return pl.when(text != "").then(text)
+    if source_dtype == pl.String:
+        return _parse_text(_text(column) if trimmed else raw.str.strip_chars(), target)
     if source_dtype == target:
         return raw
-    if source_dtype == pl.String:
-        text = _text(column) if trimmed else raw.str.strip_chars()
-        if target == pl.Date:
-            # exactly YYYY-MM-DD: "2024-1-5" is not the contract's date layout
-            iso = text.str.contains(r"^\d{4}-\d{2}-\d{2}$")
-            return pl.when(iso).then(text.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
-        if target == pl.Int64:
-            # "3", "03" and "3.0" are whole numbers; "3.5" and "x" are not
-            as_float = text.cast(pl.Float64, strict=False)
-            whole = as_float.is_finite() & (as_float == as_float.floor())
-            return pl.when(whole).then(as_float.cast(pl.Int64, strict=False))
-        # a plain decimal with at most 2 significant decimals: "12.345" would be cut to 12.34, "1e3" is not a
-        # money amount; trailing zeros ("1.0000", as CCLF writes) are fine
-        plain = text.str.contains(r"^[+-]?\d+(\.\d{0,2}0*)?$")
-        return pl.when(plain).then(text.cast(target, strict=False))
-    if target == pl.Int64 and source_dtype.is_float():
-        return pl.when(raw == raw.floor()).then(raw.cast(pl.Int64, strict=False))
-    return raw.cast(target, strict=False)
+    form = raw_form(column, source_dtype, raw)
+    if form is None:
+        return pl.lit(None, target)
+    if raw_form_dtype(column, source_dtype) == target:
+        return form
+    return _parse_text(form.str.strip_chars(), target)
 
 
 @dataclass(frozen=True)

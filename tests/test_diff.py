@@ -250,8 +250,14 @@ def test_refuses_to_overwrite_without_overwrite(
     assert main(["diff", str(old), str(new), "--out", str(out), "--quiet"]) == 2
     assert "output folder exists" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    # issue 13: --overwrite replaces only a previous output of this tool, never a folder holding anything else
+    with pytest.raises(OutputError, match="not an adjudicator output"):
+        diff_runs(old, new, out, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    (out / "keep.txt").unlink()
 
     diff_runs(old, new, out, overwrite=True)
+    diff_runs(old, new, out, overwrite=True)  # a previous diff is replaced
     assert sorted(p.name for p in out.iterdir()) == [CHANGES, "report.html", SUMMARY]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["diff", "new", "old"]  # no staging folder left
 

@@ -229,3 +229,15 @@ def test_results_read_back_alike_in_polars_pyarrow_and_duckdb(tmp_path: Path) ->
     by_duckdb = duckdb.sql(f"SELECT determination, count(*) AS n FROM '{path}' GROUP BY 1 ORDER BY 1").pl()
     expected = by_polars.group_by("determination").len().sort("determination")
     assert by_duckdb["n"].to_list() == expected["len"].to_list()
+
+
+def test_an_out_folder_named_with_glob_characters_spills_and_publishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prepass's spill files live beside OUT: their names must be read literally, never as patterns."""
+    monkeypatch.setattr(prepass, "ROWS_PER_PARTITION", 50)
+    monkeypatch.setattr(prepass, "CONCERNED_ROWS_PER_PARTITION", 5)
+    out = tmp_path / "night [1] *"
+    assert main(["run", str(SAMPLE), "--out", str(out), "--quiet"]) == 0
+    counts = json.loads((out / "manifest.json").read_text())["counts"]
+    assert counts == json.loads((GOLDEN / "sample_counts.json").read_text())

@@ -1,0 +1,67 @@
+"""The ``--claims`` list of a reprocessing slice: claim ids read as people and tools write them, and which ids
+matched no line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from adjudicator.contract import CLAIM_ID
+from adjudicator.errors import InputError
+
+#: header lines a claims list may start with (compared without case, spaces, underscores or quotes)
+_HEADERS = frozenset({"claimid", "claim", "claims", "id"})
+#: how many unmatched ids the manifest lists (all are counted)
+UNMATCHED_SHOWN = 1000
+
+
+def _clean(line: str) -> str:
+    """One id as written: spaces and a pair of surrounding quotes removed (``"C1"``, ``'C1'``, `` C1 ``)."""
+    text = line.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text
+
+
+def claim_ids(path: Path) -> list[str]:
+    """The distinct claim ids of a claims list, sorted: one per line; a byte-order mark, CRLF line ends,
+    surrounding quotes and blank lines are tolerated, and a first line that is a header (``claim_id``) is
+    skipped. Raises ``InputError`` naming the file when it cannot be read or holds no id."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the claims list: {exc}") from None
+    lines = [_clean(line) for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if lines and lines[0].replace("_", "").replace(" ", "").lower() in _HEADERS:
+        lines = lines[1:]
+    if not lines:
+        raise InputError(f"{path}: the claims list is empty")
+    return sorted(set(lines))
+
+
+def read_claim_ids(path: Path) -> pl.Series:
+    """``claim_ids`` as a String series, for the slice's filter."""
+    return pl.Series(claim_ids(path), dtype=pl.String)
+
+
+def unmatched_report(raw: pl.LazyFrame, path: Path) -> dict[str, Any]:
+    """The listed ids no line of the batch carries (trimmed, as the validator trims): the manifest's
+    ``claims_list`` entry. Reads only the claim_id column of the inputs."""
+    listed = read_claim_ids(path)
+    found = (
+        raw.select(pl.col(CLAIM_ID).cast(pl.String).str.strip_chars().alias(CLAIM_ID))
+        .filter(pl.col(CLAIM_ID).is_in(listed))
+        .unique()
+        .collect(engine="streaming")
+    )
+    unmatched = sorted(set(listed.to_list()) - set(found[CLAIM_ID].to_list()))
+    return {
+        "path": str(path),
+        "ids": listed.len(),
+        "matched": listed.len() - len(unmatched),
+        "unmatched": len(unmatched),
+        "unmatched_ids": unmatched[:UNMATCHED_SHOWN],
+    }
