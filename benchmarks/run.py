@@ -44,11 +44,12 @@ PANDAS = "pandas_merge"
 ADJUDICATOR = "adjudicator"
 CONTENDERS = (FLOOR, DUCKDB, PANDAS, ADJUDICATOR)
 
-#: issue 4 targets: the adjudicator against the floor and the DuckDB peer, and its memory
-TARGET_VS_FLOOR = 1.25
-TARGET_VS_DUCKDB = 0.8
+#: the one-read engine's targets (issue 10): the adjudicator against the floor and the DuckDB peer, and its
+#: memory (issue 4 asked 1.25 x the floor, 0.8 x DuckDB and 1.2 flat: now the stretch goals)
+TARGET_VS_FLOOR = 2.0
+TARGET_VS_DUCKDB = 1.0
 TARGET_PEAK_MIB = 1024.0
-TARGET_FLAT = 1.2
+TARGET_FLAT = 1.15
 FLAT_SCALES = (10_000_000, 100_000_000)
 TARGET_SCALE = 20_000_000
 
@@ -317,7 +318,7 @@ def memory_growth(cells: Sequence[Cell]) -> list[dict[str, Any]]:
 
 
 def targets(cells: Sequence[Cell]) -> list[dict[str, Any]]:
-    """Issue 4's targets checked on every adjudicator cell measured (official scale: 20M)."""
+    """The targets checked on every adjudicator cell measured (official scale: 20M)."""
     by_key = index(cells)
     checks: list[dict[str, Any]] = []
 
@@ -576,7 +577,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{_scale(g['small_lines'])}: {g['ratio']:.2f}"
             )
     if checks:
-        print(f"\nissue 4 targets (official at {_scale(TARGET_SCALE)} parquet and 10M/100M):")
+        print(f"\ntargets (official at {_scale(TARGET_SCALE)} parquet and 10M/100M):")
         for t in checks:
             print(
                 f"  {t['format']:<8}{_scale(t['lines']):>6}  {t['target']:<24}"
