@@ -273,7 +273,8 @@ def edit_keys(
     found: dict[str, pl.DataFrame] = {}
     for kind in compiled.edit_kinds:
         column, fires = _EDIT_FUNCTIONS[kind]
-        parts = _spill(pl.scan_parquet(lines, glob=False), spill_hash(pl.col(column)), partitions, folder / f"by_{column}")
+        lines_by = spill_hash(pl.col(column))
+        parts = _spill(pl.scan_parquet(lines, glob=False), lines_by, partitions, folder / f"by_{column}")
         found[kind] = pl.concat(
             [pl.DataFrame(schema={CLAIM_ID: pl.String, LINE_NUMBER: pl.Int64}), *(fires(p, compiled) for p in parts)]
         )

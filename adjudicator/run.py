@@ -232,6 +232,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
     safety.check_out(options)
     rule_set = rules or load_rules(options.rules_dir, plans=options.plans, as_of=options.rules_as_of)
     compiled = compile_rules(rule_set)
+    report.warm_up()
     raw, paths, layout, supersede = read_inputs(options, rule_set)
     watch = safety.watch_inputs(paths, options)
     run_id = output.new_run_id()
