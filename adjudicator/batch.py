@@ -34,6 +34,7 @@ from adjudicator.contract import (
     SOURCE_FILE,
 )
 from adjudicator.prepass import DUPLICATE, FIRED, BatchFacts
+from adjudicator.summary import detached
 from adjudicator.validate import (
     DUPLICATE_KEY,
     FLAG_PREFIX,
@@ -153,7 +154,7 @@ def adjudicate_batch(
         .group_by("check")
         .agg(pl.len().cast(pl.Int64).alias("lines"))
     )
-    return BatchOutput(results, rejects, counts, by_reason, by_check, fired_lines)
+    return BatchOutput(results, rejects, detached(counts), detached(by_reason), detached(by_check), fired_lines)
 
 
 def _counts(frame: pl.DataFrame) -> pl.DataFrame:

@@ -1,4 +1,5 @@
-"""One adjudication run end to end: read the inputs lazily, build the plan, sink once, publish with a manifest."""
+"""One adjudication run end to end: rules compiled, facts found by the prepass, the input read once in batches
+by the driver, then the manifest and the report, published atomically."""
 
 from __future__ import annotations
 

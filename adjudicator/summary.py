@@ -102,10 +102,22 @@ def summary_parts(results: pl.LazyFrame, rejects: pl.LazyFrame, *, row_offset: i
     return out
 
 
+def detached(frame: pl.DataFrame) -> pl.DataFrame:
+    """The same small frame with its text in buffers of its own.
+
+    A string column taken from a batch (a group_by key, a filter) still points
+    into the buffers of the whole batch, so a few partial rows kept for the
+    summary held every batch they came from: 8 MB a batch, 500 MB over 60
+    batches of a 20M-line run. Concatenating with "" copies the kept values.
+    """
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(pl.concat_str([pl.col(name), pl.lit("")]).alias(name) for name in text)
+
+
 def collect_parts(results: pl.DataFrame, rejects: pl.DataFrame, *, row_offset: int = 0) -> dict[str, pl.DataFrame]:
-    """``summary_parts`` of one batch's frames, collected."""
+    """``summary_parts`` of one batch's frames, collected, with their text detached from the batch."""
     queries = summary_parts(results.lazy(), rejects.lazy(), row_offset=row_offset)
-    return dict(zip(queries, pl.collect_all(list(queries.values())), strict=True))
+    return {name: detached(frame) for name, frame in zip(queries, pl.collect_all(list(queries.values())), strict=True)}
 
 
 def merge_summary_parts(parts: Sequence[dict[str, pl.DataFrame]]) -> dict[str, pl.DataFrame]:

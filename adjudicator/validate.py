@@ -3,7 +3,7 @@
 Grain: one row per claim line as read. ``with_checks`` adds the typed canonical
 columns and one Boolean flag per check, named ``_failed_<check>`` (True when
 the row breaks it), plus ``_valid``. Nothing is collected: every check is a
-polars expression evaluated in the streaming plan. The same ``CHECKS`` list
+polars expression, evaluated on each batch of lines. The same ``CHECKS`` list
 builds ``input_schema()``, a pandera schema used where data is small enough
 to collect (tests, ``adjudicate check``) and, lazily, for the columns-and-types
 contract at read time, so the two can never drift apart.
@@ -218,7 +218,7 @@ def with_checks(raw: pl.LazyFrame) -> pl.LazyFrame:
     """Typed canonical columns, ``_raw_<column>`` originals, a flag per check and ``_valid``.
 
     Grain unchanged: one row per input row. The duplicate-key check needs the
-    whole batch; it is added by ``with_duplicate_flag``.
+    whole batch; the batch function adds it from the prepass's facts (``adjudicator.batch``).
     """
     schema = raw.collect_schema()
     texts = [c for c in CANONICAL if schema[c] == pl.String]
