@@ -32,8 +32,8 @@ from adjudicator.errors import InternalError
 from adjudicator.prepass import BatchFacts, Supersede, find_facts
 from adjudicator.summary import collect_parts, finish_summary, merge_summary_parts
 
-#: lines per batch: large enough that the per-batch overhead vanishes, small enough to keep memory flat
-BATCH_SIZE = 250_000
+#: lines per batch (10M lines: 100k peaked at 1,405 MiB and 250k at 1,723 MiB in the same time; 50k took 30% longer)
+BATCH_SIZE = 100_000
 #: Parquet compression of the outputs (polars' default for sink_parquet)
 COMPRESSION = "zstd"
 #: text columns written without min/max statistics (one value per line, or long sentences)
