@@ -241,3 +241,40 @@ def test_an_out_folder_named_with_glob_characters_spills_and_publishes(
     assert main(["run", str(SAMPLE), "--out", str(out), "--quiet"]) == 0
     counts = json.loads((out / "manifest.json").read_text())["counts"]
     assert counts == json.loads((GOLDEN / "sample_counts.json").read_text())
+
+
+class _Terminal:
+    """A stderr stand-in that says it is (or is not) a terminal and keeps what is written."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty, self.text = tty, ""
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("tty", "enabled", "shown"), [(True, True, True), (False, True, False), (True, False, False)])
+def test_progress_goes_to_a_terminal_only_and_never_when_quiet(
+    tty: bool, enabled: bool, shown: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(driver, "PROGRESS_AFTER_S", 0.0)
+    stream = _Terminal(tty)
+    progress = driver.Progress(1_000, enabled=enabled, stream=stream)  # type: ignore[arg-type]
+    progress.update(250)
+    progress.finish()
+    assert ("250 of 1,000 lines" in stream.text) is shown
+    assert stream.text.endswith("\n") is shown
+
+
+def test_progress_waits_a_few_seconds_before_showing() -> None:
+    stream = _Terminal(True)
+    progress = driver.Progress(10, enabled=True, stream=stream)  # type: ignore[arg-type]
+    progress.update(5)
+    assert stream.text == ""
