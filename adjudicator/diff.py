@@ -14,27 +14,33 @@ change_kind, first match wins:
   (nulls compare equal to nulls); ``changed_fields`` names them.
 
 A key rejected in both runs, or a result in both with no field differing, is
-unchanged and is not written. Both runs are scanned, fully outer-joined on the
-key and sunk by polars' streaming engine; only group-by counts are collected.
-The join's hash table holds one run's keys and compared columns, so memory
-grows with the size of a run (about 1.6 GB at 2M lines), unlike ``run``'s.
+unchanged and is not written.
+
+Memory does not grow with the runs: each run's keys and compared columns are
+spilled to partition files by a hash of the key (``line_hash``), and the
+partitions are compared one at a time on the exact key (a fully outer join),
+so a hash collision only puts two keys in one partition. Their changed lines
+are appended to ``changes.parquet``; only small counts are collected
+(docs/benchmarks.md, "diff").
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from adjudicator.contract import BILLED_AMOUNT, CLAIM_ID, LINE_NUMBER
 from adjudicator.engine import DETERMINATION, EDIT_CARCS, EDITS, REASON
 from adjudicator.errors import InputError, OutputError, first_line
-from adjudicator.output import MANIFEST, REJECTS, RESULTS, check_out_dir, publish, staging
+from adjudicator.output import MANIFEST, REJECTS, RESULTS, check_out_dir, publish, scratch, staging
 from adjudicator.validate import RAW_PREFIX, parse
 
 CHANGES: Final = "changes.parquet"
@@ -81,6 +87,16 @@ EXIT_CHANGED: Final = 1
 
 #: on a side: "result" or "rejected"; in compare's output and changes.parquet old_status/new_status
 _STATUS = "status"
+#: a reject's position in rejects.parquet: the first copy of a key rejected more than once gives its amount
+_ROW = "_row"
+#: the spill partition of a line
+_PART = "_partition"
+#: lines of one run per spill partition: a partition's join then stays small whatever the runs' size
+ROWS_PER_PARTITION: Final = 1_000_000
+#: rows the partitioned sink holds for all its open files together, before writing a row group
+_SPILL_BUFFER_ROWS = 1_000_000
+#: a function of the exact key, spread evenly: which partition a line goes to
+KeyHash = Callable[[], pl.Expr]
 #: entry i lists the compared fields whose bit is set in i
 _FIELD_LISTS: Final = pl.Series(
     [[f for i, f in enumerate(COMPARED_FIELDS) if m >> i & 1] for m in range(1 << len(COMPARED_FIELDS))],
@@ -150,18 +166,33 @@ def side(results: pl.LazyFrame, rejects: pl.LazyFrame) -> pl.LazyFrame:
     Grain: one row per (claim_id, line_number).
     Columns: the keys, ``status`` ("result" or "rejected"), billed_amount and
     ``COMPARED_FIELDS`` (null on a rejected key). A key rejected more than once
-    (a duplicated key) counts once; a rejected key that is also a result (which a
-    run never writes) is taken as the result.
+    (a duplicated key) counts once, with the amount of its first copy; a
+    rejected key that is also a result (which a run never writes) is taken as
+    the result.
     """
-    kept = results.select(*KEYS, pl.lit(_RESULT).alias(_STATUS), BILLED_AMOUNT, *COMPARED_FIELDS)
-    rejected = (
-        reject_keys(rejects)
-        .filter(_has_key())
-        .group_by(KEYS)
-        .agg(pl.col(BILLED_AMOUNT).first())
-        .join(results.select(KEYS), on=list(KEYS), how="anti")
-        .with_columns(pl.lit(_REJECTED).alias(_STATUS))
+    return _side(_result_rows(results), _keyed_rejects(rejects))
+
+
+def _result_rows(results: pl.LazyFrame) -> pl.LazyFrame:
+    """The columns of a run's results the diff reads. Grain: one row per result."""
+    return results.select(*KEYS, BILLED_AMOUNT, *COMPARED_FIELDS)
+
+
+def _keyed_rejects(rejects: pl.LazyFrame) -> pl.LazyFrame:
+    """The rejects with a usable key, parsed, and their position in the file (``_row``). Grain: one row per reject."""
+    return reject_keys(rejects).with_row_index(_ROW).filter(_has_key())
+
+
+def _side(results: pl.LazyFrame, keyed_rejects: pl.LazyFrame) -> pl.LazyFrame:
+    """``side`` from ``_result_rows`` and ``_keyed_rejects`` (of a whole run, or of one spill partition of it)."""
+    kept = results.with_columns(pl.lit(_RESULT).alias(_STATUS)).select(
+        *KEYS, _STATUS, BILLED_AMOUNT, *COMPARED_FIELDS
     )
+    rejected = keyed_rejects.group_by(KEYS).agg(pl.col(BILLED_AMOUNT).sort_by(_ROW).first())
+    # the few rejected keys that are also results, found by streaming the results against the rejected keys
+    # (a join whose table holds the rejects, not the results)
+    also_results = results.select(KEYS).join(rejected.select(KEYS), on=list(KEYS), how="semi")
+    rejected = rejected.join(also_results, on=list(KEYS), how="anti").with_columns(pl.lit(_REJECTED).alias(_STATUS))
     return pl.concat([kept, rejected], how="diagonal")
 
 
@@ -174,30 +205,49 @@ def compare(old: pl.LazyFrame, new: pl.LazyFrame) -> pl.LazyFrame:
     ``old_status``/``new_status`` ("result", "rejected"; null: absent) and
     ``old_``/``new_`` columns for each compared field.
     """
-    renamed = [
-        frame.rename({c: prefix(c) for c in (_STATUS, BILLED_AMOUNT, *COMPARED_FIELDS)})
-        for frame, prefix in ((old, _old), (new, _new))
-    ]
-    joined = renamed[0].join(renamed[1], on=list(KEYS), how="full", coalesce=True)
+    return _classified(_joined(old, new), changed_only=False)
+
+
+def _sides_columns(frame: pl.LazyFrame, prefix: Callable[[str], str]) -> pl.LazyFrame:
+    return frame.rename({c: prefix(c) for c in (_STATUS, BILLED_AMOUNT, *COMPARED_FIELDS)})
+
+
+def _joined(old: pl.LazyFrame, new: pl.LazyFrame) -> pl.LazyFrame:
+    """Two sides fully outer-joined on the exact key, their columns prefixed ``old_`` and ``new_``."""
+    return _sides_columns(old, _old).join(_sides_columns(new, _new), on=list(KEYS), how="full", coalesce=True)
+
+
+#: the bit mask of the compared fields that differ (see ``_FIELD_LISTS``)
+_MASK = "_changed_mask"
+
+
+def _classified(joined: pl.LazyFrame, *, changed_only: bool) -> pl.LazyFrame:
+    """``compare``'s columns from the two sides put side by side (``_joined``, or two aligned runs zipped).
+
+    ``changed_only``: keep only the rows with a change kind, dropping the others
+    before their ``changed_fields`` list is built (most rows of a diff).
+    """
     old_status, new_status = pl.col(_old(_STATUS)), pl.col(_new(_STATUS))
     both_results = (old_status == _RESULT) & (new_status == _RESULT)
-    differs = {f: both_results & pl.col(_old(f)).ne_missing(pl.col(_new(f))) for f in COMPARED_FIELDS}
+    differs = [both_results & pl.col(_old(f)).ne_missing(pl.col(_new(f))) for f in COMPARED_FIELDS]
+    # one bit per field; the list is gathered from all 2**n possible lists, which is far cheaper
+    # than building a list per row
+    mask = pl.sum_horizontal([d.fill_null(False).cast(pl.Int64) * (1 << i) for i, d in enumerate(differs)])
     kind = (
         pl.when(old_status.is_null()).then(pl.lit(ONLY_IN_NEW))
         .when(new_status.is_null()).then(pl.lit(ONLY_IN_OLD))
         .when((old_status == _REJECTED) & (new_status == _RESULT)).then(pl.lit(REJECTED_IN_OLD))
         .when((old_status == _RESULT) & (new_status == _REJECTED)).then(pl.lit(REJECTED_IN_NEW))
-        .when(pl.any_horizontal(differs.values())).then(pl.lit(CHANGED))
+        .when(pl.col(_MASK) != 0).then(pl.lit(CHANGED))
         .otherwise(pl.lit(None, pl.String))
     )
-    # one bit per field; the list is gathered from all 2**n possible lists, which is far cheaper
-    # than building a list per row
-    mask = pl.sum_horizontal([d.fill_null(False).cast(pl.Int64) * (1 << i) for i, d in enumerate(differs.values())])
-    changed_fields = pl.lit(_FIELD_LISTS).gather(mask)
-    return joined.select(
+    classified = joined.with_columns(mask.alias(_MASK)).with_columns(kind.alias(CHANGE_KIND))
+    if changed_only:
+        classified = classified.filter(pl.col(CHANGE_KIND).is_not_null())
+    return classified.select(
         *KEYS,
-        kind.alias(CHANGE_KIND),
-        changed_fields.alias(CHANGED_FIELDS),
+        CHANGE_KIND,
+        pl.lit(_FIELD_LISTS).gather(pl.col(_MASK)).alias(CHANGED_FIELDS),
         pl.coalesce(pl.col(_new(BILLED_AMOUNT)), pl.col(_old(BILLED_AMOUNT))).alias(BILLED_AMOUNT),
         old_status,
         new_status,
@@ -221,6 +271,11 @@ def _label(prefix: str, column: str) -> pl.Expr:
 def changed_lines(compared: pl.LazyFrame) -> pl.LazyFrame:
     """What ``changes.parquet`` holds: ``compare``'s rows that have a change kind."""
     return compared.filter(pl.col(CHANGE_KIND).is_not_null())
+
+
+def _changes(old: pl.LazyFrame, new: pl.LazyFrame) -> pl.LazyFrame:
+    """``changed_lines(compare(old, new))``, with the unchanged rows dropped early."""
+    return _classified(_joined(old, new), changed_only=True)
 
 
 def side_counts(side_frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -322,12 +377,115 @@ def _summary(
     }
 
 
-def diff_runs(old_out: Path, new_out: Path, out: Path, *, overwrite: bool = False) -> dict[str, Any]:
+def line_hash() -> pl.Expr:
+    """A 64-bit hash of the exact key (claim_id as text, line_number as Int64): a line's spill partition.
+
+    Results and rejects hash the same key alike, so a key's rows of both files,
+    in both runs, land in one partition.
+    """
+    return pl.struct(pl.col(CLAIM_ID).cast(pl.String), pl.col(LINE_NUMBER).cast(pl.Int64)).hash(seed=0)
+
+
+def partitions_for(rows: int) -> int:
+    """Spill partitions for runs of up to ``rows`` rows (results and rejects of the larger run), 1 to 1024."""
+    return max(1, min(1024, -(-rows // ROWS_PER_PARTITION)))
+
+
+def _rows(path: Path) -> int:
+    """Rows of a Parquet file, from its footer."""
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def _sink_partitioned(frame: pl.LazyFrame, hash_: pl.Expr, partitions: int, folder: Path) -> None:
+    """Sink ``frame`` to ``folder``/_partition=<i>/ by ``hash_`` modulo ``partitions`` (no folder for an empty one).
+
+    The sink holds up to a row group for each partition it writes; the row
+    groups shrink as the partitions grow in number, so together they stay
+    near ``_SPILL_BUFFER_ROWS`` rows.
+    """
+    row_group = max(4_096, min(65_536, _SPILL_BUFFER_ROWS // partitions))
+    frame.with_columns((hash_ % partitions).alias(_PART)).sink_parquet(
+        pl.PartitionBy(folder, key=_PART, include_key=False),
+        compression="lz4", row_group_size=row_group, mkdir=True, engine="streaming",
+    )
+
+
+def _partition(folder: Path, index: int, schema: pl.Schema) -> pl.LazyFrame:
+    """Partition ``index`` of a spill in ``folder``: its files, or no rows when none fell in it."""
+    files = sorted((folder / f"{_PART}={index}").glob("*.parquet"))
+    if not files:
+        return pl.LazyFrame(schema=schema)
+    return pl.scan_parquet(files, hive_partitioning=False)
+
+
+class _Run:
+    """One run's rows as the diff reads them: whole, or spilled to partition files by key hash."""
+
+    def __init__(self, folder: Path) -> None:
+        self.results = _result_rows(pl.scan_parquet(folder / RESULTS))
+        self.rejects = _keyed_rejects(pl.scan_parquet(folder / REJECTS))
+        self.spill: Path | None = None
+
+    def spill_to(self, spill: Path, hash_: pl.Expr, partitions: int) -> None:
+        # one sink after the other: a scan feeding both at once holds more (docs/benchmarks.md)
+        for frame, name in ((self.results, "results"), (self.rejects, "rejects")):
+            _sink_partitioned(frame, hash_, partitions, spill / name)
+        self.spill = spill
+
+    def side(self, index: int) -> pl.LazyFrame:
+        """``side`` of the whole run, or of its partition ``index`` once spilled."""
+        if self.spill is None:
+            return _side(self.results, self.rejects)
+        return _side(
+            _partition(self.spill / "results", index, self.results.collect_schema()),
+            _partition(self.spill / "rejects", index, self.rejects.collect_schema()),
+        )
+
+
+def _compare_runs(
+    old: _Run, new: _Run, partitions: int, changes: Path, spill: Path
+) -> pl.DataFrame:
+    """Compare the runs partition by partition, writing the changed lines to ``changes``.
+
+    Returns the new run's lines and billed amount per label (``side_counts``),
+    summed over the partitions. A partition's changed lines are sunk to their
+    own file in ``spill`` and the files are joined into one at the end.
+    """
+    parts = []
+    counts = []
+    for index in range(partitions):
+        new_side = new.side(index)
+        part = spill / f"changes-{index}.parquet" if partitions > 1 else changes
+        sink = _changes(old.side(index), new_side).sink_parquet(part, lazy=True)
+        _, label_counts = pl.collect_all([sink, side_counts(new_side)], engine="streaming")
+        parts.append(part)
+        counts.append(label_counts)
+    if partitions > 1:
+        pl.scan_parquet(parts, hive_partitioning=False).sink_parquet(changes, engine="streaming")
+    return (
+        pl.concat(counts)
+        .group_by("label")
+        .agg(pl.col("lines").cast(pl.Int64).sum(), pl.col(BILLED_AMOUNT).sum())
+    )
+
+
+def diff_runs(
+    old_out: Path,
+    new_out: Path,
+    out: Path,
+    *,
+    overwrite: bool = False,
+    partitions: int | None = None,
+    key_hash: KeyHash = line_hash,
+) -> dict[str, Any]:
     """Compare the runs in ``old_out`` and ``new_out``; publish ``out``/changes.parquet and summary.json.
 
     Returns the summary (see ``format_diff_summary``). ``out`` is written in a
     temporary folder beside it and renamed into place, so it is either the
-    complete new diff or left as it was.
+    complete new diff or left as it was. ``partitions``: how many spill
+    partitions (default: from the runs' row counts, ``partitions_for``; 1
+    compares the runs without spilling them); ``key_hash`` picks a line's
+    partition. Neither changes the outcome: partitions are compared on exact keys.
     """
     old_out, new_out, out = Path(old_out), Path(new_out), Path(out)
     old_schemas = _check_run(old_out)
@@ -341,23 +499,24 @@ def diff_runs(old_out: Path, new_out: Path, out: Path, *, overwrite: bool = Fals
     if out.resolve() in (old_out.resolve(), new_out.resolve()):
         raise OutputError(f"{out}: is one of the runs being compared; choose another --out")
     check_out_dir(out, overwrite=overwrite)
+    if partitions is None:
+        partitions = partitions_for(max(_rows(f / RESULTS) + _rows(f / REJECTS) for f in (old_out, new_out)))
+    if partitions < 1:
+        raise ValueError(f"'partitions' must be at least 1, got {partitions!r}")
 
-    scans = {
-        name: (pl.scan_parquet(folder / RESULTS), pl.scan_parquet(folder / REJECTS))
-        for name, folder in (("old", old_out), ("new", new_out))
-    }
-    compared = compare(side(*scans["old"]), side(*scans["new"]))
+    runs = {"old": _Run(old_out), "new": _Run(new_out)}
     unkeyed_q = [
-        reject_keys(rejects).filter(~_has_key()).select(pl.len().alias(name))
-        for name, (_, rejects) in scans.items()
+        reject_keys(pl.scan_parquet(folder / REJECTS)).filter(~_has_key()).select(pl.len().alias(name))
+        for name, folder in (("old", old_out), ("new", new_out))
     ]
     diff_id = uuid.uuid4().hex
-    with staging(out, diff_id) as tmp:
-        sink = changed_lines(compared).sink_parquet(tmp / CHANGES, lazy=True)
-        _, new_counts, *unkeyed_frames = pl.collect_all(
-            [sink, side_counts(side(*scans["new"])), *unkeyed_q], engine="streaming"
-        )
-        unkeyed = {f.columns[0]: int(f.item()) for f in unkeyed_frames}
+    with staging(out, diff_id) as tmp, scratch(out, diff_id) as spill:
+        if partitions > 1:
+            for name, run in runs.items():
+                run.spill_to(spill / name, key_hash(), partitions)
+        new_counts = _compare_runs(runs["old"], runs["new"], partitions, tmp / CHANGES, spill)
+        shutil.rmtree(spill, ignore_errors=True)
+        unkeyed = {f.columns[0]: int(f.item()) for f in pl.collect_all(unkeyed_q, engine="streaming")}
         summary = _summary(new_counts, pl.scan_parquet(tmp / CHANGES), unkeyed, old_out, new_out)
         with (tmp / SUMMARY).open("w", encoding="utf-8") as f:
             json.dump(summary, f, indent=2)
@@ -411,5 +570,5 @@ def format_diff_summary(summary: dict[str, Any]) -> str:
 
 __all__ = [
     "CHANGES", "CHANGE_KINDS", "COMPARED_FIELDS", "EXIT_CHANGED", "SUMMARY", "changed_lines", "compare",
-    "diff_runs", "format_diff_summary", "reject_keys", "side", "side_counts",
+    "diff_runs", "format_diff_summary", "line_hash", "partitions_for", "reject_keys", "side", "side_counts",
 ]

@@ -184,16 +184,37 @@ def test_generated_case_has_every_change_kind_and_duplicates(tmp_path: Path, rul
         assert failed.list.contains("duplicate_key").any()
 
 
+def _line_number_hash() -> pl.Expr:
+    """A key hash that collides on purpose: every key with the same line number shares it."""
+    return pl.col("line_number").cast(pl.UInt64)
+
+
+def _one_hash() -> pl.Expr:
+    """Every key collides: all lines in one partition, the others empty."""
+    return pl.lit(7, pl.UInt64)
+
+
+#: (name, diff_runs' spill options): the outputs must not depend on them
+SPILLS: list[tuple[str, dict[str, Any]]] = [
+    ("default", {}),
+    ("7 partitions", {"partitions": 7}),
+    ("colliding hash, 3 partitions", {"partitions": 3, "key_hash": _line_number_hash}),
+    ("one hash for every key, 4 partitions", {"partitions": 4, "key_hash": _one_hash}),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_diff_outputs_equal_the_pinned_outputs(
     tmp_path: Path, rules: RuleSet, golden: dict[str, Any], case: tuple[str, Rows, Rows, bool]
 ) -> None:
     old, new = _runs(tmp_path, case, rules)
-    diff_runs(old, new, tmp_path / "diff")
-    got = observed(tmp_path / "diff", old, new)
-    if os.environ.get("UPDATE_GOLDEN"):
-        pinned = json.loads(GOLDEN.read_text()) if GOLDEN.is_file() else {}
-        pinned[case[0]] = got
-        GOLDEN.write_text(json.dumps(pinned, indent=1, sort_keys=True) + "\n")
-        golden[case[0]] = got
-    assert got == golden[case[0]]
+    for name, options in SPILLS:
+        out = tmp_path / f"diff {name}"
+        diff_runs(old, new, out, **options)
+        got = observed(out, old, new)
+        if os.environ.get("UPDATE_GOLDEN") and not options:
+            pinned = json.loads(GOLDEN.read_text()) if GOLDEN.is_file() else {}
+            pinned[case[0]] = got
+            GOLDEN.write_text(json.dumps(pinned, indent=1, sort_keys=True) + "\n")
+            golden[case[0]] = got
+        assert got == golden[case[0]], name
