@@ -41,6 +41,7 @@ from adjudicator.contract import BILLED_AMOUNT, CLAIM_ID, LINE_NUMBER
 from adjudicator.engine import DETERMINATION, EDIT_CARCS, EDITS, REASON
 from adjudicator.errors import InputError, OutputError, first_line
 from adjudicator.output import MANIFEST, REJECTS, RESULTS, check_out_dir, publish, scratch, staging
+from adjudicator.tuning import tune_reader
 from adjudicator.validate import RAW_PREFIX, parse
 
 CHANGES: Final = "changes.parquet"
@@ -185,15 +186,21 @@ def _keyed_rejects(rejects: pl.LazyFrame) -> pl.LazyFrame:
 
 def _side(results: pl.LazyFrame, keyed_rejects: pl.LazyFrame) -> pl.LazyFrame:
     """``side`` from ``_result_rows`` and ``_keyed_rejects`` (of a whole run, or of one spill partition of it)."""
-    kept = results.with_columns(pl.lit(_RESULT).alias(_STATUS)).select(
-        *KEYS, _STATUS, BILLED_AMOUNT, *COMPARED_FIELDS
-    )
+    return pl.concat([_kept(results), _rejected_only(results, keyed_rejects)], how="diagonal")
+
+
+def _kept(results: pl.LazyFrame) -> pl.LazyFrame:
+    """A side's rows of the run's results (``_result_rows``). Grain: one row per result."""
+    return results.with_columns(pl.lit(_RESULT).alias(_STATUS)).select(*KEYS, _STATUS, BILLED_AMOUNT, *COMPARED_FIELDS)
+
+
+def _rejected_only(results: pl.LazyFrame, keyed_rejects: pl.LazyFrame) -> pl.LazyFrame:
+    """A side's rows of the keys the run rejected and has no result for. Grain: one row per such key."""
     rejected = keyed_rejects.group_by(KEYS).agg(pl.col(BILLED_AMOUNT).sort_by(_ROW).first())
     # the few rejected keys that are also results, found by streaming the results against the rejected keys
     # (a join whose table holds the rejects, not the results)
     also_results = results.select(KEYS).join(rejected.select(KEYS), on=list(KEYS), how="semi")
-    rejected = rejected.join(also_results, on=list(KEYS), how="anti").with_columns(pl.lit(_REJECTED).alias(_STATUS))
-    return pl.concat([kept, rejected], how="diagonal")
+    return rejected.join(also_results, on=list(KEYS), how="anti").with_columns(pl.lit(_REJECTED).alias(_STATUS))
 
 
 def compare(old: pl.LazyFrame, new: pl.LazyFrame) -> pl.LazyFrame:
@@ -469,6 +476,83 @@ def _compare_runs(
     )
 
 
+#: the new run's key columns while two runs' results are zipped
+_NEW_KEYS: Final = tuple(f"_new_{k}" for k in KEYS)
+#: largest rejects file (rows) the aligned path takes: it holds a run's rejected keys in memory
+_ALIGNED_MAX_REJECTS = ROWS_PER_PARTITION
+#: key hashes per partition of the aligned path's uniqueness check (8 bytes each)
+_HASHES_PER_PARTITION = 5_000_000
+
+
+def _zipped(old_results: pl.LazyFrame, new_results: pl.LazyFrame) -> pl.LazyFrame:
+    """Two runs' results side by side, row i beside row i, as ``_joined`` lays them out.
+
+    Only equal to ``_joined`` when the runs' keys are unique and equal row by
+    row (``_misaligned`` counts the rows where they are not): ``_compare_aligned`` checks.
+    """
+    new = _sides_columns(_kept(new_results), _new).rename(dict(zip(KEYS, _NEW_KEYS, strict=True)))
+    return pl.concat([_sides_columns(_kept(old_results), _old), new], how="horizontal")
+
+
+def _misaligned() -> pl.Expr:
+    return pl.any_horizontal(pl.col(k).ne_missing(pl.col(n)) for k, n in zip(KEYS, _NEW_KEYS, strict=True))
+
+
+def _unique_keys(results: pl.LazyFrame, rows: int, hash_: pl.Expr, spill: Path) -> bool:
+    """Whether no two results share a key hash (so no two share a key), in memory that does not grow with them.
+
+    The hashes are spilled to partition files by hash and each file is checked
+    on its own. A shared hash (a duplicate, or a collision) answers False.
+    """
+    hashes = results.select(hash_.alias("_hash"))
+    partitions = max(1, -(-rows // _HASHES_PER_PARTITION))
+    if partitions > 1:
+        _sink_partitioned(hashes, pl.col("_hash"), partitions, spill)
+        parts = [_partition(spill, i, hashes.collect_schema()) for i in range(partitions)]
+    else:
+        parts = [hashes]
+    return all(part.select(pl.col("_hash").n_unique() == pl.len()).collect(engine="streaming").item() for part in parts)
+
+
+def _compare_aligned(
+    old_out: Path, new_out: Path, hash_: pl.Expr, changes: Path, spill: Path
+) -> pl.DataFrame | None:
+    """The fast path: zip the runs' results line by line, when that is verified to equal the join on keys.
+
+    Verified, never assumed from the manifests: the results files hold as many
+    rows, no two old results share a key (``_unique_keys``), and the zipped rows
+    carry equal keys (checked on every row while zipping). The rejects (small:
+    at most ``_ALIGNED_MAX_REJECTS`` rows) are compared as the general path does.
+    Returns the new run's counts per label, as ``_compare_runs`` does, or None
+    (nothing written) when the runs are not aligned.
+    """
+    old, new = _Run(old_out), _Run(new_out)
+    rows = _rows(old_out / RESULTS)
+    if rows != _rows(new_out / RESULTS) or max(_rows(f / REJECTS) for f in (old_out, new_out)) > _ALIGNED_MAX_REJECTS:
+        return None
+    zipped = _zipped(old.results, new.results)
+    # the keys alone first (a fraction of a second): most runs that are not aligned stop here
+    if zipped.select(_misaligned().any()).collect(engine="streaming").item():
+        return None
+    if not _unique_keys(old.results, rows, hash_, spill / "hashes"):
+        return None
+    results_part = spill / "changes-results.parquet"
+    _classified(zipped, changed_only=True).sink_parquet(results_part, engine="streaming")
+    # each run's side less its results (the zip compared those), typed as a whole side is; small (the rejects
+    # are at most _ALIGNED_MAX_REJECTS rows), so collected once rather than joined with the results again
+    rejected = [
+        pl.concat([_kept(run.results).clear(), _rejected_only(run.results, run.rejects)], how="diagonal")
+        .collect(engine="streaming")
+        .lazy()
+        for run in (old, new)
+    ]
+    rejects_part = spill / "changes-rejects.parquet"
+    _changes(*rejected).sink_parquet(rejects_part, engine="streaming")
+    pl.scan_parquet([results_part, rejects_part], hive_partitioning=False).sink_parquet(changes, engine="streaming")
+    counts = [side_counts(_kept(new.results)).collect(engine="streaming"), side_counts(rejected[1]).collect()]
+    return pl.concat(counts).group_by("label").agg(pl.col("lines").cast(pl.Int64).sum(), pl.col(BILLED_AMOUNT).sum())
+
+
 def diff_runs(
     old_out: Path,
     new_out: Path,
@@ -477,6 +561,7 @@ def diff_runs(
     overwrite: bool = False,
     partitions: int | None = None,
     key_hash: KeyHash = line_hash,
+    aligned: bool = True,
 ) -> dict[str, Any]:
     """Compare the runs in ``old_out`` and ``new_out``; publish ``out``/changes.parquet and summary.json.
 
@@ -485,8 +570,10 @@ def diff_runs(
     complete new diff or left as it was. ``partitions``: how many spill
     partitions (default: from the runs' row counts, ``partitions_for``; 1
     compares the runs without spilling them); ``key_hash`` picks a line's
-    partition. Neither changes the outcome: partitions are compared on exact keys.
+    partition; ``aligned``: try the fast path first (``_compare_aligned``).
+    None of them changes the outcome: partitions are compared on exact keys.
     """
+    tune_reader()
     old_out, new_out, out = Path(old_out), Path(new_out), Path(out)
     old_schemas = _check_run(old_out)
     new_schemas = _check_run(new_out)
@@ -511,10 +598,12 @@ def diff_runs(
     ]
     diff_id = uuid.uuid4().hex
     with staging(out, diff_id) as tmp, scratch(out, diff_id) as spill:
-        if partitions > 1:
-            for name, run in runs.items():
-                run.spill_to(spill / name, key_hash(), partitions)
-        new_counts = _compare_runs(runs["old"], runs["new"], partitions, tmp / CHANGES, spill)
+        new_counts = _compare_aligned(old_out, new_out, key_hash(), tmp / CHANGES, spill) if aligned else None
+        if new_counts is None:
+            if partitions > 1:
+                for name, run in runs.items():
+                    run.spill_to(spill / name, key_hash(), partitions)
+            new_counts = _compare_runs(runs["old"], runs["new"], partitions, tmp / CHANGES, spill)
         shutil.rmtree(spill, ignore_errors=True)
         unkeyed = {f.columns[0]: int(f.item()) for f in pl.collect_all(unkeyed_q, engine="streaming")}
         summary = _summary(new_counts, pl.scan_parquet(tmp / CHANGES), unkeyed, old_out, new_out)

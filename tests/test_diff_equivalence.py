@@ -197,9 +197,11 @@ def _one_hash() -> pl.Expr:
 #: (name, diff_runs' spill options): the outputs must not depend on them
 SPILLS: list[tuple[str, dict[str, Any]]] = [
     ("default", {}),
-    ("7 partitions", {"partitions": 7}),
+    ("partitioned path, 1 partition", {"aligned": False}),
+    ("partitioned path, 7 partitions", {"aligned": False, "partitions": 7}),
     ("colliding hash, 3 partitions", {"partitions": 3, "key_hash": _line_number_hash}),
-    ("one hash for every key, 4 partitions", {"partitions": 4, "key_hash": _one_hash}),
+    ("colliding hash, partitioned path", {"aligned": False, "partitions": 3, "key_hash": _line_number_hash}),
+    ("one hash for every key, 4 partitions", {"aligned": False, "partitions": 4, "key_hash": _one_hash}),
 ]
 
 
