@@ -93,7 +93,7 @@ _ROW = "_row"
 #: the spill partition of a line
 _PART = "_partition"
 #: lines of one run per spill partition: a partition's join then stays small whatever the runs' size
-ROWS_PER_PARTITION: Final = 500000
+ROWS_PER_PARTITION: Final = 500_000
 #: rows the partitioned sink holds for all its open files together, before writing a row group
 _SPILL_BUFFER_ROWS = 1_000_000
 #: a function of the exact key, spread evenly: which partition a line goes to
