@@ -16,12 +16,15 @@ change_kind, first match wins:
 A key rejected in both runs, or a result in both with no field differing, is
 unchanged and is not written.
 
-Memory does not grow with the runs: each run's keys and compared columns are
-spilled to partition files by a hash of the key (``line_hash``), and the
-partitions are compared one at a time on the exact key (a fully outer join),
-so a hash collision only puts two keys in one partition. Their changed lines
-are appended to ``changes.parquet``; only small counts are collected
-(docs/benchmarks.md, "diff").
+Memory does not grow with the runs, on either of two paths with the same
+outputs. The partitioned path spills each run's keys and compared columns to
+partition files by a hash of the key (``line_hash``) and compares the
+partitions one at a time on the exact key (a fully outer join), so a hash
+collision only puts two keys in one partition. The aligned path, taken only
+when verified (``_compare_aligned``), zips two runs whose results hold the
+same unique keys in the same order (two runs of the same inputs), reading each
+file once. Changed lines are sunk to ``changes.parquet``; only small counts
+are collected (docs/benchmarks.md, "diff").
 """
 
 from __future__ import annotations
@@ -520,9 +523,11 @@ def _compare_aligned(
     """The fast path: zip the runs' results line by line, when that is verified to equal the join on keys.
 
     Verified, never assumed from the manifests: the results files hold as many
-    rows, no two old results share a key (``_unique_keys``), and the zipped rows
-    carry equal keys (checked on every row while zipping). The rejects (small:
-    at most ``_ALIGNED_MAX_REJECTS`` rows) are compared as the general path does.
+    rows, row i of one has the key of row i of the other (every row checked, the
+    keys alone, before anything is written), and no two old results share a key
+    (``_unique_keys``), so the zip pairs exactly the rows the join on keys
+    pairs. The keys a run only rejected (at most ``_ALIGNED_MAX_REJECTS``
+    rejects) are compared as the partitioned path compares them.
     Returns the new run's counts per label, as ``_compare_runs`` does, or None
     (nothing written) when the runs are not aligned.
     """
