@@ -52,13 +52,16 @@ PATH_CASES: list[tuple[str, list[dict[str, Any]], Callable[[Path], None], Callab
 ]
 
 
+@pytest.mark.parametrize("zip_rows", [3, 1_000_000])
 @pytest.mark.parametrize(
     ("case", "new_rows", "edit_old", "edit_new", "options", "aligned"), PATH_CASES, ids=[c[0] for c in PATH_CASES]
 )
 def test_aligned_path_only_when_verified_and_then_equal_to_the_partitioned_path(
-    tmp_path: Path, rules: RuleSet, case: str, new_rows: list[dict[str, Any]], edit_old: Callable[[Path], None],
-    edit_new: Callable[[Path], None], options: dict[str, Any], aligned: bool,
+    tmp_path: Path, rules: RuleSet, monkeypatch: pytest.MonkeyPatch, zip_rows: int, case: str,
+    new_rows: list[dict[str, Any]], edit_old: Callable[[Path], None], edit_new: Callable[[Path], None],
+    options: dict[str, Any], aligned: bool,
 ) -> None:
+    monkeypatch.setattr(diff, "_ZIP_ROWS", zip_rows)  # 3: the runs are zipped in several slices
     corrected = load_rules(plans=_plans_without_nmn_exclusion(tmp_path, "HCSC-PPO-100"))
     old = write_run(tmp_path / "old", BATCH, rules, "old")
     new = write_run(tmp_path / "new", new_rows, corrected, "new")
