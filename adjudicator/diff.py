@@ -95,6 +95,10 @@ _STATUS = "status"
 _ROW = "_row"
 #: the spill partition of a line
 _PART = "_partition"
+#: a line's key hash, kept in a spill that is partitioned again
+_HASH = "_key_hash"
+#: most files one partitioned sink writes at once
+_FAN_OUT = 20
 #: lines of one run per spill partition: a partition's join then stays small whatever the runs' size
 ROWS_PER_PARTITION: Final = 500_000
 #: rows the partitioned sink holds for all its open files together, before writing a row group
@@ -409,12 +413,35 @@ def _rows(path: Path) -> int:
 def _sink_partitioned(frame: pl.LazyFrame, hash_: pl.Expr, partitions: int, folder: Path) -> None:
     """Sink ``frame`` to ``folder``/_partition=<i>/ by ``hash_`` modulo ``partitions`` (no folder for an empty one).
 
-    The sink holds up to a row group for each partition it writes; the row
-    groups shrink as the partitions grow in number, so together they stay
-    near ``_SPILL_BUFFER_ROWS`` rows.
+    One partitioned sink holds an open file for each partition, and its
+    memory grows with their number (200 files: 1.3 GB, docs/benchmarks.md), so
+    a sink never writes more than ``_FAN_OUT`` of them: beyond that the rows go
+    first to groups of ``_FAN_OUT`` partitions, with their hash, and each group
+    is then split into its partitions.
     """
-    row_group = max(4_096, min(65_536, _SPILL_BUFFER_ROWS // partitions))
-    frame.with_columns((hash_ % partitions).alias(_PART)).sink_parquet(
+    if partitions <= _FAN_OUT:
+        _sink_by_part(frame.with_columns((hash_ % partitions).alias(_PART)), partitions, folder)
+        return
+    groups = folder.with_name(f"{folder.name}-groups")
+    hashed = frame.with_columns(hash_.alias(_HASH))
+    _sink_by_part(hashed.with_columns((pl.col(_HASH) % partitions // _FAN_OUT).alias(_PART)),
+                  -(-partitions // _FAN_OUT), groups)
+    for group in range(-(-partitions // _FAN_OUT)):
+        rows = _partition(groups, group, hashed.collect_schema())
+        _sink_by_part(rows.with_columns((pl.col(_HASH) % partitions).alias(_PART)).drop(_HASH), _FAN_OUT, folder)
+        shutil.rmtree(groups / f"{_PART}={group}", ignore_errors=True)
+    shutil.rmtree(groups, ignore_errors=True)
+
+
+def _sink_by_part(frame: pl.LazyFrame, files: int, folder: Path) -> None:
+    """Sink ``frame`` to one folder per value of its ``_partition`` column (up to ``files`` of them).
+
+    Each open file holds up to a row group before writing it; the row groups
+    shrink as the files grow in number, so together they stay near
+    ``_SPILL_BUFFER_ROWS`` rows.
+    """
+    row_group = max(4_096, min(65_536, _SPILL_BUFFER_ROWS // files))
+    frame.sink_parquet(
         pl.PartitionBy(folder, key=_PART, include_key=False),
         compression="lz4", row_group_size=row_group, mkdir=True, engine="streaming",
     )

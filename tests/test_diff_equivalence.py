@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from adjudicator import diff
 from adjudicator.diff import CHANGES, SUMMARY, diff_runs
 from adjudicator.rules import RuleSet, load_rules
 from tests.test_diff import BASE, DIFF_CASES, _line, _plans_without_nmn_exclusion, _replace, write_run
@@ -207,8 +208,10 @@ SPILLS: list[tuple[str, dict[str, Any]]] = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_diff_outputs_equal_the_pinned_outputs(
-    tmp_path: Path, rules: RuleSet, golden: dict[str, Any], case: tuple[str, Rows, Rows, bool]
+    tmp_path: Path, rules: RuleSet, golden: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+    case: tuple[str, Rows, Rows, bool],
 ) -> None:
+    monkeypatch.setattr(diff, "_FAN_OUT", 3)  # more than 3 partitions are spilled in two steps
     old, new = _runs(tmp_path, case, rules)
     for name, options in SPILLS:
         out = tmp_path / f"diff {name}"
