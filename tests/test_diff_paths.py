@@ -96,3 +96,18 @@ def test_partitions_must_be_positive(tmp_path: Path, rules: RuleSet) -> None:
     old = write_run(tmp_path / "old", BASE, rules, "old")
     with pytest.raises(ValueError, match="'partitions' must be at least 1, got 0"):
         diff.diff_runs(old, old, tmp_path / "diff", partitions=0)
+
+
+def test_runs_without_any_result_take_the_aligned_path_and_equal_the_partitioned_path(
+    tmp_path: Path, rules: RuleSet
+) -> None:
+    old = write_run(tmp_path / "old", [_line("A", units="0"), _line("B", units="x")], rules, "old")
+    new = write_run(tmp_path / "new", [_line("A", units="0")], rules, "new")
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    assert diff._compare_aligned(old, new, diff.line_hash(), tmp_path / "changes.parquet", spill) is not None
+    summary = diff.diff_runs(old, new, tmp_path / "auto")
+    diff.diff_runs(old, new, tmp_path / "partitioned", aligned=False, partitions=3)
+    assert observed(tmp_path / "auto", old, new) == observed(tmp_path / "partitioned", old, new)
+    assert summary["by_change_kind"]["only_in_old"] == 1
+    assert summary["totals"] == {"lines_compared": 2, "changed": 1, "unchanged": 1}
