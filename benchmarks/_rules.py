@@ -68,3 +68,22 @@ def fingerprint(directory: Path) -> str:
         digest.update(name.encode())
         digest.update(path.read_bytes() if path.is_file() else b"<missing>")
     return digest.hexdigest()[:12]
+
+
+def corrected_plans(dest: Path) -> Path:
+    """The shipped plans table with one row corrected, written to ``dest``: the diff scenario's second run.
+
+    The first open-ended plan version that excludes not-medically-necessary
+    services no longer does (HCSC-PPO-100 from 2020-01-01 in the shipped
+    table): its NOT_MEDICALLY_NECESSARY lines move to BENEFIT_PLAN_REVIEW.
+    """
+    with (SHIPPED_RULES / PLANS).open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    row = next(r for r in rows if not r["end_date"] and r["excludes_not_medically_necessary"] == "true")
+    row["excludes_not_medically_necessary"] = "false"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with dest.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return dest

@@ -1,6 +1,12 @@
 """One command for the benchmark suite: generate inputs, run the contenders in turn, report medians.
 
     python -m benchmarks.run --scales 1M,20M --formats parquet,csv --repeats 3
+    python -m benchmarks.run --scenario diff --scales 10M,100M --repeats 2
+
+The `diff` scenario (issue 14) adjudicates each generated Parquet input twice,
+untimed (the shipped rules, then a plans table corrected in one row, see
+`_rules.corrected_plans`), and then times `adjudicate diff` of those two runs
+against one `adjudicate run` of the same input (with the corrected plans), in turn.
 
 For each (format, scale) the contenders run as subprocesses in turn, A B C A B
 C ..., so that a noisy neighbour hurts them alike; each run goes through a
@@ -52,6 +58,18 @@ TARGET_PEAK_MIB = 1024.0
 TARGET_FLAT = 1.15
 FLAT_SCALES = (10_000_000, 100_000_000)
 TARGET_SCALE = 20_000_000
+
+SCENARIOS = ("adjudicate", "diff")
+#: the diff scenario's contenders: one run of the input, the diff, the diff's partitioned path alone
+RUN = "run"
+DIFF = "diff"
+DIFF_PARTITIONED = "diff_partitioned"
+DIFF_CONTENDERS = (RUN, DIFF, DIFF_PARTITIONED)
+#: issue 14 targets: the diff's memory at 10M, its growth to 100M, its wall time against one run
+TARGET_DIFF_PEAK_MIB = 1024.0
+TARGET_DIFF_FLAT = 1.15
+TARGET_DIFF_VS_RUN = 1.0
+DIFF_PEAK_SCALE = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -374,6 +392,142 @@ def targets(cells: Sequence[Cell]) -> list[dict[str, Any]]:
     return checks
 
 
+def diff_contenders(
+    names: Sequence[str], prefix: list[str], runs: dict[Path, tuple[Path, Path]], plans: Path
+) -> list[Contender]:
+    """The diff scenario's contenders; ``runs`` maps each input to its (old, new) run folders."""
+
+    def run(input_path: Path, outdir: Path) -> list[str]:
+        return [*prefix, "run", str(input_path), "--plans", str(plans), "--out", str(outdir), "--overwrite", "--quiet"]
+
+    def diff(input_path: Path, outdir: Path) -> list[str]:
+        old, new = runs[input_path]
+        return [*prefix, "diff", str(old), str(new), "--out", str(outdir), "--overwrite", "--quiet"]
+
+    def diff_partitioned(input_path: Path, outdir: Path) -> list[str]:
+        old, new = runs[input_path]
+        return [sys.executable, "-m", "benchmarks.diff_partitioned", str(old), str(new), str(outdir)]
+
+    known = {
+        RUN: Contender(RUN, "adjudicate run INPUT --plans CORRECTED --out OUT", run,
+                       outputs=("results.parquet", "rejects.parquet")),
+        DIFF: Contender(DIFF, "adjudicate diff OLD NEW --out OUT", diff, outputs=("changes.parquet",)),
+        DIFF_PARTITIONED: Contender(DIFF_PARTITIONED, "diff_runs(OLD, NEW, OUT, aligned=False)", diff_partitioned,
+                                    outputs=("changes.parquet",)),
+    }
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        msg = f"'contenders' must be among {DIFF_CONTENDERS} for the diff scenario, got {unknown!r}"
+        raise ValueError(msg)
+    return [known[n] for n in names]
+
+
+def prepare_runs(prefix: list[str], input_path: Path, plans: Path, folder: Path) -> tuple[Path, Path]:
+    """The two runs a diff compares (the shipped rules; ``plans`` for the plans), made once, untimed.
+
+    Kept in ``folder`` with a note of the input and plans they were made from;
+    made again when either changed.
+    """
+    stat = input_path.stat()
+    made_from = {"input": str(input_path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                 "plans": plans.read_text(encoding="utf-8")}
+    note = folder / "made_from.json"
+    old, new = folder / "old", folder / "new"
+    if note.is_file() and json.loads(note.read_text(encoding="utf-8")) == made_from:
+        return old, new
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for out, extra in ((old, []), (new, ["--plans", str(plans)])):
+        print(f"adjudicating {input_path.name} into {out} (untimed) ...", file=sys.stderr, flush=True)
+        subprocess.run([*prefix, "run", str(input_path), *extra, "--out", str(out), "--quiet"], cwd=REPO_ROOT,
+                       check=True)
+    note.write_text(json.dumps(made_from), encoding="utf-8")
+    return old, new
+
+
+def diff_rows(cells: Sequence[Cell]) -> list[dict[str, Any]]:
+    """``summarize``'s rows for the diff scenario, with each cell's median wall over the run's (``vs_run``)."""
+    by_key = index(cells)
+    rows = summarize(cells)
+    for row, cell in zip(rows, cells, strict=True):
+        row["vs_run"] = _ratio(cell, by_key.get((cell.format, cell.lines, RUN)))
+        del row["vs_floor"], row["vs_duckdb"]
+    return rows
+
+
+def diff_markdown_table(rows: Sequence[dict[str, Any]]) -> str:
+    out = [
+        "| lines | contender | median wall s | peak RSS MiB | vs one run | rows out | runs ok |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        status = "" if r["status"] == "ok" else f" ({r['status']})"
+        out.append(
+            f"| {_scale(r['lines'])} | {r['contender']}{status} | {_fmt(r['median_wall_s'], '.2f')} "
+            f"| {_fmt(r['peak_rss_mib'], ',.0f')} | {_fmt(r['vs_run'], '.2f')} "
+            f"| {'-' if r['rows_out'] is None else format(r['rows_out'], ',')} | {r['runs_ok']}/{r['runs']} |"
+        )
+    return "\n".join(out)
+
+
+def diff_targets(cells: Sequence[Cell]) -> list[dict[str, Any]]:
+    """Issue 14's targets on every diff cell measured: wall over one run's, peak RSS at 10M, growth to 100M."""
+    by_key = index(cells)
+    checks: list[dict[str, Any]] = []
+
+    def check(cell: Cell, name: str, value: float | None, limit: float, official: bool) -> None:
+        if value is not None:
+            checks.append({"format": cell.format, "lines": cell.lines, "contender": cell.contender, "target": name,
+                           "value": value, "limit": limit, "met": value <= limit, "official": official})
+
+    for cell in cells:
+        if cell.contender not in (DIFF, DIFF_PARTITIONED):
+            continue
+        one_run = by_key.get((cell.format, cell.lines, RUN))
+        check(cell, "wall / one run", _ratio(cell, one_run), TARGET_DIFF_VS_RUN, True)
+        check(cell, "peak RSS MiB", cell.peak_rss_mib, TARGET_DIFF_PEAK_MIB, cell.lines == DIFF_PEAK_SCALE)
+        small = by_key.get((cell.format, FLAT_SCALES[0], cell.contender))
+        if cell.lines == FLAT_SCALES[1] and small and small.peak_rss_mib and cell.peak_rss_mib:
+            check(cell, "peak(100M) / peak(10M)", cell.peak_rss_mib / small.peak_rss_mib, TARGET_DIFF_FLAT, True)
+    return checks
+
+
+def measure_in_turn(
+    chosen: Sequence[Contender], fmt: str, lines: int, input_path: Path, args: argparse.Namespace, logs: Path,
+    data_dir: Path,
+) -> list[Cell]:
+    """Every contender on one input, ``args.repeats`` times, taking turns (A B C A B C ...)."""
+    group = [Cell(fmt, lines, c.name) for c in chosen]
+    for cell, c in zip(group, chosen, strict=True):
+        if c.missing:
+            cell.status, cell.note = "missing", c.missing
+        elif c.max_lines is not None and lines > c.max_lines:
+            cell.status, cell.note = "skipped", f"above {_scale(c.max_lines)} lines"
+    for repeat in range(args.repeats):
+        for cell, c in zip(group, chosen, strict=True):
+            if cell.status in ("missing", "skipped"):
+                continue
+            outdir = data_dir / "out" / c.name
+            log = logs / f"{fmt}_{lines}_{c.name}_{repeat}.log"
+            sample = measure(c, input_path, outdir, log, args.timeout)
+            if not args.keep_outputs:
+                shutil.rmtree(outdir, ignore_errors=True)
+            cell.samples.append(sample)
+            ok = sample.returncode == 0 and not sample.timed_out
+            print(
+                f"  {fmt:<8}{_scale(lines):>6}  {c.name:<17} run {repeat + 1}: "
+                f"{sample.wall_s:8.2f}s {sample.peak_rss_mib:8.0f} MiB"
+                + ("" if ok else f"  FAILED rc={sample.returncode} (log {log})"),
+                file=sys.stderr,
+                flush=True,
+            )
+    for cell in group:
+        if cell.status == "ok" and len(cell.ok_samples) < len(cell.samples):
+            cell.status = "failed"
+            cell.note = next(s.log for s in cell.samples if s.returncode != 0)
+    return group
+
+
 def _git(*args: str) -> str:
     try:
         done = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True)
@@ -438,9 +592,11 @@ def write_json(payload: dict[str, Any], paths: Sequence[Path]) -> None:
         os.replace(tmp, path)
 
 
-def update_doc(doc: Path, table: str, header: str) -> None:
+def update_doc(
+    doc: Path, table: str, header: str, *, markers: tuple[str, str] = ("<!-- bench:start -->", "<!-- bench:end -->")
+) -> None:
     """Replace the text between the bench markers of `doc` with the latest table."""
-    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    start, end = markers
     text = doc.read_text(encoding="utf-8")
     if start not in text or end not in text:
         msg = f"{doc} has no {start} ... {end} markers to replace"
@@ -463,10 +619,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description=(__doc__ or "").splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    parser.add_argument("--scenario", choices=SCENARIOS, default="adjudicate",
+                        help="adjudicate: a run against its peers; diff: `adjudicate diff` against one run")
     parser.add_argument("--scales", type=_counts, default=[1_000_000], help="e.g. 1M,20M")
-    parser.add_argument("--formats", type=_names, default=list(FORMATS))
+    parser.add_argument("--formats", type=_names, default=None,
+                        help=f"default: {','.join(FORMATS)}; parquet for the diff scenario")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--contenders", type=_names, default=list(CONTENDERS))
+    parser.add_argument("--contenders", type=_names, default=None,
+                        help=f"default: {','.join(CONTENDERS)}; for the diff scenario {RUN},{DIFF} "
+                        f"(also: {DIFF_PARTITIONED})")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--pandas-max-lines", type=parse_count, default=2_000_000)
@@ -488,6 +649,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep-outputs", action="store_true")
     parser.add_argument("--clean-inputs", action="store_true", help="delete the generated inputs at the end")
     args = parser.parse_args(argv)
+    diff = args.scenario == "diff"
+    if args.formats is None:
+        args.formats = ["parquet"] if diff else list(FORMATS)
+    if args.contenders is None:
+        args.contenders = [RUN, DIFF] if diff else list(CONTENDERS)
     if args.quick:
         args.scales, args.repeats = [200_000], 1
     unknown = set(args.formats) - set(FORMATS)
@@ -498,11 +664,97 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def main_diff(args: argparse.Namespace, argv: Sequence[str] | None, started: dt.datetime, env: dict[str, Any]) -> int:
+    """The diff scenario (issue 14): per scale, two runs made once, then the diff and one run timed in turn."""
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    prefix, missing = adjudicator_prefix(args.adjudicator_cmd)
+    if prefix is None:
+        print(f"the adjudicator cannot run: {missing}", file=sys.stderr)
+        return 2
+    vocab = Vocabulary.from_rules()
+    data_dir = args.data_dir.resolve()
+    logs = data_dir / "logs" / stamp
+    logs.mkdir(parents=True, exist_ok=True)
+    plans = _rules.corrected_plans(data_dir / "diff" / "plans_corrected.csv")
+    runs: dict[Path, tuple[Path, Path]] = {}
+    chosen = diff_contenders(args.contenders, prefix, runs, plans)
+    cells: list[Cell] = []
+    inputs: list[Path] = []
+    for lines in args.scales:
+        paths = ensure_inputs(data_dir, lines, args.seed, args.formats, vocab)
+        inputs += paths.values()
+        for fmt, path in paths.items():
+            folder = data_dir / "diff" / f"runs_{path.name}"
+            runs[path] = prepare_runs(prefix, path, plans, folder)
+            cells += measure_in_turn(chosen, fmt, lines, path, args, logs, data_dir)
+            if not args.keep_outputs:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    rows = diff_rows(cells)
+    growth = memory_growth(cells)
+    checks = diff_targets(cells)
+    table = diff_markdown_table(rows)
+    machine = env["machine"]
+    header = (
+        f"Measured {started:%Y-%m-%d} on {machine['cpu'] or 'unknown CPU'}, "
+        f"{machine['cores']} cores, {machine['memory']} RAM; commit "
+        f"{env['git']['commit'][:10]}{' (dirty)' if env['git']['dirty'] else ''}; "
+        f"seed {args.seed}, {args.repeats} repeat(s) in turn, {args.formats[0]} input.\n"
+        f"Command: `python -m benchmarks.run {' '.join(argv or sys.argv[1:])}`"
+    )
+    print(f"\n{header}\n\n{table}")
+    if growth:
+        print("\npeak RSS growth (largest scale / smallest scale):")
+        for g in growth:
+            print(f"  {g['contender']:<17} {_scale(g['large_lines'])} / {_scale(g['small_lines'])}: {g['ratio']:.2f}")
+    if checks:
+        print("\nissue 14 targets (peak RSS: official at 10M):")
+        for t in checks:
+            print(
+                f"  {_scale(t['lines']):>6}  {t['contender']:<17} {t['target']:<24}"
+                f"{t['value']:>9.2f} <= {t['limit']:<7g} {'met' if t['met'] else 'NOT MET'}"
+                + ("" if t["official"] else "  (not the official scale)")
+            )
+    env["machine"]["loadavg_at_end"] = os.getloadavg()
+    payload = {
+        "schema_version": SCHEMA_VERSION,
+        "scenario": "diff",
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": ["python", "-m", "benchmarks.run", *(argv or sys.argv[1:])],
+        "config": {"scales": args.scales, "formats": args.formats, "repeats": args.repeats, "seed": args.seed,
+                   "contenders": [{"name": c.name, "description": c.description} for c in chosen],
+                   "plans": plans.read_text(encoding="utf-8")},
+        "environment": env,
+        "rows": rows,
+        "memory_growth": growth,
+        "targets": checks,
+        "samples": [{"format": c.format, "lines": c.lines, "contender": c.contender,
+                     "runs": [asdict(s) for s in c.samples]} for c in cells],
+    }
+    results_dir = args.results_dir or (data_dir if args.quick else RESULTS_DIR)
+    commit = env["git"]["commit"][:7] or "nogit"
+    latest = results_dir / ("quick_diff.json" if args.quick else "diff_latest.json")
+    outputs = [latest] if args.quick else [latest, results_dir / f"{stamp}_{commit}_diff.json"]
+    write_json(payload, outputs)
+    print(f"\nwrote {', '.join(str(p) for p in outputs)}", file=sys.stderr)
+    if args.update_doc:
+        update_doc(args.update_doc, table, header, markers=("<!-- bench-diff:start -->", "<!-- bench-diff:end -->"))
+        print(f"updated {args.update_doc}", file=sys.stderr)
+    if args.clean_inputs:
+        for path in inputs:
+            path.unlink(missing_ok=True)
+            path.with_name(path.name + ".meta.json").unlink(missing_ok=True)
+    return 1 if any(c.status == "failed" for c in cells) else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = dt.datetime.now(dt.UTC)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     env = environment()
+    if args.scenario == "diff":
+        return main_diff(args, argv, started, env)
     chosen = contenders(
         args.contenders,
         pandas_max_lines=args.pandas_max_lines,
@@ -523,35 +775,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         paths = ensure_inputs(data_dir, lines, args.seed, args.formats, vocab)
         inputs += paths.values()
         for fmt in args.formats:
-            group = [Cell(fmt, lines, c.name) for c in chosen]
-            for cell, c in zip(group, chosen, strict=True):
-                if c.missing:
-                    cell.status, cell.note = "missing", c.missing
-                elif c.max_lines is not None and lines > c.max_lines:
-                    cell.status, cell.note = "skipped", f"above {_scale(c.max_lines)} lines"
-            for repeat in range(args.repeats):
-                for cell, c in zip(group, chosen, strict=True):
-                    if cell.status in ("missing", "skipped"):
-                        continue
-                    outdir = data_dir / "out" / c.name
-                    log = logs / f"{fmt}_{lines}_{c.name}_{repeat}.log"
-                    sample = measure(c, paths[fmt], outdir, log, args.timeout)
-                    if not args.keep_outputs:
-                        shutil.rmtree(outdir, ignore_errors=True)
-                    cell.samples.append(sample)
-                    ok = sample.returncode == 0 and not sample.timed_out
-                    print(
-                        f"  {fmt:<8}{_scale(lines):>6}  {c.name:<13} run {repeat + 1}: "
-                        f"{sample.wall_s:8.2f}s {sample.peak_rss_mib:8.0f} MiB"
-                        + ("" if ok else f"  FAILED rc={sample.returncode} (log {log})"),
-                        file=sys.stderr,
-                        flush=True,
-                    )
-            for cell in group:
-                if cell.status == "ok" and len(cell.ok_samples) < len(cell.samples):
-                    cell.status = "failed"
-                    cell.note = next(s.log for s in cell.samples if s.returncode != 0)
-            cells += group
+            cells += measure_in_turn(chosen, fmt, lines, paths[fmt], args, logs, data_dir)
 
     rows = summarize(cells)
     growth = memory_growth(cells)
