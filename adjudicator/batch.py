@@ -181,15 +181,13 @@ def _concerned_verdicts(
 ) -> tuple[int, pl.DataFrame]:
     """The verdict rows of the valid lines whose code a policy, pair or limit names (a few percent).
 
-    Their edit facts are joined here, on the few lines only. Returns (lines an
-    edit fact named, the frame of ``_decision_row`` and ``_edit_row``, one row
-    per concerned line in order, in slice or not).
+    Their edit facts are looked up here (``BatchFacts.fired``), on the few
+    lines only. Returns (lines an edit fact named, the frame of
+    ``_decision_row`` and ``_edit_row``, one row per concerned line in order,
+    in slice or not).
     """
     fired = list(FIRED.values())
-    marked = concerned.select(CLAIM_ID, LINE_NUMBER, INSIDE, *compiled_columns()).join(
-        facts.keys.select(CLAIM_ID, LINE_NUMBER, *fired), on=[CLAIM_ID, LINE_NUMBER], how="left",
-        maintain_order="left",
-    )
+    marked = concerned.select(CLAIM_ID, LINE_NUMBER, INSIDE, *compiled_columns()).hstack(facts.fired(concerned))
     fired_lines = int(marked.select(pl.any_horizontal(pl.col(fired).fill_null(False)).sum()).item())
     rows = compiled.encode({kind: pl.col(column) for kind, column in FIRED.items()})
     decided = marked.select(INSIDE, rows.decision.alias(DECISION_ROW), rows.edit.alias(EDIT_ROW))

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
@@ -34,6 +35,7 @@ from adjudicator.contract import (
     SERVICE_DATE,
     UNITS,
 )
+from adjudicator.errors import InternalError
 from adjudicator.validate import DUPLICATE_KEY, FLAG_PREFIX, any_failed, flag_columns, layout_checks, with_checks
 
 #: helper columns of the facts (internal; never written)
@@ -81,6 +83,46 @@ class BatchFacts:
     @staticmethod
     def empty() -> BatchFacts:
         return BatchFacts(keys=_empty_keys())
+
+    @cached_property
+    def _fired_index(self) -> tuple[int, pl.DataFrame]:
+        """The keys an edit fired on, sorted by a 64-bit hash of the key that no two of them share.
+
+        Returns (the hash's seed, the frame). The seed is the first that gives
+        every key its own hash (the first, but for about one batch in ten
+        million), so a lookup lands on at most one key, which is then compared
+        exactly.
+        """
+        fired = self.keys.filter(pl.any_horizontal(pl.col(c) for c in FIRED.values())).select(
+            CLAIM_ID, LINE_NUMBER, *FIRED.values()
+        )
+        for seed in range(64):
+            hashed = fired.with_columns(pl.struct(CLAIM_ID, LINE_NUMBER).hash(seed=seed).alias(_HASH)).sort(_HASH)
+            if hashed[_HASH].n_unique() == hashed.height:
+                return seed, hashed
+        raise InternalError("64 hash seeds in a row gave two edit keys one hash")
+
+    def fired(self, lines: pl.DataFrame) -> pl.DataFrame:
+        """One ``FIRED[edit]`` Boolean column per edit for each line of ``lines`` (its claim_id and line_number).
+
+        Exact, and without a join: each line's key hash is found by a binary
+        search among the fired keys' sorted hashes, and the key found there is
+        compared with the line's. (A hash join rebuilt its table of every fired
+        key for each batch: 800k keys at 100M lines, 1,000 times.)
+        """
+        seed, index = self._fired_index
+        columns = list(FIRED.values())
+        if not index.height or not lines.height:
+            return pl.DataFrame({c: pl.repeat(False, lines.height, dtype=pl.Boolean, eager=True) for c in columns})
+        wanted = lines.select(CLAIM_ID, LINE_NUMBER, pl.struct(CLAIM_ID, LINE_NUMBER).hash(seed=seed).alias(_HASH))
+        position = index[_HASH].search_sorted(wanted[_HASH], side="left").clip(0, index.height - 1)
+        found = index[position]
+        same = (
+            (found[_HASH] == wanted[_HASH])
+            & (found[CLAIM_ID] == wanted[CLAIM_ID])
+            & (found[LINE_NUMBER] == wanted[LINE_NUMBER])
+        ).fill_null(False)
+        return pl.DataFrame({c: found[c] & same for c in columns})
 
     def with_deliveries(self, raw: pl.LazyFrame) -> pl.LazyFrame:
         """The raw lines with the layout's ``_reject_<check>`` flag of superseded copies (no-op without a rule)."""

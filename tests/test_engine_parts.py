@@ -278,3 +278,25 @@ def test_progress_waits_a_few_seconds_before_showing() -> None:
     progress = driver.Progress(10, enabled=True, stream=stream)  # type: ignore[arg-type]
     progress.update(5)
     assert stream.text == ""
+
+
+def test_fired_lookup_equals_a_join_on_exact_keys() -> None:
+    """The binary search over fired keys' hashes gives what a join on (claim_id, line_number) gives."""
+    keys = pl.DataFrame({
+        prepass.CLAIM_ID: [f"C{i}" for i in range(0, 300, 3)],
+        prepass.LINE_NUMBER: [i % 4 + 1 for i in range(0, 300, 3)],
+    }).with_columns(
+        pl.lit(False).alias(prepass.DUPLICATE),
+        (pl.int_range(pl.len()) % 2 == 0).alias(prepass.FIRED["addon_without_primary"]),
+        (pl.int_range(pl.len()) % 2 == 1).alias(prepass.FIRED["units_exceed_limit"]),
+    )
+    facts = prepass.BatchFacts(keys=keys, edit_lines=keys.height)
+    lines = pl.DataFrame({
+        prepass.CLAIM_ID: [f"C{i}" for i in range(300)] + [None, "C3"],
+        prepass.LINE_NUMBER: [i % 4 + 1 for i in range(300)] + [1, 99],
+    })
+    expected = lines.join(keys, on=[prepass.CLAIM_ID, prepass.LINE_NUMBER], how="left", maintain_order="left")
+    got = facts.fired(lines)
+    for column in prepass.FIRED.values():
+        assert got[column].to_list() == expected[column].fill_null(False).to_list()
+    assert int(got.select(pl.any_horizontal(pl.all())).to_series().sum()) == keys.height
