@@ -25,12 +25,13 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from adjudicator import prepass
 from adjudicator.batch import BatchOutput, adjudicate_batch
 from adjudicator.compiled import CompiledRules
 from adjudicator.contract import CLAIM_ID, DETERMINATION, MEMBER_ID, MESSAGE, REASON, SOURCE_FILE
 from adjudicator.errors import InternalError
 from adjudicator.prepass import BatchFacts, Supersede, find_facts
-from adjudicator.summary import collect_parts, finish_summary, merge_summary_parts
+from adjudicator.summary import TOP_CLAIMS, collect_parts, finish_summary, merge_summary_parts, top_claims
 
 #: lines per batch (10M lines: 100k peaked at 1,405 MiB and 250k at 1,723 MiB in the same time; 50k took 30% longer)
 BATCH_SIZE = 100_000
@@ -99,10 +100,51 @@ class ParquetSink:
             raise self._error
 
 
+class ClaimSpill:
+    """The report's flagged dollars per claim, kept on disk: one row per claim and batch, not in memory.
+
+    Claims with a flagged line are a few percent of the lines, so their sums
+    grew a run's memory with its size (100M lines: about 1.5M claims held to
+    the end). Each batch's per-claim partial goes to a spill file; at the end
+    the file is split by a hash of the claim, each part is summed on its own,
+    and its top claims kept: every claim's whole sum is in one part, so the
+    run's top claims are among the parts' (exact, in one part's memory).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.path = folder / "claims.parquet"
+        self.sink: ParquetSink | None = None
+        self.rows = 0
+
+    def add(self, frame: pl.DataFrame) -> None:
+        if self.sink is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.sink = ParquetSink(self.path, arrow(frame).schema)
+        self.sink.write(frame)
+        self.rows += frame.height
+
+    def top(self, n: int) -> pl.DataFrame | None:
+        """Every part's ``n`` claims with the most flagged dollars (ties by claim_id); None when none came."""
+        if self.sink is None:
+            return None
+        self.sink.close()
+        parts = prepass.spill_parts(
+            pl.scan_parquet(self.path, glob=False), prepass.spill_hash(pl.col(CLAIM_ID)),
+            prepass.partitions_for(self.rows), self.folder / "by_claim",
+        )
+        return pl.concat([top_claims(part, n) for part in parts])
+
+
 @dataclass
 class Totals:
-    """The run's counts, added up as the batches pass (small frames, summed once at the end)."""
+    """The run's counts, added up as the batches pass (small frames, summed once at the end).
 
+    ``claims``: where the report's per-claim sums go (``ClaimSpill``); None
+    keeps them in memory (small runs, tests).
+    """
+
+    claims: ClaimSpill | None = None
     counts: list[pl.DataFrame] = field(default_factory=list)
     by_reason: list[pl.DataFrame] = field(default_factory=list)
     by_check: list[pl.DataFrame] = field(default_factory=list)
@@ -118,7 +160,11 @@ class Totals:
         self.counts.append(out.counts)
         self.by_reason.append(out.by_reason)
         self.by_check.append(out.by_check)
-        self.parts.append(collect_parts(out.results, out.rejects, row_offset=self.rejects))
+        parts = collect_parts(out.results, out.rejects, row_offset=self.rejects)
+        if self.claims is not None:
+            self.claims.add(parts["top_claims"])
+            parts["top_claims"] = parts["top_claims"].clear()
+        self.parts.append(parts)
         self.rejects += out.rejects.height
         self.fired_lines += out.fired_lines
         self.lines += int(out.counts["read"].sum())
@@ -135,8 +181,12 @@ class Totals:
     def summary(self) -> dict[str, Any]:
         """Per-file counts (read, skipped, results, rejects), results by reason, rejects by check, and
         ``extended``: the manifest's ``summary`` (``adjudicator.summary``)."""
+        merged = merge_summary_parts(self.parts)
+        if self.claims is not None:
+            top = self.claims.top(TOP_CLAIMS)
+            merged["top_claims"] = top if top is not None else merged["top_claims"]
         return {
-            "extended": finish_summary(merge_summary_parts(self.parts)),
+            "extended": finish_summary(merged),
             "per_file": _sum(self.counts, [SOURCE_FILE]),
             "by_reason": _sum(self.by_reason, [DETERMINATION, REASON]).sort(
                 DETERMINATION, REASON, nulls_last=True
@@ -191,15 +241,17 @@ def run_batches(
     batch_size: int | None = None,
     expected_lines: int = 0,
     progress: bool = False,
+    scratch: Path | None = None,
 ) -> Totals:
     """Adjudicate every line of ``raw`` into the two files; returns the run's totals.
 
     An empty slice of the input is adjudicated first: it fixes both files'
     schemas (written even when no line reaches them) and proves the plan
-    before any line is read.
+    before any line is read. ``scratch``: a folder for the report's per-claim
+    sums (``ClaimSpill``); None keeps them in memory.
     """
     empty = adjudicate_batch(raw.head(0).collect(), facts, compiled, run_id, keep=keep)
-    totals = Totals()
+    totals = Totals(claims=ClaimSpill(scratch / "claims") if scratch is not None else None)
     totals.add(empty)
     sinks = [
         ParquetSink(results_path, arrow(empty.results).schema),

@@ -181,7 +181,7 @@ def _spill_files(frame: pl.LazyFrame, by: pl.Expr, partitions: int, folder: Path
         yield pl.scan_parquet(path, glob=False)
 
 
-def _spill(frame: pl.LazyFrame, by: pl.Expr, partitions: int, folder: Path) -> Iterator[pl.DataFrame]:
+def spill_parts(frame: pl.LazyFrame, by: pl.Expr, partitions: int, folder: Path) -> Iterator[pl.DataFrame]:
     """``frame`` in ``partitions`` parts by ``by`` (a UInt64 hash) modulo ``partitions``, one part at a time.
 
     With one partition the frame is collected (streaming) as it is; otherwise
@@ -205,7 +205,7 @@ def latest_deliveries(raw: pl.LazyFrame, rule: Supersede, partitions: int, folde
         part.group_by(key).agg(
             pl.col(LATEST_DELIVERY).min().alias("_first"), pl.col(LATEST_DELIVERY).max()
         ).filter(pl.col("_first") < pl.col(LATEST_DELIVERY)).drop("_first")
-        for part in _spill(narrow, by, partitions, folder)
+        for part in spill_parts(narrow, by, partitions, folder)
     ]
     schema = narrow.collect_schema()
     return pl.concat([pl.DataFrame(schema=schema), *found], how="vertical_relaxed")
@@ -316,7 +316,7 @@ def edit_keys(
     for kind in compiled.edit_kinds:
         column, fires = _EDIT_FUNCTIONS[kind]
         lines_by = spill_hash(pl.col(column))
-        parts = _spill(pl.scan_parquet(lines, glob=False), lines_by, partitions, folder / f"by_{column}")
+        parts = spill_parts(pl.scan_parquet(lines, glob=False), lines_by, partitions, folder / f"by_{column}")
         found[kind] = pl.concat(
             [pl.DataFrame(schema={CLAIM_ID: pl.String, LINE_NUMBER: pl.Int64}), *(fires(p, compiled) for p in parts)]
         )

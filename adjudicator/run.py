@@ -253,7 +253,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
                 try:
                     totals = run_batches(
                         raw, facts, compiled, run_id, tmp / output.RESULTS, tmp / output.REJECTS,
-                        keep=keep, expected_lines=lines, progress=progress,
+                        keep=keep, expected_lines=lines, progress=progress, scratch=scratch,
                     )
                 except pl.exceptions.PolarsError as exc:
                     raise InputError(_polars_message(exc, paths)) from exc

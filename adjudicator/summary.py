@@ -142,6 +142,16 @@ def merge_summary_parts(parts: Sequence[dict[str, pl.DataFrame]]) -> dict[str, p
     }
 
 
+def top_claims(partials: pl.DataFrame, n: int) -> pl.DataFrame:
+    """The ``n`` claims with the most flagged dollars among per-claim partials (summed first; ties by claim_id)."""
+    return (
+        partials.group_by(CLAIM_ID)
+        .agg(pl.col(FLAGGED_LINES).sum(), pl.col(FLAGGED_BILLED).sum())
+        .sort([FLAGGED_BILLED, CLAIM_ID], descending=[True, False])
+        .head(n)
+    )
+
+
 def _amount(value: Decimal | int | None) -> str:
     """A dollar amount as the manifest writes it: a decimal string with two places."""
     return str(Decimal(value or 0).quantize(Decimal("0.01")))
@@ -167,7 +177,7 @@ def finish_summary(parts: dict[str, pl.DataFrame]) -> dict[str, Any]:
         check: [{c: row[c] for c in (*CANONICAL_COLUMNS, SOURCE_FILE)} for row in rows.iter_rows(named=True)]
         for (check,), rows in examples.group_by(CHECK, maintain_order=True)
     }
-    top = parts["top_claims"].sort([FLAGGED_BILLED, CLAIM_ID], descending=[True, False]).head(TOP_CLAIMS)
+    top = top_claims(parts["top_claims"], TOP_CLAIMS)
     summary["top_claims"] = [
         {CLAIM_ID: row[CLAIM_ID], FLAGGED_LINES: int(row[FLAGGED_LINES]), FLAGGED_BILLED: _amount(row[FLAGGED_BILLED])}
         for row in top.iter_rows(named=True)
@@ -193,5 +203,5 @@ def extended_summary(results: pl.LazyFrame, rejects: pl.LazyFrame) -> dict[str, 
 
 __all__ = [
     "REJECT_EXAMPLES", "SUMMED_PIECES", "TOP_CLAIMS", "collect_parts", "extended_summary", "finish_summary",
-    "merge_summary_parts", "summary_parts",
+    "merge_summary_parts", "summary_parts", "top_claims",
 ]

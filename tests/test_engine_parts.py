@@ -300,3 +300,19 @@ def test_fired_lookup_equals_a_join_on_exact_keys() -> None:
     for column in prepass.FIRED.values():
         assert got[column].to_list() == expected[column].fill_null(False).to_list()
     assert int(got.select(pl.any_horizontal(pl.all())).to_series().sum()) == keys.height
+
+
+def test_top_claims_from_the_claim_spill_equal_sums_over_the_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per-claim sums go to disk batch by batch and are summed part by part: the top claims must not change."""
+    from adjudicator.summary import extended_summary
+
+    monkeypatch.setattr(driver, "BATCH_SIZE", 7)  # a claim's lines fall in different batches
+    monkeypatch.setattr(prepass, "ROWS_PER_PARTITION", 5)  # and the claim sums in several parts
+    out = tmp_path / "out"
+    assert main(["run", str(SAMPLE), "--out", str(out), "--quiet"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    whole = extended_summary(pl.scan_parquet(out / "results.parquet"), pl.scan_parquet(out / "rejects.parquet"))
+    assert manifest["summary"]["top_claims"] == whole["top_claims"]
+    assert len(whole["top_claims"]) == 10
