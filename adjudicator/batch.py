@@ -33,7 +33,7 @@ from adjudicator.contract import (
     SERVICE_DATE,
     SOURCE_FILE,
 )
-from adjudicator.prepass import DUPLICATE, FIRED, BatchFacts
+from adjudicator.prepass import FIRED, BatchFacts
 from adjudicator.summary import detached
 from adjudicator.validate import (
     DUPLICATE_KEY,
@@ -91,12 +91,8 @@ def check_lines(lines: pl.LazyFrame, facts: BatchFacts, *, keep: pl.Expr | None 
     in the facts' duplicate keys (a join keeping order cost twice as much).
     """
     typed = with_checks(facts.with_deliveries(lines))
-    duplicates = facts.keys.filter(pl.col(DUPLICATE))
-    if duplicates.height:
-        key = pl.struct(CLAIM_ID, LINE_NUMBER)
-        duplicate = key.is_in(duplicates.select(key).to_series().implode())
-    else:
-        duplicate = pl.lit(False)
+    duplicates = facts.duplicate_keys
+    duplicate = pl.struct(CLAIM_ID, LINE_NUMBER).is_in(duplicates) if duplicates is not None else pl.lit(False)
     has_key = pl.col(CLAIM_ID).is_not_null() & pl.col(LINE_NUMBER).is_not_null()
     typed = typed.with_columns((has_key & duplicate).alias(FLAG_PREFIX + DUPLICATE_KEY))
     flags = flag_columns(typed.collect_schema())

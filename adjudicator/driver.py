@@ -179,6 +179,14 @@ class Totals:
         self.by_check = [_sum(self.by_check, ["check"])]
         self.parts = [merge_summary_parts(self.parts)]
 
+    def check_against(self, facts: BatchFacts) -> None:
+        """The batches must have met every line the prepass named for an edit; any other count means the two
+        disagree (a bug), and the run stops instead of writing such a line as NO_ACTION."""
+        if self.fired_lines != facts.edit_lines:
+            raise InternalError(
+                f"the prepass found {facts.edit_lines} lines an edit fires on, the batches met {self.fired_lines}"
+            )
+
     def summary(self) -> dict[str, Any]:
         """Per-file counts (read, skipped, results, rejects), results by reason, rejects by check, and
         ``extended``: the manifest's ``summary`` (``adjudicator.summary``)."""
@@ -277,6 +285,7 @@ def run_batches(
         shown.finish()
     for sink in sinks:
         sink.close()
+    totals.check_against(facts)
     return totals
 
 
@@ -306,8 +315,7 @@ def adjudicate_frame(
         results.append(out.results)
         rejects.append(out.rejects)
         totals.add(out)
-    if totals.fired_lines != facts.edit_lines:
-        raise InternalError(f"the prepass found {facts.edit_lines} edit lines, the batches met {totals.fired_lines}")
+    totals.check_against(facts)
     return pl.concat(results), pl.concat(rejects), totals
 
 

@@ -80,9 +80,14 @@ class BatchFacts:
     deliveries: pl.DataFrame | None = None
     edit_lines: int = 0
 
-    @staticmethod
-    def empty() -> BatchFacts:
-        return BatchFacts(keys=_empty_keys())
+    @cached_property
+    def duplicate_keys(self) -> pl.Series | None:
+        """The duplicated keys as one imploded (claim_id, line_number) struct, for membership tests; None when
+        there are none. Built once per run, not once per batch."""
+        duplicates = self.keys.filter(pl.col(DUPLICATE))
+        if not duplicates.height:
+            return None
+        return duplicates.select(pl.struct(CLAIM_ID, LINE_NUMBER)).to_series().implode()
 
     @cached_property
     def _fired_index(self) -> tuple[int, pl.DataFrame]:

@@ -20,7 +20,7 @@ from adjudicator.canonical import find_bad_utf8, find_malformed_row, is_parquet
 from adjudicator.compiled import compile_rules
 from adjudicator.contract import CLAIM_ID, DETERMINATION, PAYER_ID, REASON, SERVICE_DATE, SOURCE_FILE
 from adjudicator.driver import run_batches
-from adjudicator.errors import InputError, InternalError, first_line
+from adjudicator.errors import InputError, first_line
 from adjudicator.prepass import Supersede, find_facts
 from adjudicator.rules import RuleSet, load_rules
 from adjudicator.tuning import tune_reader
@@ -257,11 +257,6 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
                     )
                 except pl.exceptions.PolarsError as exc:
                     raise InputError(_polars_message(exc, paths)) from exc
-                if totals.fired_lines != facts.edit_lines:
-                    raise InternalError(
-                        f"the prepass found {facts.edit_lines} lines an edit fires on, the batches met "
-                        f"{totals.fired_lines}"
-                    )
                 executed = time.perf_counter()
                 watch.verify()
                 manifest = _manifest(
