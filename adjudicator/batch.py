@@ -11,16 +11,23 @@ starts: the driver may cut the input anywhere (tests run batches of 1 line).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from adjudicator.compiled import CompiledRules, VerdictRows
 from adjudicator.contract import (
     BILLED_AMOUNT,
     CANONICAL,
     CLAIM_ID,
+    DECISION_COLUMNS,
     DETERMINATION,
+    EDIT_CARCS,
+    EDITS,
     FAILED_CHECKS,
     LINE_NUMBER,
     PAYER_ID,
@@ -34,7 +41,7 @@ from adjudicator.contract import (
     SOURCE_FILE,
 )
 from adjudicator.prepass import FIRED, BatchFacts
-from adjudicator.summary import detached
+from adjudicator.summary import FLAGGED_BILLED, FLAGGED_LINES, MONTH, TALLY_COLUMNS, detached, tally_parts
 from adjudicator.validate import (
     DUPLICATE_KEY,
     FLAG_PREFIX,
@@ -57,18 +64,94 @@ EDIT_ROW = "_edit_row"
 class BatchOutput:
     """One batch's share of a run: its output rows and the counts the run's summary adds up.
 
+    The results are held as ``lines`` (the valid lines inside the slice: the
+    typed canonical columns and the input's extra columns) and ``verdicts``
+    (each line's ``_decision_row`` and ``_edit_row``; null for a line no policy
+    targets and one no edit concerns), decoded on demand: ``results`` as a
+    polars frame, ``results_table`` as the Arrow table the writer takes.
+
     ``counts``: per ``source_file``, lines ``read``, ``skipped`` (outside the
-    slice), ``results`` and ``rejects``. ``by_reason``: results by
-    (determination, reason) with ``lines`` and ``billed``. ``by_check``:
-    rejects per failed check. ``fired_lines``: lines an edit fact named.
+    slice), ``results`` and ``rejects``. ``tallies``: results by (month of
+    service, payer, decision row) with ``lines`` and ``billed_amount``, the
+    key of every summed count (``by_reason``, the report's cube);
+    ``edit_tallies``: the same by edit row, of the lines with an edit row;
+    ``flagged_claims``: per claim with a line that is not NO_ACTION, its
+    ``flagged_lines`` and ``flagged_billed_amount``. ``by_check``: rejects per
+    failed check. ``fired_lines``: lines an edit fact named.
     """
 
-    results: pl.DataFrame
+    lines: pl.DataFrame
+    verdicts: pl.DataFrame
     rejects: pl.DataFrame
     counts: pl.DataFrame
-    by_reason: pl.DataFrame
+    tallies: pl.DataFrame
+    edit_tallies: pl.DataFrame
+    flagged_claims: pl.DataFrame
     by_check: pl.DataFrame
     fired_lines: int
+    compiled: CompiledRules
+    run_id: str
+
+    @cached_property
+    def results(self) -> pl.DataFrame:
+        """One row per valid line inside the slice, in input order: the typed canonical columns, the
+        input's extra columns, the ``DECISION_COLUMNS`` and ``run_id``."""
+        rows = VerdictRows(pl.col(DECISION_ROW), pl.col(EDIT_ROW))
+        return self.lines.hstack(self.verdicts).select(
+            *self.lines.columns, *self.compiled.decode(rows), pl.lit(self.run_id, pl.String).alias(RUN_ID)
+        )
+
+    def results_table(self) -> pa.Table:
+        """``results`` as Arrow, the scalar decision columns as dictionary arrays (the decision table's
+        values once, a code per line) and the text as polars' string views, without a copy.
+
+        Written to Parquet, a dictionary array becomes dictionary pages of its
+        values: readers see the same strings and dates as ``results`` (the
+        writer stores no Arrow schema), and neither the values are gathered per
+        line nor hashed again by the writer (a third of the writing).
+        """
+        compiled = self.compiled
+        table = self.lines.to_arrow(compat_level=pl.CompatLevel.newest())
+        if SOURCE_FILE in table.column_names:
+            table = table.set_column(
+                table.schema.get_field_index(SOURCE_FILE), SOURCE_FILE, _file_dictionary(self.lines[SOURCE_FILE])
+            )
+        decision = self.verdicts[DECISION_ROW]
+        codes = compiled.dictionary_codes(decision)
+        values = compiled.arrow_values
+        edit = self.verdicts[EDIT_ROW].fill_null(compiled.no_edit_row)
+        lists = {EDITS: compiled.edit_names.gather(edit), EDIT_CARCS: compiled.edit_carcs.gather(edit)}
+        for column in DECISION_COLUMNS:
+            if column in codes:
+                array: pa.Array = pa.DictionaryArray.from_arrays(codes[column].to_arrow(), values[column])
+            else:
+                array = lists[column].to_arrow(compat_level=pl.CompatLevel.newest())
+            table = table.append_column(column, array)
+        run_id = pa.DictionaryArray.from_arrays(
+            pa.repeat(pa.scalar(0, pa.int32()), table.num_rows), pa.array([self.run_id], pa.string())
+        )
+        return table.append_column(RUN_ID, run_id)
+
+    @cached_property
+    def decoded_tallies(self) -> pl.DataFrame:
+        """``tallies`` with the decision columns the summed counts are keyed by."""
+        return decoded(self.tallies, self.compiled, TALLY_COLUMNS)
+
+    @cached_property
+    def by_reason(self) -> pl.DataFrame:
+        """Results by (determination, reason), with ``lines`` and ``billed``."""
+        return self.decoded_tallies.group_by(DETERMINATION, REASON).agg(
+            pl.col("lines").sum().cast(pl.Int64), pl.col(BILLED_AMOUNT).sum().alias("billed")
+        )
+
+    def summary_parts(self, *, row_offset: int = 0) -> dict[str, pl.DataFrame]:
+        """The report's partial tables of this batch (``adjudicator.summary``) from its tallies."""
+        edits = self.edit_tallies.select(
+            pl.lit(self.compiled.edit_names).gather(pl.col(EDIT_ROW)).alias(EDITS), "lines", BILLED_AMOUNT
+        )
+        return tally_parts(
+            self.decoded_tallies, edits, self.flagged_claims, self.rejects, row_offset=row_offset
+        )
 
 
 def in_slice(keep: pl.Expr) -> pl.Expr:
@@ -114,9 +197,10 @@ def adjudicate_batch(
 
     results: one row per valid line inside ``keep`` (all lines when None), in
     input order: the typed canonical columns, the input's extra columns, the
-    ``DECISION_COLUMNS`` and ``run_id``. rejects: one row per invalid line
-    inside ``keep``: the original values as text, ``failed_checks`` and
-    ``run_id``. Lines outside ``keep`` are only counted (``skipped``).
+    ``DECISION_COLUMNS`` and ``run_id`` (``BatchOutput.results``). rejects: one
+    row per invalid line inside ``keep``: the original values as text,
+    ``failed_checks`` and ``run_id``. Lines outside ``keep`` are only counted
+    (``skipped``).
 
     ``fired_lines`` counts the lines an edit fact named; the driver checks
     that the batches met every line the prepass named (a fact naming any other
@@ -134,23 +218,66 @@ def adjudicate_batch(
     valid = frame.select(*CANONICAL, *extras, CONCERNED)
     if not keep_rows.all():
         valid = valid.filter(keep_rows)
-    results = _decide(valid, decided, compiled, run_id, extras)
+    verdicts = _verdict_rows(valid[CONCERNED], decided)
+    valid = valid.drop(CONCERNED)
     rejects = frame.filter(~pl.col(VALID) & pl.col(INSIDE)).select(
         *(pl.col(RAW_PREFIX + c).cast(pl.String).alias(c) for c in CANONICAL),
         *(pl.col(c).cast(pl.String) if c != SOURCE_FILE else pl.col(c) for c in extras),
         failed_check_names(flags).alias(FAILED_CHECKS),
         pl.lit(run_id, pl.String).alias(RUN_ID),
     )
-    counts = _counts(frame)
-    by_reason = results.group_by(DETERMINATION, REASON).agg(
-        pl.len().cast(pl.Int64).alias("lines"), pl.col(BILLED_AMOUNT).sum().alias("billed")
-    )
     by_check = (
         rejects.select(pl.col(FAILED_CHECKS).explode().alias("check"))
         .group_by("check")
         .agg(pl.len().cast(pl.Int64).alias("lines"))
     )
-    return BatchOutput(results, rejects, detached(counts), detached(by_reason), detached(by_check), fired_lines)
+    decided = decided.filter(pl.col(INSIDE))
+    flagged = decided.filter(pl.lit(compiled.flagged_rows).gather(pl.col(DECISION_ROW)))
+    return BatchOutput(
+        lines=valid,
+        verdicts=verdicts,
+        rejects=rejects,
+        counts=detached(_counts(frame)),
+        tallies=_tallies(valid, verdicts[DECISION_ROW]),
+        edit_tallies=detached(
+            decided.filter(pl.col(EDIT_ROW).is_not_null()).group_by(EDIT_ROW).agg(_lines_and_billed())
+        ),
+        flagged_claims=detached(
+            flagged.group_by(CLAIM_ID).agg(
+                pl.len().alias(FLAGGED_LINES), pl.col(BILLED_AMOUNT).sum().alias(FLAGGED_BILLED)
+            )
+        ),
+        by_check=detached(by_check),
+        fired_lines=fired_lines,
+        compiled=compiled,
+        run_id=run_id,
+    )
+
+
+def _file_dictionary(files: pl.Series) -> pa.Array:
+    """``source_file`` as a dictionary array: a batch's lines come from one file, or a few in turn (the
+    writer then takes the names once instead of hashing one per line)."""
+    if files.len() and files[0] == files[-1]:
+        return pa.DictionaryArray.from_arrays(
+            pa.repeat(pa.scalar(0, pa.int32()), files.len()), pa.array([files[0]], pa.string())
+        )
+    return pa.compute.dictionary_encode(files.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(pa.string()))
+
+
+def _lines_and_billed() -> list[pl.Expr]:
+    return [pl.len().alias("lines"), pl.col(BILLED_AMOUNT).sum()]
+
+
+def _tallies(valid: pl.DataFrame, decision: pl.Series) -> pl.DataFrame:
+    """Results by (month of service, payer, decision row): every summed count's key, in one group_by on
+    small keys (decoded once per row of the tally, not once per line)."""
+    month = pl.col(SERVICE_DATE).dt.truncate("1mo").alias(MONTH)
+    return detached(
+        valid.select(SERVICE_DATE, PAYER_ID, BILLED_AMOUNT)
+        .with_columns(decision)
+        .group_by(month, PAYER_ID, DECISION_ROW)
+        .agg(_lines_and_billed())
+    )
 
 
 def _counts(frame: pl.DataFrame) -> pl.DataFrame:
@@ -178,15 +305,23 @@ def _concerned_verdicts(
     """The verdict rows of the valid lines whose code a policy, pair or limit names (a few percent).
 
     Their edit facts are looked up here (``BatchFacts.fired``), on the few
-    lines only. Returns (lines an edit fact named, the frame of
-    ``_decision_row`` and ``_edit_row``, one row per concerned line in order,
-    in slice or not).
+    lines only. Returns (lines an edit fact named, the frame of ``_in_slice``,
+    ``claim_id``, ``billed_amount``, ``_decision_row`` and ``_edit_row``, one
+    row per concerned line in order, in slice or not). An edit row is null
+    where the code is in no pair or limit (no edits).
     """
     fired = list(FIRED.values())
-    marked = concerned.select(CLAIM_ID, LINE_NUMBER, INSIDE, *compiled_columns()).hstack(facts.fired(concerned))
+    marked = concerned.select(
+        CLAIM_ID, LINE_NUMBER, BILLED_AMOUNT, INSIDE, *compiled_columns()
+    ).hstack(facts.fired(concerned))
     fired_lines = int(marked.select(pl.any_horizontal(pl.col(fired).fill_null(False)).sum()).item())
     rows = compiled.encode({kind: pl.col(column) for kind, column in FIRED.items()})
-    decided = marked.select(INSIDE, rows.decision.alias(DECISION_ROW), rows.edit.alias(EDIT_ROW))
+    edit = rows.edit.cast(pl.Int32)
+    decided = marked.select(
+        INSIDE, CLAIM_ID, BILLED_AMOUNT,
+        rows.decision.cast(pl.Int32).alias(DECISION_ROW),
+        pl.when(edit != compiled.no_edit_row).then(edit).alias(EDIT_ROW),
+    )
     return fired_lines, decided
 
 
@@ -195,30 +330,24 @@ def compiled_columns() -> list[str]:
     return [PAYER_ID, PROCEDURE_CODE, PLAN_ID, PLACE_OF_SERVICE, SERVICE_DATE]
 
 
-def _decide(
-    valid: pl.DataFrame, decided: pl.DataFrame, compiled: CompiledRules, run_id: str, extras: list[str]
-) -> pl.DataFrame:
-    """The output rows of valid lines: the concerned few take their verdict rows, the rest NO_ACTION.
-
-    The concerned lines' verdict rows (``_concerned_verdicts``) are scattered
-    back to their positions, and every other line keeps a null row (NO_ACTION,
-    no edits), so the per-line cost of the rest is the gather of the output
-    columns.
-    """
-    positions = valid[CONCERNED].arg_true()
+def _verdict_rows(concerned: pl.Series, decided: pl.DataFrame) -> pl.DataFrame:
+    """Each valid line's ``_decision_row`` and ``_edit_row``: the concerned few take theirs (scattered back to
+    their positions), every other line keeps nulls (NO_ACTION, no edits), so the rest cost nothing per line."""
+    positions = concerned.arg_true()
     decided = decided.filter(pl.col(INSIDE))
-    n = valid.height
-    decision_row = pl.Series(DECISION_ROW, [], dtype=pl.Int64).extend_constant(None, n)
-    edit_row = pl.Series(EDIT_ROW, [], dtype=pl.Int64).extend_constant(None, n)
+    n = concerned.len()
+    decision_row = pl.Series(DECISION_ROW, [], dtype=pl.Int32).extend_constant(None, n)
+    edit_row = pl.Series(EDIT_ROW, [], dtype=pl.Int32).extend_constant(None, n)
     if positions.len():
         decision_row = decision_row.scatter(positions, decided[DECISION_ROW])
         edit_row = edit_row.scatter(positions, decided[EDIT_ROW])
-    return valid.with_columns(decision_row, edit_row).select(
-        *CANONICAL,
-        *extras,
-        *compiled.decode(VerdictRows(pl.col(DECISION_ROW), pl.col(EDIT_ROW))),
-        pl.lit(run_id, pl.String).alias(RUN_ID),
-    )
+    return pl.DataFrame([decision_row, edit_row])
 
 
-__all__ = ["BatchOutput", "adjudicate_batch", "check_lines", "extra_columns", "in_slice"]
+def decoded(frame: pl.DataFrame, compiled: CompiledRules, columns: Sequence[str]) -> pl.DataFrame:
+    """A frame keyed by ``_decision_row`` (a tally) with the decision ``columns`` of each row added."""
+    rows = VerdictRows(pl.col(DECISION_ROW), pl.lit(None, pl.Int32))
+    return frame.with_columns(e for e in compiled.decode(rows) if e.meta.output_name() in columns)
+
+
+__all__ = ["BatchOutput", "adjudicate_batch", "check_lines", "decoded", "extra_columns", "in_slice"]

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import polars as pl
+import pyarrow as pa
 
 from adjudicator.contract import (
     DECISION_COLUMNS,
@@ -190,6 +192,9 @@ class CompiledRules:
     edit_kinds: tuple[str, ...]
     addon_pairs: pl.DataFrame
     unit_limits: pl.DataFrame
+    #: the decision table's scalar columns as dictionaries (``dictionary_columns``): per column, each
+    #: decision row's code (Int32, null where the value is null) and the distinct values the codes index
+    dictionaries: dict[str, tuple[pl.Series, pl.Series]]
 
     @property
     def verdict_codes(self) -> tuple[str, ...]:
@@ -220,6 +225,33 @@ class CompiledRules:
     def no_edit_row(self) -> int:
         """The edit row of a line whose code no pair or limit names: empty lists."""
         return len(self.edit_code_classes) * (1 << len(self.edit_kinds))
+
+    @cached_property
+    def arrow_values(self) -> dict[str, pa.Array]:
+        """Each dictionary's values as Arrow (plain strings and dates), for ``pa.DictionaryArray``."""
+        return {
+            column: values.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(
+                pa.string() if values.dtype == pl.String else values.to_arrow().type
+            )
+            for column, (_, values) in self.dictionaries.items()
+        }
+
+    @cached_property
+    def flagged_rows(self) -> pl.Series:
+        """Per decision row, whether its determination flags the line (anything but NO_ACTION)."""
+        return self.decision[DETERMINATION] != NO_ACTION
+
+    def dictionary_codes(self, decision: pl.Series) -> dict[str, pl.Series]:
+        """For each line's decision row (null: no policy targets the code), its code in each scalar decision
+        column's dictionary (``dictionaries``); null where the line's value is null.
+
+        The same values ``decode`` gives, as one small integer gather per column
+        instead of a gather of the values: the writer hands them to Parquet as
+        dictionary pages (the values once, then the codes).
+        """
+        codes = {column: table.gather(decision) for column, (table, _) in self.dictionaries.items()}
+        codes[DETERMINATION] = codes[DETERMINATION].fill_null(self.dictionaries[DETERMINATION][0][-1])
+        return codes
 
     def decode(self, rows: VerdictRows) -> list[pl.Expr]:
         """The ``DECISION_COLUMNS`` of each line from its verdict rows, in output order.
@@ -263,11 +295,29 @@ def compile_rules(rules: RuleSet) -> CompiledRules:
         edit_kinds=kinds,
         addon_pairs=rules.addon_pairs.select("addon_code", "primary_code"),
         unit_limits=rules.unit_limits.select("procedure_code", "max_units_per_member_day"),
+        dictionaries=_dictionaries(decision),
     )
     no_action = decision.tail(1).drop(DETERMINATION)
     if no_action.null_count().sum_horizontal().item() != no_action.width:
         raise AssertionError("the NO_ACTION row of the decision table must be null but for its determination")
     return compiled
+
+
+def _dictionaries(decision: pl.DataFrame) -> dict[str, tuple[pl.Series, pl.Series]]:
+    """Each scalar decision column of the table as (a code per row, the distinct non-null values, in order of
+    first appearance); the codes index the values and are null where the row's value is null."""
+    found: dict[str, tuple[pl.Series, pl.Series]] = {}
+    for column in DECISION_COLUMNS:
+        if column not in decision.columns or decision[column].dtype.is_nested():
+            continue
+        values = decision[column].drop_nulls().unique(maintain_order=True)
+        codes = (
+            decision.select(column).with_row_index("_row")
+            .join(values.to_frame().with_row_index("_code"), on=column, how="left")
+            .sort("_row")["_code"].cast(pl.Int32)
+        )
+        found[column] = (codes, values)
+    return found
 
 
 def _place_classes(rules: RuleSet, policy_tiles: pl.DataFrame) -> tuple[list[str | None], list[str]]:

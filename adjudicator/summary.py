@@ -31,6 +31,7 @@ from adjudicator.contract import (
     FAILED_CHECKS,
     NO_ACTION,
     PAYER_ID,
+    REASON,
     SERVICE_DATE,
     SOURCE_FILE,
 )
@@ -52,6 +53,10 @@ TOP_CLAIMS: Final = 10
 ROW: Final = "_row"
 CHECK: Final = "check"
 FLAGGED_LINES: Final = "flagged_lines"
+#: the first day of the month of service, the cube's time key
+MONTH: Final = "month"
+#: the decision columns a batch's tallies are decoded to (``adjudicator.batch``): the cube's and by_reason's
+TALLY_COLUMNS: Final = (DETERMINATION, REASON, "policy_id", "policy_version")
 FLAGGED_BILLED: Final = "flagged_billed_amount"
 
 
@@ -70,7 +75,7 @@ def summary_parts(results: pl.LazyFrame, rejects: pl.LazyFrame, *, row_offset: i
     reject's position in file order, counted from ``row_offset``), with the
     canonical columns (as text) and source_file.
     """
-    month = pl.col(SERVICE_DATE).dt.truncate("1mo").alias("month")
+    month = pl.col(SERVICE_DATE).dt.truncate("1mo").alias(MONTH)
     out = {
         "cube": results.group_by(month, PAYER_ID, "policy_id", "policy_version", DETERMINATION).agg(
             _lines_and_billed()
@@ -84,6 +89,12 @@ def summary_parts(results: pl.LazyFrame, rejects: pl.LazyFrame, *, row_offset: i
             pl.len().alias(FLAGGED_LINES), pl.col(BILLED_AMOUNT).sum().alias(FLAGGED_BILLED)
         ),
     }
+    out["reject_examples"] = _reject_examples(rejects, row_offset)
+    return out
+
+
+def _reject_examples(rejects: pl.LazyFrame, row_offset: int) -> pl.LazyFrame:
+    """Up to ``REJECT_EXAMPLES`` rejects per failed check, the earliest by ``_row`` (counted from ``row_offset``)."""
     present = rejects.collect_schema().names()
     text = [
         (pl.col(c).cast(pl.String) if c in present else pl.lit(None, pl.String)).alias(c)
@@ -98,8 +109,37 @@ def summary_parts(results: pl.LazyFrame, rejects: pl.LazyFrame, *, row_offset: i
         .agg(pl.col(ROW).bottom_k(REJECT_EXAMPLES))
         .explode(ROW)
     )
-    out["reject_examples"] = first_rows.join(numbered.select(ROW, *text), on=ROW, how="left")
-    return out
+    return first_rows.join(numbered.select(ROW, *text), on=ROW, how="left")
+
+
+def tally_parts(
+    tallies: pl.DataFrame,
+    edits: pl.DataFrame,
+    flagged_claims: pl.DataFrame,
+    rejects: pl.DataFrame,
+    *,
+    row_offset: int = 0,
+) -> dict[str, pl.DataFrame]:
+    """The partial tables of one batch from its tallies (``adjudicator.batch.BatchOutput``), equal to
+    ``collect_parts`` of its results and rejects without a pass over the results.
+
+    ``tallies``: lines and billed_amount by month, payer and decision row,
+    with the decision's ``TALLY_COLUMNS``; ``edits``: by edit row, with its
+    ``edits`` list; ``flagged_claims``: the ``top_claims`` partial itself.
+    """
+    cube = tallies.group_by(_CUBE_KEYS).agg(pl.col("lines").sum(), pl.col(BILLED_AMOUNT).sum())
+    edit_part = (
+        edits.select(pl.col(EDITS).alias("edit"), "lines", BILLED_AMOUNT)
+        .explode("edit", empty_as_null=False)
+        .group_by("edit")
+        .agg(pl.col("lines").sum(), pl.col(BILLED_AMOUNT).sum())
+    )
+    return {
+        "cube": cube,
+        "edits": edit_part,
+        "top_claims": flagged_claims,
+        "reject_examples": detached(_reject_examples(rejects.lazy(), row_offset).collect()),
+    }
 
 
 def detached(frame: pl.DataFrame) -> pl.DataFrame:
@@ -203,5 +243,5 @@ def extended_summary(results: pl.LazyFrame, rejects: pl.LazyFrame) -> dict[str, 
 
 __all__ = [
     "REJECT_EXAMPLES", "SUMMED_PIECES", "TOP_CLAIMS", "collect_parts", "extended_summary", "finish_summary",
-    "merge_summary_parts", "summary_parts", "top_claims",
+    "merge_summary_parts", "summary_parts", "tally_parts", "top_claims",
 ]
