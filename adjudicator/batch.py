@@ -82,6 +82,9 @@ class BatchOutput:
 
     lines: pl.DataFrame
     verdicts: pl.DataFrame
+    #: the positions in ``lines`` of the lines a batch decided (``CONCERNED``), and their verdict rows
+    positions: pl.Series
+    decided: pl.DataFrame
     rejects: pl.DataFrame
     counts: pl.DataFrame
     tallies: pl.DataFrame
@@ -116,8 +119,17 @@ class BatchOutput:
             table = table.set_column(
                 table.schema.get_field_index(SOURCE_FILE), SOURCE_FILE, _file_dictionary(self.lines[SOURCE_FILE])
             )
-        decision = self.verdicts[DECISION_ROW]
-        codes = compiled.dictionary_codes(decision)
+        # the codes of the decided few, spread over lines that otherwise all take a line's code where no policy
+        # targets it (a gather over every line cost three times as much)
+        decided = compiled.dictionary_codes(self.decided[DECISION_ROW])
+        untargeted = compiled.dictionary_codes(pl.Series([None], dtype=pl.Int32))
+        n = self.lines.height
+        codes = {
+            column: pl.Series(column, [], pl.Int32).extend_constant(untargeted[column][0], n).scatter(
+                self.positions, small
+            )
+            for column, small in decided.items()
+        }
         values = compiled.arrow_values
         edit = self.verdicts[EDIT_ROW].fill_null(compiled.no_edit_row)
         lists = {EDITS: compiled.edit_names.gather(edit), EDIT_CARCS: compiled.edit_carcs.gather(edit)}
@@ -218,7 +230,9 @@ def adjudicate_batch(
     valid = frame.select(*CANONICAL, *extras, CONCERNED)
     if not keep_rows.all():
         valid = valid.filter(keep_rows)
-    verdicts = _verdict_rows(valid[CONCERNED], decided)
+    positions = valid[CONCERNED].arg_true()
+    decided = decided.filter(pl.col(INSIDE))
+    verdicts = _verdict_rows(valid.height, positions, decided)
     valid = valid.drop(CONCERNED)
     rejects = frame.filter(~pl.col(VALID) & pl.col(INSIDE)).select(
         *(pl.col(RAW_PREFIX + c).cast(pl.String).alias(c) for c in CANONICAL),
@@ -231,11 +245,12 @@ def adjudicate_batch(
         .group_by("check")
         .agg(pl.len().cast(pl.Int64).alias("lines"))
     )
-    decided = decided.filter(pl.col(INSIDE))
     flagged = decided.filter(pl.lit(compiled.flagged_rows).gather(pl.col(DECISION_ROW)))
     return BatchOutput(
         lines=valid,
         verdicts=verdicts,
+        positions=positions,
+        decided=decided.select(DECISION_ROW, EDIT_ROW),
         rejects=rejects,
         counts=detached(_counts(frame)),
         tallies=_tallies(valid, verdicts[DECISION_ROW]),
@@ -330,12 +345,9 @@ def compiled_columns() -> list[str]:
     return [PAYER_ID, PROCEDURE_CODE, PLAN_ID, PLACE_OF_SERVICE, SERVICE_DATE]
 
 
-def _verdict_rows(concerned: pl.Series, decided: pl.DataFrame) -> pl.DataFrame:
-    """Each valid line's ``_decision_row`` and ``_edit_row``: the concerned few take theirs (scattered back to
-    their positions), every other line keeps nulls (NO_ACTION, no edits), so the rest cost nothing per line."""
-    positions = concerned.arg_true()
-    decided = decided.filter(pl.col(INSIDE))
-    n = concerned.len()
+def _verdict_rows(n: int, positions: pl.Series, decided: pl.DataFrame) -> pl.DataFrame:
+    """Each of ``n`` valid lines' ``_decision_row`` and ``_edit_row``: the decided few (at ``positions``) take
+    theirs, every other line keeps nulls (NO_ACTION, no edits), so the rest cost nothing per line."""
     decision_row = pl.Series(DECISION_ROW, [], dtype=pl.Int32).extend_constant(None, n)
     edit_row = pl.Series(EDIT_ROW, [], dtype=pl.Int32).extend_constant(None, n)
     if positions.len():

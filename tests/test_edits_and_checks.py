@@ -206,6 +206,7 @@ def test_hash_collisions_fall_back_to_exact_keys(rules: RuleSet, monkeypatch: py
     # every line in one spill partition of several, chosen by a hash that collides for every key
     monkeypatch.setattr(prepass, "spill_hash", lambda expr: pl.lit(7, dtype=pl.UInt64))
     monkeypatch.setattr(prepass, "ROWS_PER_PARTITION", 2)
+    monkeypatch.setattr(prepass, "HASHES_IN_MEMORY", 0)  # the spilled key check
     monkeypatch.setattr(prepass, "CONCERNED_ROWS_PER_PARTITION", 2)
     assert outcome() == honest
     assert ("D", "1", ["duplicate_key"]) in honest and ("C", 1, ["UNITS_EXCEED_DAILY_LIMIT"]) in honest

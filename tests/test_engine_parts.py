@@ -26,6 +26,7 @@ from adjudicator.compiled import CompiledRules, compile_rules
 from adjudicator.driver import adjudicate_frame
 from adjudicator.errors import InternalError
 from adjudicator.rules import RuleSet, load_rules
+from adjudicator.validate import with_checks
 from tests.helpers import raw_frame
 from tests.test_golden import GOLDEN, RESULT_COLUMNS, _as_text
 from tests.test_properties import line
@@ -133,6 +134,7 @@ def test_facts_are_exact_keys_even_when_every_spill_hash_collides(
     honest = prepass.find_facts(raw_frame(rows), compiled, expected_rows=len(rows))
     monkeypatch.setattr(prepass, "spill_hash", lambda expr: pl.lit(3, dtype=pl.UInt64))
     monkeypatch.setattr(prepass, "ROWS_PER_PARTITION", 2)
+    monkeypatch.setattr(prepass, "HASHES_IN_MEMORY", 0)  # the spilled key check
     monkeypatch.setattr(prepass, "CONCERNED_ROWS_PER_PARTITION", 1)
     collided = prepass.find_facts(raw_frame(rows), compiled, expected_rows=len(rows))
     for facts in (honest, collided):
@@ -140,6 +142,29 @@ def test_facts_are_exact_keys_even_when_every_spill_hash_collides(
         assert keys.filter(pl.col(prepass.DUPLICATE))[prepass.CLAIM_ID].to_list() == ["A"]
         assert keys.filter(pl.col(prepass.FIRED["addon_without_primary"]))[prepass.CLAIM_ID].to_list() == ["P"]
         assert facts.edit_lines == 1
+
+
+def test_duplicates_from_hashes_in_memory_are_exact_and_equal_the_spilled_ones(
+    tmp_path: Path, compiled: CompiledRules, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below ``HASHES_IN_MEMORY`` lines the key check sorts the key hashes in memory; a hash every key shares
+    makes every line a candidate, and the exact keys still decide."""
+    rows = [
+        {"claim_id": "A", "line_number": "1"}, {"claim_id": "A", "line_number": "1"},
+        {"claim_id": "A", "line_number": "2"}, {"claim_id": "B", "line_number": "1"},
+        {"claim_id": " B", "line_number": "01"},  # trimmed and parsed: the same key as B/1
+        {"claim_id": "C", "line_number": "x"},  # no key: never a duplicate
+        {"claim_id": "C", "line_number": "x"},
+    ]
+    typed = with_checks(raw_frame(rows))
+    expected = pl.DataFrame({"claim_id": ["A", "B"], "line_number": [1, 1]})
+    spilled = prepass.duplicate_keys(typed, 3, tmp_path / "keys")
+    in_memory = prepass.repeated_keys(typed)
+    monkeypatch.setattr(prepass, "key_hash", lambda: pl.lit(5, dtype=pl.UInt64))
+    collided = prepass.repeated_keys(typed)
+    for found in (spilled, in_memory, collided):
+        assert found.sort(pl.all()).equals(expected)
+    assert prepass.repeated_keys(with_checks(raw_frame([{"claim_id": "A"}]))).height == 0
 
 
 @pytest.mark.parametrize("partitions", [1, 5])  # 5: 48 concerned lines, 10 per partition
@@ -236,6 +261,7 @@ def test_an_out_folder_named_with_glob_characters_spills_and_publishes(
 ) -> None:
     """The prepass's spill files live beside OUT: their names must be read literally, never as patterns."""
     monkeypatch.setattr(prepass, "ROWS_PER_PARTITION", 50)
+    monkeypatch.setattr(prepass, "HASHES_IN_MEMORY", 0)  # the spilled key check
     monkeypatch.setattr(prepass, "CONCERNED_ROWS_PER_PARTITION", 5)
     out = tmp_path / "night [1] *"
     assert main(["run", str(SAMPLE), "--out", str(out), "--quiet"]) == 0
@@ -310,6 +336,7 @@ def test_top_claims_from_the_claim_spill_equal_sums_over_the_outputs(
 
     monkeypatch.setattr(driver, "BATCH_SIZE", 7)  # a claim's lines fall in different batches
     monkeypatch.setattr(prepass, "ROWS_PER_PARTITION", 5)  # and the claim sums in several parts
+    monkeypatch.setattr(prepass, "HASHES_IN_MEMORY", 0)  # the spilled key check
     out = tmp_path / "out"
     assert main(["run", str(SAMPLE), "--out", str(out), "--quiet"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
