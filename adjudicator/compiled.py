@@ -6,7 +6,8 @@ place-of-service classes, the decision table evaluated once over every
 (policy tile, plan tile, place class), and the edit table (every possible
 (code, which edits fired) combination). A line's verdict is then two small
 integers, its decision row and its edit row, encoded and decoded here and
-nowhere else (``VerdictRows``, ``CompiledRules.encode``, ``CompiledRules.decode``).
+nowhere else (``VerdictRows``, ``CompiledRules.encode``, ``CompiledRules.decode``,
+and ``CompiledRules.dictionary_codes`` for the writer's dictionary columns).
 Every policy literal (codes, dates, stances' consequences, pairs, limits,
 messages) comes from the rule tables; the object holds data only (frames,
 tuples, dicts), so it pickles and can be shipped to other processes.
