@@ -224,7 +224,9 @@ def adjudicate_batch(
     concerned = pl.col(PROCEDURE_CODE).is_in(pl.Series(compiled.verdict_codes, dtype=pl.String).implode())
     frame = checked.with_columns((pl.col(VALID) & concerned).fill_null(False).alias(CONCERNED)).collect()
 
-    fired_lines, decided = _concerned_verdicts(frame.filter(pl.col(CONCERNED)), facts, compiled)
+    # only the columns the verdicts read are filtered (filtering every checked column cost three times as much)
+    concerned_lines = frame.select(*VERDICT_INPUTS, INSIDE, CONCERNED).filter(pl.col(CONCERNED))
+    fired_lines, decided = _concerned_verdicts(concerned_lines, facts, compiled)
     # each output filters only the columns it writes (filtering the whole checked frame cost twice as much)
     keep_rows = frame[VALID] & frame[INSIDE]
     valid = frame.select(*CANONICAL, *extras, CONCERNED)
@@ -326,9 +328,7 @@ def _concerned_verdicts(
     where the code is in no pair or limit (no edits).
     """
     fired = list(FIRED.values())
-    marked = concerned.select(
-        CLAIM_ID, LINE_NUMBER, BILLED_AMOUNT, INSIDE, *compiled_columns()
-    ).hstack(facts.fired(concerned))
+    marked = concerned.select(*VERDICT_INPUTS, INSIDE).hstack(facts.fired(concerned))
     fired_lines = int(marked.select(pl.any_horizontal(pl.col(fired).fill_null(False)).sum()).item())
     rows = compiled.encode({kind: pl.col(column) for kind, column in FIRED.items()})
     edit = rows.edit.cast(pl.Int32)
@@ -343,6 +343,11 @@ def _concerned_verdicts(
 def compiled_columns() -> list[str]:
     """The typed columns ``CompiledRules.encode`` reads."""
     return [PAYER_ID, PROCEDURE_CODE, PLAN_ID, PLACE_OF_SERVICE, SERVICE_DATE]
+
+
+#: the typed columns a concerned line's verdict and its tallies read: its key (the facts), what
+#: ``CompiledRules.encode`` reads, and the billed amount
+VERDICT_INPUTS = [CLAIM_ID, LINE_NUMBER, BILLED_AMOUNT, *compiled_columns()]
 
 
 def _verdict_rows(n: int, positions: pl.Series, decided: pl.DataFrame) -> pl.DataFrame:
