@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Any
 
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, AdjudicatorError, first_line
+from adjudicator.tuning import tune_reader
 
 
 class UsageError(AdjudicatorError):
@@ -302,6 +303,8 @@ def _interrupted(terminated: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # before polars is first imported: some of its settings are read once, at import (adjudicator.tuning)
+    tune_reader()
     with _stop_signals():
         try:
             return _main(argv)

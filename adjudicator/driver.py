@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -267,13 +267,15 @@ def run_batches(
     expected_lines: int = 0,
     progress: bool = False,
     scratch: Path | None = None,
+    after_read: Callable[[], object] | None = None,
 ) -> Totals:
     """Adjudicate every line of ``raw`` into the two files; returns the run's totals.
 
     An empty slice of the input is adjudicated first: it fixes both files'
     schemas (written even when no line reaches them) and proves the plan
     before any line is read. ``scratch``: a folder for the report's per-claim
-    sums (``ClaimSpill``); None keeps them in memory.
+    sums (``ClaimSpill``); None keeps them in memory. ``after_read``: called
+    once every batch has been read, while the outputs are finished.
     """
     empty = adjudicate_batch(raw.head(0).collect(), facts, compiled, run_id, keep=keep)
     totals = Totals(claims=ClaimSpill(scratch / "claims") if scratch is not None else None)
@@ -292,6 +294,8 @@ def run_batches(
             sinks[1].write(out.rejects)
             totals.add(out)
             shown.update(totals.lines)
+        if after_read is not None:
+            after_read()
     except BaseException:
         for sink in sinks:
             with contextlib.suppress(Exception):  # the first error is the one to report

@@ -233,7 +233,6 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
     safety.check_out(options)
     rule_set = rules or load_rules(options.rules_dir, plans=options.plans, as_of=options.rules_as_of)
     compiled = compile_rules(rule_set)
-    report.warm_up()
     raw, paths, layout, supersede = read_inputs(options, rule_set)
     watch = safety.watch_inputs(paths, options)
     run_id = output.new_run_id()
@@ -254,6 +253,9 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
                     totals = run_batches(
                         raw, facts, compiled, run_id, tmp / output.RESULTS, tmp / output.REJECTS,
                         keep=keep, expected_lines=lines, progress=progress, scratch=scratch,
+                        # the report's renderer warms up once the input is read: started with the run, it
+                        # delayed the first batch by 0.4 s (sample) and added 65 MB to the peak (20M lines)
+                        after_read=report.warm_up,
                     )
                 except pl.exceptions.PolarsError as exc:
                     raise InputError(_polars_message(exc, paths)) from exc

@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import os
 
-#: read by polars when a query starts (not at import); a value already in the environment wins
+#: read by polars when a query starts or, some of them, once when polars is imported: the command line applies
+#: them before it imports polars (a library caller gets the rest); a value already in the environment wins
 READER_SETTINGS = {
     # decode one row group at a time ...
     "POLARS_ROW_GROUP_PREFETCH_SIZE": "1",
     # ... in slices of this many values per thread, not the whole row group at once
     "POLARS_PARQUET_DECODE_TARGET_VALUES_PER_THREAD": "262144",
+    # morsels of 25k rows, not 100k, and one morsel buffered between the streaming engine's stages: the
+    # reader runs ahead of the batches by fewer rows (20M lines: 1,065 MiB against 1,379 at peak, the same
+    # CPU time; the I/O floor's time unchanged)
+    "POLARS_IDEAL_MORSEL_SIZE": "25000",
+    "POLARS_DEFAULT_LINEARIZER_BUFFER_SIZE": "1",
+    "POLARS_DEFAULT_DISTRIBUTOR_BUFFER_SIZE": "1",
+    "POLARS_DEFAULT_ZIP_HEAD_BUFFER_SIZE": "1",
 }
 
 
