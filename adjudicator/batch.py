@@ -110,8 +110,11 @@ class BatchOutput:
 
         Written to Parquet, a dictionary array becomes dictionary pages of its
         values: readers see the same strings and dates as ``results`` (the
-        writer stores no Arrow schema), and neither the values are gathered per
-        line nor hashed again by the writer (a third of the writing).
+        writer stores no Arrow schema). A line costs one small integer per
+        column instead of a gather of its values (2M lines: 0.28 against 0.44
+        CPU seconds for the decision columns, the writing aside), and the
+        writer takes ``source_file`` and ``run_id`` without hashing a value per
+        line.
         """
         compiled = self.compiled
         table = self.lines.to_arrow(compat_level=pl.CompatLevel.newest())

@@ -8,12 +8,14 @@ fall in different batches and a member over the unit limit across claims.
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +28,7 @@ from adjudicator.compiled import CompiledRules, compile_rules
 from adjudicator.driver import adjudicate_frame
 from adjudicator.errors import InternalError
 from adjudicator.rules import RuleSet, load_rules
+from adjudicator.summary import extended_summary, finish_summary, merge_summary_parts
 from adjudicator.validate import with_checks
 from tests.helpers import raw_frame
 from tests.test_golden import GOLDEN, RESULT_COLUMNS, _as_text
@@ -111,6 +114,49 @@ def test_random_splits_of_random_lines_give_the_outputs_of_one_batch(
     results, rejects = _run_in_slices(raw, compiled, cuts)
     assert results.equals(whole_results)
     assert rejects.equals(whole_rejects)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(split_batches())
+def test_a_batchs_tallies_and_arrow_table_agree_with_its_decoded_results(
+    case: tuple[list[dict[str, Any]], list[int]],
+) -> None:
+    """The writer's Arrow table, the counts by reason and the report's partials are built from verdict rows,
+    not from the decoded results: each must equal what the decoded results give."""
+    rows, cuts = case
+    compiled = compile_rules(load_rules())
+    raw = raw_frame(rows)
+    facts = prepass.find_facts(raw, compiled)
+    lines = raw.collect()
+    bounds = [0, *sorted(c for c in cuts if 0 < c < lines.height), lines.height]
+    outs = [adjudicate_batch(lines[a:b], facts, compiled, "r") for a, b in zip(bounds, bounds[1:], strict=False)]
+    parts, offset = [], 0
+    for out in outs:
+        written = io.BytesIO()
+        pq.write_table(out.results_table(), written, store_schema=False)
+        written.seek(0)
+        assert pl.read_parquet(written).equals(out.results)
+        by_reason = out.results.group_by("determination", "reason").agg(
+            pl.len().cast(pl.Int64).alias("lines"), pl.col("billed_amount").sum().alias("billed")
+        )
+        assert out.by_reason.sort(pl.all(), nulls_last=True).equals(by_reason.sort(pl.all(), nulls_last=True))
+        parts.append(out.summary_parts(row_offset=offset))
+        offset += out.rejects.height
+    results = pl.concat([o.results for o in outs])
+    rejects = pl.concat([o.rejects for o in outs])
+    assert finish_summary(merge_summary_parts(parts)) == extended_summary(results.lazy(), rejects.lazy())
+
+
+def test_the_samples_summary_from_tallies_equals_the_one_from_its_results(compiled: CompiledRules) -> None:
+    """Batches of 7 sample lines: many tally rows share a month, payer and verdict across batches."""
+    raw = scan_canonical([str(SAMPLE)])
+    results, rejects, totals = adjudicate_frame(raw, compiled, run_id="r", batch_size=7)
+    assert totals.summary()["extended"] == extended_summary(results.lazy(), rejects.lazy())
+    by_reason = results.group_by("determination", "reason").agg(
+        pl.len().cast(pl.Int64).alias("lines"), pl.col("billed_amount").sum().alias("billed")
+    )
+    summed = totals.summary()["by_reason"]
+    assert summed.sort(pl.all(), nulls_last=True).equals(by_reason.sort(pl.all(), nulls_last=True))
 
 
 def test_compiled_rules_pickle_small_and_decide_alike(compiled: CompiledRules) -> None:
