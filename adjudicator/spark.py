@@ -107,6 +107,8 @@ TAG_RESULTS: Final = "results"
 TAG_REJECTS: Final = "rejects"
 TAG_TOTALS: Final = "totals"
 
+#: lines per call of the batch function in a task (Spark's Arrow batches, 10,000 rows by default, are gathered)
+BATCH_LINES = BATCH_SIZE
 #: Parquet rows per read task (a file's row range; each text file is one task: its quoting needs one reader)
 ROWS_PER_ITEM = 1_000_000
 #: how a failure inside a task names the input problem, so the driver can report it as exit 2
@@ -115,8 +117,25 @@ _INPUT_ERROR_MARK: Final = "adjudicator-input-error: "
 _FACT_FLAGS: Final = (DUPLICATE, *FIRED.values())
 
 
+#: pyspark 4.x warns on every import that it "does not yet fully support pandas >= 3.0.0"; the engine uses
+#: pandas only as pyspark's own dependency of mapInArrow (Arrow batches in and out, never a pandas frame)
+_PANDAS_WARNING: Final = "PySpark does not yet fully support pandas"
+
+
+def quiet_pandas_warning() -> None:
+    """Silence pyspark's pandas-version warning here and in the Python workers a local session starts."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=_PANDAS_WARNING, category=FutureWarning)
+    rule = f"ignore:{_PANDAS_WARNING}:FutureWarning"
+    current = os.environ.get("PYTHONWARNINGS")
+    if rule not in (current or ""):
+        os.environ["PYTHONWARNINGS"] = f"{current},{rule}" if current else rule
+
+
 def require_pyspark() -> None:
     """Stop with one line when the optional Spark dependencies are missing (the default engine needs none)."""
+    quiet_pandas_warning()
     missing = []
     for module in ("pyspark", "pandas"):
         try:
@@ -620,12 +639,13 @@ class _Adjudicate:
     run_id: str
     keep: pl.Expr | None
     target: pa.Schema
+    batch_lines: int
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         totals = _TaskTotals([], [], [], [])
         results_schema = self.target.field(TAG_RESULTS).type
         rejects_schema = self.target.field(TAG_REJECTS).type
-        for frame in _frames(batches, BATCH_SIZE):
+        for frame in _frames(batches, self.batch_lines):
             facts = _task_facts(frame, self.supersede)
             out = adjudicate_batch(_raw_lines(frame, self.raw), facts, self.compiled, self.run_id, keep=self.keep)
             totals.add(out.results, out.rejects.with_columns(pl.col(FILE_INDEX, ROW_INDEX).cast(pl.Int64)), out)
@@ -692,7 +712,7 @@ def plan(
     ])
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    task = _Adjudicate(raw, supersede, compiled, run_id, keep, target)
+    task = _Adjudicate(raw, supersede, compiled, run_id, keep, target, BATCH_LINES)
     tagged = joined.mapInArrow(task, from_arrow_schema(target, prefer_timestamp_ntz=True)).persist()
     return Plan(tagged=tagged, facts=facts, empty=empty)
 
@@ -908,6 +928,7 @@ def session(master: str | None = None) -> tuple[SparkSession, bool]:
     """The active Spark session (``spark-submit``, a notebook), else a new one (on ``master`` when given).
     Returns (session, whether it was made here: the caller stops it)."""
     require_pyspark()
+    quiet_pandas_warning()
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
