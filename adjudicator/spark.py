@@ -64,7 +64,7 @@ from adjudicator.contract import (
     SOURCE_FILE,
 )
 from adjudicator.driver import BATCH_SIZE, Totals
-from adjudicator.errors import AdjudicatorError, InputError, first_line
+from adjudicator.errors import AdjudicatorError, InputError
 from adjudicator.prepass import (
     _EDIT_FUNCTIONS,
     DUPLICATE,
@@ -160,9 +160,9 @@ def arrow_type(dtype: pl.DataType) -> pa.DataType:
     if isinstance(dtype, pl.Datetime):
         return pa.timestamp("us", tz="UTC" if dtype.time_zone else None)
     if isinstance(dtype, (pl.List, pl.Array)):
-        return pa.list_(arrow_type(dtype.inner))
+        return pa.list_(arrow_type(_instance(dtype.inner)))
     if isinstance(dtype, pl.Struct):
-        return pa.struct([pa.field(f.name, arrow_type(f.dtype)) for f in dtype.fields])
+        return pa.struct([pa.field(f.name, arrow_type(_instance(f.dtype))) for f in dtype.fields])
     simple: dict[type[pl.DataType], pa.DataType] = {
         pl.Boolean: pa.bool_(), pl.Int8: pa.int8(), pl.Int16: pa.int16(), pl.Int32: pa.int32(),
         pl.Int64: pa.int64(), pl.UInt8: pa.int16(), pl.UInt16: pa.int32(), pl.UInt32: pa.int64(),
@@ -170,6 +170,11 @@ def arrow_type(dtype: pl.DataType) -> pa.DataType:
         pl.Date: pa.date32(), pl.Binary: pa.binary(), pl.Duration: pa.duration("us"),
     }
     return simple.get(type(dtype), pa.string())
+
+
+def _instance(dtype: Any) -> pl.DataType:
+    """A nested dtype's inner type as an instance (polars may hold the class itself)."""
+    return cast(pl.DataType, dtype() if isinstance(dtype, type) else dtype)
 
 
 def arrow_schema(schema: pl.Schema) -> pa.Schema:
@@ -243,7 +248,7 @@ class _TaskInputError(RuntimeError):
     """An input problem met inside a task; its message carries ``_INPUT_ERROR_MARK`` through Spark's error."""
 
 
-def _input_error(exc: BaseException, paths: list[str]) -> _TaskInputError:
+def _input_error(exc: Exception, paths: list[str]) -> _TaskInputError:
     text = str(exc) if isinstance(exc, AdjudicatorError) else _polars_message(exc, paths)
     return _TaskInputError(_INPUT_ERROR_MARK + text.replace("\n", " "))
 
@@ -780,7 +785,7 @@ def _top_claims(found: Plan) -> pl.DataFrame:
         .applyInArrow(_per_group(task), spark_schema(empty.schema))
     )
     table = tops.toArrow()
-    return pl.concat([empty, cast(pl.DataFrame, pl.from_arrow(table)).cast(dict(empty.schema))])
+    return pl.concat([empty, cast(pl.DataFrame, pl.from_arrow(table)).cast(empty.schema)])
 
 
 def _totals(found: Plan, facts_edit_lines: int) -> Totals:
