@@ -334,7 +334,17 @@ def _interrupted(terminated: bool) -> int:
     return EXIT_INTERRUPTED
 
 
+#: warnings of other packages that would break the one-line stderr of an error: pandera imports
+#: ``pyspark.pandas`` whenever pyspark is installed (the ``spark`` extra), and pyspark 4.x then warns about
+#: pandas 3 on every run, the embedded engine's included
+_THIRD_PARTY_WARNINGS = (("PySpark does not yet fully support pandas", FutureWarning),)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
+    for message, category in _THIRD_PARTY_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
     with _stop_signals():
         try:
             return _main(argv)

@@ -31,6 +31,7 @@ cluster: README, "Running on Spark"; figures: docs/benchmarks.md.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
@@ -58,12 +59,11 @@ from adjudicator.compiled import CompiledRules, compile_rules
 from adjudicator.contract import (
     CANONICAL,
     CLAIM_ID,
-    DETERMINATION,
     LINE_NUMBER,
-    NO_ACTION,
+    PROCEDURE_CODE,
     SOURCE_FILE,
 )
-from adjudicator.driver import BATCH_SIZE, Totals
+from adjudicator.driver import BATCH_SIZE, ParquetSink, Totals, arrow
 from adjudicator.errors import AdjudicatorError, InputError
 from adjudicator.prepass import (
     _EDIT_FUNCTIONS,
@@ -78,7 +78,15 @@ from adjudicator.prepass import (
 )
 from adjudicator.rules import RuleSet, load_rules
 from adjudicator.run import RunOptions, Slice, _manifest, _polars_message, _versions, read_inputs
-from adjudicator.summary import ROW, TOP_CLAIMS, collect_parts, merge_summary_parts, summary_parts
+from adjudicator.summary import (
+    FLAGGED_BILLED,
+    FLAGGED_LINES,
+    ROW,
+    TOP_CLAIMS,
+    collect_parts,
+    merge_summary_parts,
+    top_claims,
+)
 from adjudicator.tuning import tune_reader
 from adjudicator.validate import with_checks
 
@@ -98,6 +106,8 @@ FILE_INDEX: Final = "_file_index"
 ROW_INDEX: Final = "_row_index"
 KEY_CLAIM: Final = "_key_claim_id"
 KEY_LINE: Final = "_key_line_number"
+KEYED: Final = "_keyed"
+_POSITION: Final = "_position"
 FACT_CLAIM: Final = "_fact_claim_id"
 FACT_LINE: Final = "_fact_line_number"
 _BUCKET: Final = "_bucket"
@@ -106,7 +116,11 @@ _FIRST: Final = "_first_delivery"
 TAG_RESULTS: Final = "results"
 TAG_REJECTS: Final = "rejects"
 TAG_TOTALS: Final = "totals"
+TAG_CLAIMS: Final = "claims"
 
+#: at most this many fact keys (about 60 bytes each) are sent to every task; more are joined by key, moving
+#: the lines instead (the facts are a few keys per thousand lines: 10M lines, about 100,000 keys)
+BROADCAST_FACT_KEYS = 250_000
 #: lines per call of the batch function in a task (Spark's Arrow batches, 10,000 rows by default, are gathered)
 BATCH_LINES = BATCH_SIZE
 #: Parquet rows per read task (a file's row range; each text file is one task: its quoting needs one reader)
@@ -276,17 +290,19 @@ def _aligned(frame: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
 
 
 def _with_keys(frame: pl.DataFrame) -> pl.DataFrame:
-    """The lines with their exact typed key as the checks parse it (``_key_claim_id``, ``_key_line_number``)."""
-    keys = with_checks(frame.drop(FILE_INDEX, ROW_INDEX).lazy()).select(
-        pl.col(CLAIM_ID).alias(KEY_CLAIM), pl.col(LINE_NUMBER).alias(KEY_LINE)
-    )
-    return frame.hstack(keys.collect())
+    """The lines with their exact typed key as the checks parse it (``_key_claim_id``, ``_key_line_number``),
+    and whether the line takes part in duplicate detection before any re-delivery rule (``prepass.keyed``)."""
+    typed = with_checks(frame.drop(FILE_INDEX, ROW_INDEX).lazy()).with_row_index(_POSITION)
+    keys = typed.select(pl.col(CLAIM_ID).alias(KEY_CLAIM), pl.col(LINE_NUMBER).alias(KEY_LINE)).collect()
+    positions = keyed(typed).select(_POSITION).collect().to_series()
+    kept = pl.int_range(pl.len(), dtype=pl.Int64).is_in(positions.cast(pl.Int64).implode())
+    return frame.hstack(keys).with_columns(kept.alias(KEYED))
 
 
 def line_schema(raw: pl.Schema) -> pl.Schema:
     """The schema of the Spark lines: the raw frame's, the file index, the row in the file and the typed key."""
     return pl.Schema({**raw, FILE_INDEX: pl.Int32(), ROW_INDEX: pl.Int64(), KEY_CLAIM: pl.String(),
-                      KEY_LINE: pl.Int64()})
+                      KEY_LINE: pl.Int64(), KEYED: pl.Boolean()})
 
 
 @dataclass(frozen=True)
@@ -505,11 +521,17 @@ class Facts:
 
     keys: DataFrame
     deliveries: DataFrame | None
+    #: the valid concerned lines the edits read, and the duplicated keys (persisted: each is read twice)
+    valid: DataFrame
+    duplicates: DataFrame
+
+    def persisted(self) -> list[DataFrame]:
+        return [self.keys, self.valid, self.duplicates, *([self.deliveries] if self.deliveries is not None else [])]
 
 
 def find_facts(
     lines: DataFrame, raw: pl.Schema, compiled: CompiledRules, *, supersede: Supersede | None = None,
-    buckets: int | None = None,
+    buckets: int | None = None, materialize: bool = False,
 ) -> tuple[DataFrame, Facts]:
     """The facts of every line of ``lines`` (whatever the slice), and the lines with their deliveries joined.
 
@@ -518,6 +540,11 @@ def find_facts(
     in ``buckets`` buckets by a hash of the claim (add-on) or the member
     (limit), each bucket through the prepass's edit function. Nothing here is
     broadcast on purpose; Spark chooses a broadcast only for small sides.
+
+    ``materialize``: compute the persisted steps one after the other now
+    (a run does); otherwise nothing runs until the facts are used, and
+    Spark may then compute a step once for each query that reads it, as
+    it runs independent branches side by side before any is cached.
     """
     from pyspark.sql import functions as F
 
@@ -535,28 +562,42 @@ def find_facts(
             .drop(_FIRST)
             .persist()
         )
+        if materialize:
+            deliveries.count()
         other = deliveries.select(*(F.col(k).alias(f"_delivered_{k}") for k in key), LATEST_DELIVERY)
         condition = [lines[k].eqNullSafe(other[f"_delivered_{k}"]) for k in key]
         lines = lines.join(other, on=condition, how="left").drop(*(f"_delivered_{k}" for k in key))
 
     key_schema = pl.Schema({CLAIM_ID: pl.String(), LINE_NUMBER: pl.Int64()})
+    if supersede is None:
+        # the read task marked the keyed lines: the group-by needs no second pass through Python
+        keys = lines.where(F.col(KEYED)).select(F.col(KEY_CLAIM).alias(CLAIM_ID), F.col(KEY_LINE).alias(LINE_NUMBER))
+    else:
+        # a superseded copy is not a copy of the line it lost to: keyed again once the deliveries are known
+        keys = lines.mapInArrow(_KeyedLines(raw, supersede, arrow_schema(key_schema)), spark_schema(key_schema))
     duplicates = (
-        lines.mapInArrow(_KeyedLines(raw, supersede, arrow_schema(key_schema)), spark_schema(key_schema))
-        .groupBy(CLAIM_ID, LINE_NUMBER)
-        .count()
-        .where(F.col("count") > 1)
-        .select(CLAIM_ID, LINE_NUMBER)
+        keys.groupBy(CLAIM_ID, LINE_NUMBER).count().where(F.col("count") > 1).select(CLAIM_ID, LINE_NUMBER).persist()
     )
+    if materialize:
+        duplicates.count()
     empty_raw = pl.DataFrame(schema=raw).lazy()
     concerned_schema = concerned_lines(empty_raw, compiled).collect_schema()
+    # only lines whose raw code holds an edit's code cross to Python (a few percent): containing it is
+    # true of every spelling the reader's trimming accepts, and concerned_lines decides exactly
+    holds_code = functools.reduce(
+        lambda a, b: a | b, [F.col(PROCEDURE_CODE).contains(c) for c in compiled.edit_codes], F.lit(False)
+    )
     valid = (
-        lines.mapInArrow(
+        lines.where(holds_code)
+        .mapInArrow(
             _ConcernedLines(raw, supersede, compiled, arrow_schema(concerned_schema)), spark_schema(concerned_schema)
         )
         .where(F.col(ROW_OK))
         .join(duplicates, on=[CLAIM_ID, LINE_NUMBER], how="left_anti")
         .persist()
     )
+    if materialize:
+        valid.count()
     frames = [duplicates.select(CLAIM_ID, LINE_NUMBER, F.lit(True).alias(DUPLICATE))]
     for kind in compiled.edit_kinds:
         column, fires = _EDIT_FUNCTIONS[kind]
@@ -577,7 +618,7 @@ def find_facts(
         .agg(*(F.max(F.coalesce(F.col(f), F.lit(False))).alias(f) for f in _FACT_FLAGS))
         .persist()
     )
-    return lines, Facts(keys=keys, deliveries=deliveries)
+    return lines, Facts(keys=keys, deliveries=deliveries, valid=valid, duplicates=duplicates)
 
 
 # --------------------------------------------------------------------------------------------
@@ -609,6 +650,7 @@ class _TaskTotals:
     by_reason: list[pl.DataFrame]
     by_check: list[pl.DataFrame]
     parts: list[dict[str, pl.DataFrame]]
+    claims: list[pl.DataFrame]
     fired_lines: int = 0
 
     def add(self, results: pl.DataFrame, rejects: pl.DataFrame, out: Any) -> None:
@@ -622,9 +664,15 @@ class _TaskTotals:
         parts = collect_parts(results, rejects.drop("_order"))
         examples = parts["reject_examples"]
         parts["reject_examples"] = examples.with_columns(rejects["_order"].gather(examples[ROW]).alias(ROW))
-        # the top claims need whole-claim sums: found by claim bucket after the run (``_top_claims``)
+        # the top claims need whole-claim sums: the task's per-claim sums go out as rows, summed by claim bucket
+        # after the run (``_top_claims``), as the local driver spills them by claim
+        self.claims.append(parts["top_claims"])
         parts["top_claims"] = parts["top_claims"].clear()
         self.parts.append(parts)
+
+    def claim_sums(self) -> pl.DataFrame:
+        """The task's flagged lines and dollars per claim (one row per claim with a flagged line)."""
+        return pl.concat(self.claims).group_by(CLAIM_ID).agg(pl.col(FLAGGED_LINES).sum(), pl.col(FLAGGED_BILLED).sum())
 
     def row(self) -> bytes:
         return pickle.dumps({
@@ -634,9 +682,38 @@ class _TaskTotals:
 
 
 @dataclass(frozen=True)
+class _PartFiles:
+    """Where a run's tasks write their outputs themselves: one Parquet file per task and output, written as
+    the local driver writes its two files (``driver.ParquetSink``), under a hidden name, then renamed into
+    place when the task has written everything (a retried task writes, and renames, the same name)."""
+
+    results: str
+    rejects: str
+    results_schema: pa.Schema
+    rejects_schema: pa.Schema
+
+    def open(self) -> tuple[list[ParquetSink], list[tuple[Path, Path]]]:
+        from pyspark import TaskContext
+
+        context = TaskContext.get()
+        part, attempt = (context.partitionId(), context.attemptNumber()) if context is not None else (0, 0)
+        sinks, renames = [], []
+        for folder, schema in ((self.results, self.results_schema), (self.rejects, self.rejects_schema)):
+            final = Path(folder) / f"part-{part:05d}.parquet"
+            hidden = Path(folder) / f".part-{part:05d}-{attempt}.parquet.tmp"
+            sinks.append(ParquetSink(hidden, schema))
+            renames.append((hidden, final))
+        return sinks, renames
+
+
+@dataclass(frozen=True)
 class _Adjudicate:
-    """The adjudication task: each frame of lines (with their facts joined) through ``adjudicate_batch``;
-    results and rejects returned as they come, the task's totals as one last row."""
+    """The adjudication task: each frame of lines (with their facts joined) through ``adjudicate_batch``.
+
+    Returns, tagged: results and rejects as they come (or, with ``files``,
+    none: the task writes them itself), then the task's per-claim flagged
+    sums and its totals as one last row.
+    """
 
     raw: pl.Schema
     supersede: Supersede | None
@@ -645,23 +722,43 @@ class _Adjudicate:
     keep: pl.Expr | None
     target: pa.Schema
     batch_lines: int
+    files: _PartFiles | None = None
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        totals = _TaskTotals([], [], [], [])
-        results_schema = self.target.field(TAG_RESULTS).type
-        rejects_schema = self.target.field(TAG_REJECTS).type
-        for frame in _frames(batches, self.batch_lines):
-            facts = _task_facts(frame, self.supersede)
-            out = adjudicate_batch(_raw_lines(frame, self.raw), facts, self.compiled, self.run_id, keep=self.keep)
-            totals.add(out.results, out.rejects.with_columns(pl.col(FILE_INDEX, ROW_INDEX).cast(pl.Int64)), out)
-            results, rejects = _output_frames(out.results, out.rejects)
-            if results.height:
-                table = to_spark_arrow(results, pa.schema(list(results_schema)))
-                yield _struct_batch(table, TAG_RESULTS, self.target)
-            if rejects.height:
-                table = to_spark_arrow(rejects, pa.schema(list(rejects_schema)))
-                yield _struct_batch(table, TAG_REJECTS, self.target)
+        totals = _TaskTotals([], [], [], [], [])
+        results_schema = pa.schema(list(self.target.field(TAG_RESULTS).type))
+        rejects_schema = pa.schema(list(self.target.field(TAG_REJECTS).type))
+        sinks, renames = self.files.open() if self.files is not None else ([], [])
+        try:
+            for frame in _frames(batches, self.batch_lines):
+                facts = _task_facts(frame, self.supersede)
+                out = adjudicate_batch(_raw_lines(frame, self.raw), facts, self.compiled, self.run_id, keep=self.keep)
+                totals.add(out.results, out.rejects.with_columns(pl.col(FILE_INDEX, ROW_INDEX).cast(pl.Int64)), out)
+                results, rejects = _output_frames(out.results, out.rejects)
+                if sinks:
+                    sinks[0].write(results)
+                    sinks[1].write(rejects)
+                    continue
+                if results.height:
+                    yield _struct_batch(to_spark_arrow(results, results_schema), TAG_RESULTS, self.target)
+                if rejects.height:
+                    yield _struct_batch(to_spark_arrow(rejects, rejects_schema), TAG_REJECTS, self.target)
+        except BaseException:
+            for sink in sinks:
+                with contextlib.suppress(Exception):
+                    sink.close()
+            for hidden, _ in renames:
+                hidden.unlink(missing_ok=True)
+            raise
+        for sink in sinks:
+            sink.close()
+        for hidden, final in renames:
+            os.replace(hidden, final)
         if totals.counts:
+            claims = totals.claim_sums()
+            if claims.height:
+                claims_schema = pa.schema(list(self.target.field(TAG_CLAIMS).type))
+                yield _struct_batch(to_spark_arrow(claims, claims_schema), TAG_CLAIMS, self.target)
             nulls = [pa.nulls(1, f.type) for f in self.target if f.name != TAG_TOTALS]
             yield pa.RecordBatch.from_arrays([*nulls, pa.array([totals.row()], pa.binary())], schema=self.target)
 
@@ -696,28 +793,53 @@ def plan(
     lines: DataFrame, raw: pl.Schema, compiled: CompiledRules, *, run_id: str, keep: pl.Expr | None = None,
     supersede: Supersede | None = None,
 ) -> Plan:
-    """The lazy plan of a run over Spark ``lines`` (``read_lines`` or ``lines_from_frame``)."""
-    from pyspark.sql import functions as F
-
+    """The lazy plan of a run over Spark ``lines`` (``read_lines`` or ``lines_from_frame``): the facts, then
+    the lines joined to them (Spark chooses the join) through the batch function."""
     lines = lines.persist()
     lines, facts = find_facts(lines, raw, compiled, supersede=supersede)
+    return adjudicate_lines(lines, facts, raw, compiled, run_id=run_id, keep=keep, supersede=supersede)
+
+
+def adjudicate_lines(
+    lines: DataFrame, facts: Facts, raw: pl.Schema, compiled: CompiledRules, *, run_id: str,
+    keep: pl.Expr | None = None, supersede: Supersede | None = None, broadcast: bool = False,
+    write_to: tuple[Path, Path] | None = None,
+) -> Plan:
+    """Each line joined to the facts of its exact typed key and adjudicated in one ``mapInArrow`` whose
+    output (results, rejects and the tasks' totals, tagged) is persisted, so that it is computed once.
+
+    ``broadcast``: send the facts to every task (when they are known to be few) instead of Spark's choice,
+    which for a persisted, not yet measured frame is a sort-merge join that moves every line.
+    ``write_to``: (results folder, rejects folder) the tasks write their
+    outputs to themselves (a run does: see ``_PartFiles``); ``results`` and
+    ``rejects`` of the plan are then empty.
+    """
+    from pyspark.sql import functions as F
+
     named = facts.keys.select(
         F.col(CLAIM_ID).alias(FACT_CLAIM), F.col(LINE_NUMBER).alias(FACT_LINE), *_FACT_FLAGS
     )
+    if broadcast:
+        named = F.broadcast(named)
     joined = lines.join(
         named, on=(lines[KEY_CLAIM] == named[FACT_CLAIM]) & (lines[KEY_LINE] == named[FACT_LINE]), how="left"
     )
     empty_lines = pl.DataFrame(schema=line_schema(raw)).select(*raw.names(), FILE_INDEX, ROW_INDEX)
     empty = adjudicate_batch(empty_lines, _task_facts(empty_lines, None), compiled, run_id, keep=keep)
     results, rejects = _output_frames(empty.results, empty.rejects)
+    claims = collect_parts(empty.results, empty.rejects)["top_claims"]
     target = pa.schema([
         pa.field(TAG_RESULTS, arrow_type(pl.Struct(results.schema))),
         pa.field(TAG_REJECTS, arrow_type(pl.Struct(rejects.schema))),
+        pa.field(TAG_CLAIMS, arrow_type(pl.Struct(claims.schema))),
         pa.field(TAG_TOTALS, pa.binary()),
     ])
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    task = _Adjudicate(raw, supersede, compiled, run_id, keep, target, BATCH_LINES)
+    files = None
+    if write_to is not None:
+        files = _PartFiles(str(write_to[0]), str(write_to[1]), arrow(results).schema, arrow(rejects).schema)
+    task = _Adjudicate(raw, supersede, compiled, run_id, keep, target, BATCH_LINES, files)
     tagged = joined.mapInArrow(task, from_arrow_schema(target, prefer_timestamp_ntz=True)).persist()
     return Plan(tagged=tagged, facts=facts, empty=empty)
 
@@ -755,37 +877,30 @@ def adjudicate(
 
 @dataclass(frozen=True)
 class _TopClaims:
-    """One claim bucket of flagged results: its per-claim sums (``summary.summary_parts``), its top claims."""
+    """One claim bucket of the tasks' per-claim flagged sums: its top claims (``summary.top_claims``)."""
 
-    rejects: pl.Schema
     target: pa.Schema
 
     def __call__(self, table: pa.Table) -> pa.Table:
-        results = cast(pl.DataFrame, pl.from_arrow(table)).drop(_BUCKET)
-        parts = summary_parts(results.lazy(), pl.DataFrame(schema=self.rejects).lazy())
-        from adjudicator.summary import top_claims
-
-        return to_spark_arrow(top_claims(parts["top_claims"].collect(), TOP_CLAIMS), self.target)
+        partials = cast(pl.DataFrame, pl.from_arrow(table)).drop(_BUCKET)
+        return to_spark_arrow(top_claims(partials, TOP_CLAIMS), self.target)
 
 
 def _top_claims(found: Plan) -> pl.DataFrame:
-    """Every claim bucket's top claims by flagged dollars: each claim's lines are all in one bucket, so the
+    """Every claim bucket's top claims by flagged dollars: each claim's sums are all in one bucket, so the
     run's top claims are among them (exact, as the local driver's spill by claim)."""
     from pyspark.sql import functions as F
 
     empty = collect_parts(found.empty.results, found.empty.rejects)["top_claims"]
-    results = found.results.where(F.col(DETERMINATION) != NO_ACTION)
-    needed = [c for c in found.empty.results.columns if c in (CLAIM_ID, DETERMINATION, "billed_amount")]
-    task = _TopClaims(found.empty.rejects.schema, arrow_schema(empty.schema))
     buckets = int(found.tagged.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
     tops = (
-        results.select(*needed)
+        found.tagged.where(F.col(TAG_CLAIMS).isNotNull())
+        .select(f"{TAG_CLAIMS}.*")
         .withColumn(_BUCKET, F.pmod(F.hash(CLAIM_ID), F.lit(buckets)))
         .groupBy(_BUCKET)
-        .applyInArrow(_per_group(task), spark_schema(empty.schema))
+        .applyInArrow(_per_group(_TopClaims(arrow_schema(empty.schema))), spark_schema(empty.schema))
     )
-    table = tops.toArrow()
-    return pl.concat([empty, cast(pl.DataFrame, pl.from_arrow(table)).cast(empty.schema)])
+    return pl.concat([empty, cast(pl.DataFrame, pl.from_arrow(tops.toArrow())).cast(empty.schema)])
 
 
 def _totals(found: Plan, facts_edit_lines: int) -> Totals:
@@ -846,21 +961,36 @@ def run_options(spark: SparkSession, options: RunOptions, *, rules: RuleSet | No
     keep = options.slice.predicate()
     aliases = None if layout == "canonical" else rule_set.payer_aliases
     pool, hashes = output.checksums_in_background(paths)
-    found: Plan | None = None
+    persisted: list[DataFrame] = []
     try:
         with output.staging(options.out, run_id) as tmp:
             try:
-                lines = read_lines(spark, paths, raw_schema, layout, payer=options.payer, aliases=aliases)
-                found = plan(lines, raw_schema, compiled, run_id=run_id, keep=keep, supersede=supersede)
-                prepass_started = time.perf_counter()
                 from pyspark.sql import functions as F
 
+                lines = read_lines(spark, paths, raw_schema, layout, payer=options.payer, aliases=aliases)
+                # read once, before the facts' queries run side by side: each would read the inputs again
+                lines = lines.persist()
+                persisted.append(lines)
+                lines.count()
+                prepass_started = time.perf_counter()
+                lines, facts = find_facts(lines, raw_schema, compiled, supersede=supersede, materialize=True)
+                persisted += facts.persisted()
                 fired = functools.reduce(lambda a, b: a | b, [F.col(c) for c in FIRED.values()])
-                edit_lines = found.facts.keys.where(fired).count()
+                fact_keys = facts.keys.count()
+                edit_lines = facts.keys.where(fired).count()
+                folders = (tmp.resolve() / RESULTS_DIR, tmp.resolve() / REJECTS_DIR)
+                for folder in folders:
+                    folder.mkdir()
+                found = adjudicate_lines(
+                    lines, facts, raw_schema, compiled, run_id=run_id, keep=keep, supersede=supersede,
+                    broadcast=fact_keys <= BROADCAST_FACT_KEYS, write_to=folders,
+                )
+                persisted.append(found.tagged)
                 planned = time.perf_counter()
-                found.results.write.parquet(Path(tmp / RESULTS_DIR).resolve().as_uri())
-                found.rejects.write.parquet(Path(tmp / REJECTS_DIR).resolve().as_uri())
                 totals = _totals(found, edit_lines)
+                for folder in folders:  # what attempts that failed, or lost to another, left
+                    for leftover in folder.glob(".part-*.tmp"):
+                        leftover.unlink(missing_ok=True)
                 claims = _claims_list(lines, options.slice.claims_file) if options.slice.claims_file else None
             except Exception as exc:
                 _raise_input_error(exc)
@@ -887,18 +1017,10 @@ def run_options(spark: SparkSession, options: RunOptions, *, rules: RuleSet | No
             output.publish(tmp, options.out, run_id, overwrite=options.overwrite)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        if found is not None:
-            _unpersist(found)
+        # only what this run cached: a notebook's own cached tables stay
+        for frame in persisted:
+            frame.unpersist()
     return manifest
-
-
-def _unpersist(found: Plan) -> None:
-    found.tagged.unpersist()
-    found.facts.keys.unpersist()
-    if found.facts.deliveries is not None:
-        found.facts.deliveries.unpersist()
-    spark = found.tagged.sparkSession
-    spark.catalog.clearCache()
 
 
 def engine_json(spark: SparkSession) -> dict[str, Any]:
@@ -939,6 +1061,11 @@ def session(master: str | None = None) -> tuple[SparkSession, bool]:
     active = SparkSession.getActiveSession()
     if active is not None and master is None:
         return active, False
+    import adjudicator
+
+    if master is not None and not master.startswith("local") and adjudicator.SPARK_LOCAL_IP_AT_START is None:
+        # pandera's 127.0.0.1 (see ``adjudicator.SPARK_LOCAL_IP_AT_START``): executors elsewhere must reach us
+        os.environ.pop("SPARK_LOCAL_IP", None)
     builder = SparkSession.builder.appName("adjudicator").config("spark.ui.showConsoleProgress", "false")
     if master is not None:
         builder = builder.master(master)
@@ -948,6 +1075,6 @@ def session(master: str | None = None) -> tuple[SparkSession, bool]:
 
 
 __all__ = [
-    "REJECTS_DIR", "RESULTS_DIR", "SOURCE_ROW", "Plan", "adjudicate", "find_facts", "lines_from_frame", "plan",
-    "read_lines", "require_pyspark", "run", "run_options", "session",
+    "REJECTS_DIR", "RESULTS_DIR", "SOURCE_ROW", "Plan", "adjudicate", "adjudicate_lines", "find_facts",
+    "lines_from_frame", "plan", "read_lines", "require_pyspark", "run", "run_options", "session",
 ]
