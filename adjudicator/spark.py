@@ -17,11 +17,16 @@ rows between machines. It never parses a value and never decides a line:
   the member (unit limit): the hash only picks a bucket, each function
   groups exact keys inside it. CCLF re-deliveries are a group-by on the raw
   key of the dates the layout's own expression reads.
-- **the batch**: every line is joined to the facts of its key (a plain
-  join: Spark broadcasts the facts only when they are small), and
-  ``batch.adjudicate_batch`` runs inside one ``mapInArrow`` that returns
-  results, rejects and the task's counts together (a tagged union of three
-  columns); it is persisted and split, so nothing is adjudicated twice.
+- **the batch**: every line is joined to the facts of its key (a join by
+  key; the facts are sent to every task only when they are few), and
+  ``batch.adjudicate_batch`` runs inside one ``mapInArrow`` whose output is
+  a tagged union: results, rejects, per-claim flagged sums and one row of
+  counts and summary partials per task. It is persisted and split, so
+  nothing is adjudicated twice. In a run (``run``), the tasks write their
+  results and rejects as Parquet part files themselves, as the local
+  driver's writers do, and return only the small rows: moving every output
+  line back into Spark, caching it and scanning it once per output cost
+  about half the adjudication stage (docs/benchmarks.md, "Spark").
 
 The compiled rules travel to the tasks by pickling (``CompiledRules`` is
 frozen and about 2.8 MB). No text is cast by Spark, so ANSI mode and Spark's
@@ -127,7 +132,7 @@ BATCH_LINES = BATCH_SIZE
 ROWS_PER_ITEM = 1_000_000
 #: how a failure inside a task names the input problem, so the driver can report it as exit 2
 _INPUT_ERROR_MARK: Final = "adjudicator-input-error: "
-#: a run id no notebook call leaves empty
+#: the Boolean columns of a fact key
 _FACT_FLAGS: Final = (DUPLICATE, *FIRED.values())
 
 
@@ -517,7 +522,7 @@ class _EditBucket:
 class Facts:
     """The batch-wide facts as Spark DataFrames (persisted): ``keys`` one row per exact typed key a fact
     names, with a Boolean per fact; ``deliveries`` (re-delivering layouts) one row per raw key delivered
-    on different dates, with its latest date; ``edit_lines`` (``run`` counts it) the keys an edit fired on."""
+    on different dates, with its latest date."""
 
     keys: DataFrame
     deliveries: DataFrame | None
