@@ -117,7 +117,7 @@ FACT_CLAIM: Final = "_fact_claim_id"
 FACT_LINE: Final = "_fact_line_number"
 _BUCKET: Final = "_bucket"
 _FIRST: Final = "_first_delivery"
-#: the tagged union one adjudication task returns: one of these three columns is set on each row
+#: the tagged union an adjudication task returns: one of these four columns is set on each row
 TAG_RESULTS: Final = "results"
 TAG_REJECTS: Final = "rejects"
 TAG_TOTALS: Final = "totals"
