@@ -122,6 +122,18 @@ def parser() -> argparse.ArgumentParser:
                         help="only this payer's lines (repeatable)")
     sliced.add_argument("--claims", type=Path, default=None, metavar="FILE",
                         help="only these claim ids (a file, one per line; a header, quotes, BOM, CRLF are fine)")
+    engine = run.add_argument_group(
+        "engine",
+        "where the lines are adjudicated: the same rules and results either way (README, \"Running on Spark\")",
+    )
+    engine.add_argument(
+        "--engine", choices=ENGINES, default="embedded",
+        help="embedded (default): this process; spark: a Spark session (the active one under spark-submit, "
+        "else one started on --spark-master), writing OUT/results/ and OUT/rejects/ datasets; needs the "
+        "'spark' extra",
+    )
+    engine.add_argument("--spark-master", default=None, metavar="URL",
+                        help="with --engine spark: the master of a new session (local[2], spark://host:7077)")
     run.add_argument("--quiet", action="store_true", help="print no summary")
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
 
@@ -162,15 +174,35 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+#: the engines ``adjudicate run --engine`` accepts
+ENGINES = ("embedded", "spark")
+
+
+def _run_on_engine(args: argparse.Namespace, options: Any) -> dict[str, Any]:
+    """One run on the engine asked for; Spark (and pyspark's import) only when ``--engine spark``."""
+    if args.engine != "spark":
+        if args.spark_master is not None:
+            raise UsageError("--spark-master needs --engine spark")
+        from adjudicator.run import adjudicate
+
+        return adjudicate(options, progress=not args.quiet)
+    from adjudicator import spark
+
+    session, made = spark.session(args.spark_master)
+    try:
+        return spark.run_options(session, options)
+    finally:
+        if made:
+            session.stop()
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    from adjudicator.run import RunOptions, Slice, adjudicate, replay_options
+    from adjudicator.run import RunOptions, Slice, replay_options
 
     if args.replay is not None:
         if args.inputs:
             raise UsageError("give either INPUT files or --replay MANIFEST, not both")
-        manifest = adjudicate(
-            replay_options(args.replay, out=args.out, overwrite=args.overwrite), progress=not args.quiet
-        )
+        manifest = _run_on_engine(args, replay_options(args.replay, out=args.out, overwrite=args.overwrite))
         if not args.quiet:
             print(format_summary(manifest))
         return EXIT_OK
@@ -199,7 +231,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         ),
         command_line=tuple(sys.argv),
     )
-    manifest = adjudicate(options, progress=not args.quiet)
+    manifest = _run_on_engine(args, options)
     if not args.quiet:
         print(format_summary(manifest))
     return EXIT_OK
@@ -207,8 +239,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def format_summary(manifest: dict[str, Any]) -> str:
     counts = manifest["counts"]
+    engine = f"  engine spark ({manifest['engine']['master']})" if "engine" in manifest else ""
     lines = [
-        f"run {manifest['run_id']}  layout {manifest['layout']}  -> {manifest['options']['out']}",
+        f"run {manifest['run_id']}  layout {manifest['layout']}{engine}  -> {manifest['options']['out']}",
         f"lines read {counts['read']:>12,}   results {counts['results']:>12,}   "
         f"rejects {counts['rejects']:>10,}   skipped {counts['skipped']:>10,}   "
         f"reconciled {counts['reconciled']}",
@@ -302,9 +335,19 @@ def _interrupted(terminated: bool) -> int:
     return EXIT_INTERRUPTED
 
 
+#: warnings of other packages that would break the one-line stderr of an error: pandera imports
+#: ``pyspark.pandas`` whenever pyspark is installed (the ``spark`` extra), and pyspark 4.x then warns about
+#: pandas 3 on every run, the embedded engine's included
+_THIRD_PARTY_WARNINGS = (("PySpark does not yet fully support pandas", FutureWarning),)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # before polars is first imported: some of its settings are read once, at import (adjudicator.tuning)
     tune_reader()
+    import warnings
+
+    for message, category in _THIRD_PARTY_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
     with _stop_signals():
         try:
             return _main(argv)

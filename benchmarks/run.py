@@ -48,7 +48,13 @@ FLOOR = "io_floor"
 DUCKDB = "duckdb_sql"
 PANDAS = "pandas_merge"
 ADJUDICATOR = "adjudicator"
+#: the adjudicator on Spark (issue 11): run only when named, as it needs Java and the `spark` extra
+SPARK = "spark"
 CONTENDERS = (FLOOR, DUCKDB, PANDAS, ADJUDICATOR)
+ALL_CONTENDERS = (*CONTENDERS, SPARK)
+#: the Spark contender's master and driver memory (a local master runs every task in the driver's JVM)
+DEFAULT_SPARK_MASTER = "local[2]"
+SPARK_DRIVER_MEMORY = "4g"
 
 #: the one-read engine's targets (issue 10): the adjudicator against the floor and the DuckDB peer, and its
 #: memory (issue 4 asked 1.25 x the floor, 0.8 x DuckDB and 1.2 flat: now the stretch goals)
@@ -172,7 +178,21 @@ def adjudicator_prefix(explicit: str | None) -> tuple[list[str] | None, str | No
     return None, "; ".join(reasons)
 
 
-def contenders(names: Sequence[str], *, pandas_max_lines: int, adjudicator_cmd: str | None) -> list[Contender]:
+def spark_missing() -> str | None:
+    """Why the Spark contender cannot run here (no Java, or no pyspark), or None."""
+    import importlib.util
+
+    if shutil.which("java") is None:
+        return "no java on PATH"
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed: pip install -e '.[spark]'"
+    return None
+
+
+def contenders(
+    names: Sequence[str], *, pandas_max_lines: int, adjudicator_cmd: str | None,
+    spark_master: str = DEFAULT_SPARK_MASTER,
+) -> list[Contender]:
     """The requested contenders, in the order they take turns."""
     known: dict[str, Contender] = {
         FLOOR: Contender(FLOOR, "polars scan -> sink_parquet, unchanged", _peer("io_floor")),
@@ -193,9 +213,27 @@ def contenders(names: Sequence[str], *, pandas_max_lines: int, adjudicator_cmd: 
             outputs=("results.parquet", "rejects.parquet"),
             missing=missing,
         )
+    if SPARK in names:
+        prefix, missing = adjudicator_prefix(adjudicator_cmd)
+
+        def on_spark(input_path: Path, outdir: Path) -> list[str]:
+            assert prefix is not None
+            # the driver's memory is fixed when its JVM starts: spark-submit's own option, through pyspark
+            return ["env", f"PYSPARK_SUBMIT_ARGS=--driver-memory {SPARK_DRIVER_MEMORY} pyspark-shell", *prefix,
+                    "run", str(input_path), "--out", str(outdir), "--overwrite", "--engine", "spark",
+                    "--spark-master", spark_master]
+
+        known[SPARK] = Contender(
+            SPARK,
+            f"adjudicate run INPUT --out OUT --overwrite --engine spark --spark-master {spark_master} "
+            f"(driver memory {SPARK_DRIVER_MEMORY})",
+            on_spark,
+            outputs=("results", "rejects"),
+            missing=missing or spark_missing(),
+        )
     unknown = [n for n in names if n not in known]
     if unknown:
-        msg = f"'contenders' must be among {CONTENDERS}, got {unknown!r}"
+        msg = f"'contenders' must be among {ALL_CONTENDERS}, got {unknown!r}"
         raise ValueError(msg)
     return [known[n] for n in names]
 
@@ -207,9 +245,11 @@ def count_rows(outdir: Path, names: Sequence[str]) -> int | None:
     total = 0
     for name in names:
         path = outdir / name
-        if not path.is_file():
+        if not path.exists():
             return None
-        total += pq.ParquetFile(path).metadata.num_rows
+        # the Spark engine writes datasets: folders of part files
+        parts = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+        total += sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
     return total
 
 
@@ -627,12 +667,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--contenders", type=_names, default=None,
                         help=f"default: {','.join(CONTENDERS)}; for the diff scenario {RUN},{DIFF} "
-                        f"(also: {DIFF_PARTITIONED})")
+                        f"(also: {DIFF_PARTITIONED}); {SPARK} (the Spark engine) runs only when named")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--pandas-max-lines", type=parse_count, default=2_000_000)
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
     parser.add_argument("--adjudicator-cmd", default=None, help="argv prefix (default: python -m adjudicator)")
+    parser.add_argument("--spark-master", default=DEFAULT_SPARK_MASTER,
+                        help=f"the {SPARK} contender's master (default {DEFAULT_SPARK_MASTER}; local[1] to compare)")
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -759,6 +801,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.contenders,
         pandas_max_lines=args.pandas_max_lines,
         adjudicator_cmd=args.adjudicator_cmd,
+        spark_master=args.spark_master,
     )
     for c in chosen:
         if c.missing:
