@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import polars as pl
 import pyarrow as pa
 
-from adjudicator import output, report, safety
+from adjudicator import output, report
 from adjudicator.batch import adjudicate_batch
 from adjudicator.canonical import (
     canonical_names,
@@ -82,7 +82,7 @@ from adjudicator.prepass import (
     keyed,
 )
 from adjudicator.rules import RuleSet, load_rules
-from adjudicator.run import RunOptions, Slice, _manifest, _polars_message, _versions, read_inputs
+from adjudicator.run import RunOptions, Slice, _polars_message, phase_timings, prepare, publish_run
 from adjudicator.summary import (
     FLAGGED_BILLED,
     FLAGGED_LINES,
@@ -950,20 +950,13 @@ def run_options(spark: SparkSession, options: RunOptions, *, rules: RuleSet | No
     ``OUT/results/`` and ``OUT/rejects/``. A file-level problem a task meets
     (a malformed CSV row, bytes that are not UTF-8) is exit 2 as locally.
     """
-    started = time.perf_counter()
-    started_at = dt.datetime.now(dt.UTC)
-    tune_reader()
-    safety.check_out(options)
-    rule_set = rules or load_rules(options.rules_dir, plans=options.plans, as_of=options.rules_as_of)
-    compiled = compile_rules(rule_set)
+    run = prepare(options, rules)
     report.warm_up()
-    raw, paths, layout, supersede = read_inputs(options, rule_set)
-    raw_schema = raw.collect_schema()
+    raw_schema = run.raw.collect_schema()
+    paths, layout, rule_set, compiled = run.paths, run.layout, run.rules, run.compiled
+    supersede, run_id, keep = run.supersede, run.run_id, run.keep
     if SOURCE_ROW in raw_schema:
         raise InputError(f"{paths[0]}: has a column named {SOURCE_ROW!r}, which the Spark engine writes itself")
-    watch = safety.watch_inputs(paths, options)
-    run_id = output.new_run_id()
-    keep = options.slice.predicate()
     aliases = None if layout == "canonical" else rule_set.payer_aliases
     pool, hashes = output.checksums_in_background(paths)
     persisted: list[DataFrame] = []
@@ -1001,25 +994,15 @@ def run_options(spark: SparkSession, options: RunOptions, *, rules: RuleSet | No
                 _raise_input_error(exc)
                 raise
             executed = time.perf_counter()
-            watch.verify()
-            manifest = _manifest(
-                options, rule_set, layout, paths, hashes, totals.summary(), run_id,
-                started_at=started_at,
-                timings={
-                    "startup_s": None,
-                    "start_s": round(prepass_started - started, 4),
-                    "prepass_s": round(planned - prepass_started, 4),
-                    "execute_s": round(executed - planned, 4),
-                },
-            )
-            manifest["engine"] = engine_json(spark)
-            manifest["versions"] = {**_versions(), "pyspark": spark.version}
-            if claims is not None:
-                manifest["claims_list"] = claims
-            output.write_manifest(tmp, manifest)
-            report.write_run_report(tmp, manifest)
-            watch.verify()
-            output.publish(tmp, options.out, run_id, overwrite=options.overwrite)
+
+            def amend(manifest: dict[str, Any]) -> None:
+                manifest["engine"] = engine_json(spark)
+                manifest["versions"] = {**manifest["versions"], "pyspark": spark.version}
+                if claims is not None:
+                    manifest["claims_list"] = claims
+
+            timings = phase_timings(run, prepass_started, planned, executed, None)
+            manifest = publish_run(run, tmp, hashes, totals.summary(), timings, amend)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         # only what this run cached: a notebook's own cached tables stay
