@@ -32,10 +32,11 @@ from adjudicator.compiled import CompiledRules
 from adjudicator.contract import (
     BILLED_AMOUNT,
     CLAIM_ID,
+    DECISION_COLUMNS,
     DETERMINATION,
     MEMBER_ID,
-    MESSAGE,
     REASON,
+    RUN_ID,
     SERVICE_DATE,
     SOURCE_FILE,
 )
@@ -47,8 +48,12 @@ from adjudicator.summary import TOP_CLAIMS, finish_summary, merge_summary_parts,
 BATCH_SIZE = 100_000
 #: Parquet compression of the outputs (polars' default for sink_parquet)
 COMPRESSION = "zstd"
-#: text columns written without min/max statistics (one value per line, or long sentences)
-NO_STATISTICS = frozenset({CLAIM_ID, MEMBER_ID, MESSAGE, "policy_source"})
+#: columns written without statistics: one value per line (claim_id, member_id), and the decision columns but
+#: the determination, and run_id: a row group of 100k lines holds a few percent of flagged lines with every
+#: policy, plan and message among them, so their min/max prune nothing; they cost a sixth of the writing (2M
+#: results lines: 0.73 against 0.85 CPU s). The determination keeps its statistics: a row group of only
+#: NO_ACTION lines is skipped by a reader looking for flagged ones.
+NO_STATISTICS = frozenset({CLAIM_ID, MEMBER_ID, RUN_ID, *(c for c in DECISION_COLUMNS if c != DETERMINATION)})
 #: columns written without a dictionary: values mostly distinct within a row group, where trying a dictionary
 #: first cost more than the plain encoding and made a larger file (2M results lines: 0.19 of 1.05 CPU seconds
 #: of writing; claim_id 3.3 MB with a dictionary, 1.0 MB without)
@@ -77,7 +82,6 @@ class ParquetSink:
     """
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
-        # min/max statistics of long or unique text help no reader prune and cost a third of the writing
         statistics = [name for name in schema.names if name not in NO_STATISTICS]
         dictionary = [name for name in schema.names if name not in NO_DICTIONARY]
         # no Arrow schema in the footer: readers see plain Parquet strings and values, not the view and

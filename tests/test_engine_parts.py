@@ -302,6 +302,21 @@ def test_results_read_back_alike_in_polars_pyarrow_and_duckdb(tmp_path: Path) ->
     assert by_duckdb["n"].to_list() == expected["len"].to_list()
 
 
+def test_results_keep_the_statistics_a_reader_prunes_with(tmp_path: Path) -> None:
+    """Statistics are written where they can skip a row group (dates, codes, payers, the determination), not
+    for one-per-line ids or the mostly-null decision details."""
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "out"
+    assert main(["run", str(SAMPLE), "--out", str(out), "--quiet"]) == 0
+    group = pq.ParquetFile(out / "results.parquet").metadata.row_group(0)
+    has_stats = {group.column(i).path_in_schema: group.column(i).is_stats_set for i in range(group.num_columns)}
+    assert all(has_stats[c] for c in ("service_date", "payer_id", "procedure_code", "determination"))
+    assert not any(has_stats[c] for c in ("claim_id", "member_id", "reason", "policy_id", "message", "run_id"))
+    determination = group.column(list(has_stats).index("determination")).statistics
+    assert determination.min <= "NO_ACTION" <= determination.max
+
+
 def test_an_out_folder_named_with_glob_characters_spills_and_publishes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
