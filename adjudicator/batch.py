@@ -125,10 +125,10 @@ class BatchOutput:
         # the codes of the decided few, spread over lines that otherwise all take a line's code where no policy
         # targets it (a gather over every line cost three times as much)
         decided = compiled.dictionary_codes(self.decided[DECISION_ROW])
-        untargeted = compiled.dictionary_codes(pl.Series([None], dtype=pl.Int32))
+        untargeted = compiled.untargeted_codes
         n = self.lines.height
         codes = {
-            column: pl.Series(column, [], pl.Int32).extend_constant(untargeted[column][0], n).scatter(
+            column: pl.Series(column, [], pl.Int32).extend_constant(untargeted[column], n).scatter(
                 self.positions, small
             )
             for column, small in decided.items()

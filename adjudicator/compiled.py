@@ -242,6 +242,12 @@ class CompiledRules:
         """Per decision row, whether its determination flags the line (anything but NO_ACTION)."""
         return self.decision[DETERMINATION] != NO_ACTION
 
+    @cached_property
+    def untargeted_codes(self) -> dict[str, int | None]:
+        """Each dictionary column's code for a line no policy targets (``dictionary_codes`` of a null row)."""
+        codes = self.dictionary_codes(pl.Series([None], dtype=pl.Int32))
+        return {column: code[0] for column, code in codes.items()}
+
     def dictionary_codes(self, decision: pl.Series) -> dict[str, pl.Series]:
         """For each line's decision row (null: no policy targets the code), its code in each scalar decision
         column's dictionary (``dictionaries``); null where the line's value is null.
