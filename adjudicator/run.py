@@ -215,7 +215,8 @@ def stage_text_inputs(raw: pl.LazyFrame, paths: list[str], scratch: Path) -> pl.
     if all(is_parquet(path) for path in paths):
         return raw
     staged = scratch / "input.parquet"
-    raw.sink_parquet(staged, compression="lz4", engine="streaming")
+    # no statistics: nothing prunes on them here (5M lines: 2.9 against 3.1 CPU s)
+    raw.sink_parquet(staged, compression="lz4", statistics=False, engine="streaming")
     return pl.scan_parquet(staged, glob=False)
 
 
