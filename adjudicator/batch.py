@@ -12,7 +12,7 @@ starts: the driver may cut the input anywhere (tests run batches of 1 line).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import polars as pl
@@ -146,6 +146,14 @@ class BatchOutput:
             pa.repeat(pa.scalar(0, pa.int32()), table.num_rows), pa.array([self.run_id], pa.string())
         )
         return table.append_column(RUN_ID, run_id)
+
+    def counted(self) -> BatchOutput:
+        """The same output without its lines (what the run's totals read): it holds a batch's counts, not
+        its rows, while it waits to be added up."""
+        return replace(
+            self, lines=self.lines.clear(), verdicts=self.verdicts.clear(), positions=self.positions.clear(),
+            decided=self.decided.clear(),
+        )
 
     @cached_property
     def decoded_tallies(self) -> pl.DataFrame:

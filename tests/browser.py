@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -109,7 +110,9 @@ class DevTools:
 @contextlib.contextmanager
 def chromium(binary: str) -> Iterator[int]:
     """Start headless Chromium in a fresh profile; yields its DevTools port; stops that process at the end."""
-    with tempfile.TemporaryDirectory(prefix="adjudicator-chromium-") as profile:
+    # Chromium's helper processes may still write to the profile while it is removed: a leftover file is no
+    # failure of the page under test
+    with tempfile.TemporaryDirectory(prefix="adjudicator-chromium-", ignore_cleanup_errors=True) as profile:
         log = Path(profile) / "chromium.log"
         with log.open("wb") as stderr:
             process = subprocess.Popen(
@@ -122,6 +125,7 @@ def chromium(binary: str) -> Iterator[int]:
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
+                start_new_session=True,  # its own process group: stopped with its helpers, below
             )
         try:
             active = Path(profile) / "DevToolsActivePort"
@@ -133,11 +137,13 @@ def chromium(binary: str) -> Iterator[int]:
                 time.sleep(0.1)
             yield int(active.read_text().split()[0])
         finally:
-            process.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                process.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
 
 
