@@ -4,12 +4,11 @@ The raw frame (Parquet read in place, or text staged once to Parquet) is read
 once, in batches of ``batch_size`` lines. Each batch goes through the pure
 batch function on the driver's thread; its results (their Arrow table made
 on their writer's thread) and rejects are handed to two writer threads
-(``ParquetSink``), and
-its counts to a thread that adds them to the run's totals (``Worker``) as the
-batches pass, so the summary needs no extra scan and no read-back of the
-written files. Memory does not grow with the input (10M to 100M lines:
-x1.13); most of it is the reader decoding ahead of the batches
-(docs/benchmarks.md).
+(``ParquetSink``), and its counts to a thread that adds them to the run's
+totals (``Worker``) as the batches pass, so the summary needs no extra scan
+and no read-back of the written files. Memory does not grow with the input
+(10M to 100M lines: x1.13); most of it is the reader decoding ahead of the
+batches (docs/benchmarks.md).
 """
 
 from __future__ import annotations
