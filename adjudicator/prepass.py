@@ -225,51 +225,49 @@ def key_hash() -> pl.Expr:
     return pl.struct(CLAIM_ID, LINE_NUMBER).hash(seed=0)
 
 
-def repeated_keys(typed: pl.LazyFrame) -> pl.DataFrame:
-    """Exact typed keys (claim_id, line_number) held by more than one keyed line, with the hashes in memory.
+def _keyed_hashes(typed: pl.LazyFrame) -> pl.LazyFrame:
+    """Each keyed line's typed key and its hash (``key_hash``)."""
+    return keyed(typed).select(CLAIM_ID, LINE_NUMBER, key_hash().alias(_HASH))
 
-    Every keyed line's key hash is collected (8 bytes a line) and sorted; the
-    hashes that repeat name the only lines that can share a key, and a second
-    read, filtered to those lines, groups them on their exact keys, so a hash
-    shared by two different keys is not a duplicate. No key is spilled.
+
+def _exact_repeats(lines: pl.LazyFrame) -> pl.DataFrame:
+    """The exact keys held by more than one of ``lines`` (key and hash columns, ``_keyed_hashes``).
+
+    The hashes are collected (8 bytes a line) and sorted, and the repeated
+    ones picked out (grouping the text keys of every line cost three times as
+    much); only the lines holding a repeated hash are then read again and
+    grouped on their exact keys, so a hash shared by two different keys is not
+    a duplicate.
     """
-    narrow = keyed(typed).select(CLAIM_ID, LINE_NUMBER, key_hash().alias(_HASH))
-    hashes = narrow.select(_HASH).collect(engine="streaming")[_HASH].sort()
+    hashes = lines.select(_HASH).collect(engine="streaming")[_HASH].sort()
     repeated = hashes.filter(hashes == hashes.shift(1)).unique()
     found = pl.DataFrame(schema={CLAIM_ID: pl.String, LINE_NUMBER: pl.Int64})
     if not repeated.len():
         return found
     exact = (
-        narrow.filter(pl.col(_HASH).is_in(repeated.implode()))
+        lines.filter(pl.col(_HASH).is_in(repeated.implode()))
         .group_by(CLAIM_ID, LINE_NUMBER).len().filter(pl.col("len") > 1)
         .select(CLAIM_ID, LINE_NUMBER).collect(engine="streaming")
     )
     return pl.concat([found, exact])
 
 
+def repeated_keys(typed: pl.LazyFrame) -> pl.DataFrame:
+    """Exact typed keys (claim_id, line_number) held by more than one keyed line, with every line's key hash
+    in memory (``_exact_repeats`` over the whole batch): no key is spilled."""
+    return _exact_repeats(_keyed_hashes(typed))
+
+
 def duplicate_keys(typed: pl.LazyFrame, partitions: int, folder: Path) -> pl.DataFrame:
     """Exact typed keys (claim_id, line_number) held by more than one keyed line of the batch.
 
-    Each keyed line's key and a 64-bit hash of it are spilled to partition
-    files by that hash. In each file the hashes are sorted and the repeated
-    ones picked out (grouping the text keys of every line cost three times as
-    much); only the lines holding a repeated hash are then grouped on their
-    exact keys, so a hash shared by two different keys is not a duplicate.
-    Memory is one partition's hashes, not the batch's keys.
+    Each keyed line's key and its hash are spilled to partition files by a
+    hash of the claim, and each file is worked out on its own
+    (``_exact_repeats``), so memory is one partition's hashes, not the batch's
+    keys.
     """
-    narrow = keyed(typed).select(CLAIM_ID, LINE_NUMBER, key_hash().alias(_HASH))
-    schema = {CLAIM_ID: pl.String, LINE_NUMBER: pl.Int64}
-    found = [pl.DataFrame(schema=schema)]
-    for part in _spill_files(narrow, spill_hash(pl.col(CLAIM_ID)), partitions, folder):
-        hashes = part.select(_HASH).collect()[_HASH].sort()
-        repeated = hashes.filter(hashes == hashes.shift(1)).unique()
-        if repeated.len():
-            found.append(
-                part.filter(pl.col(_HASH).is_in(repeated.implode()))
-                .group_by(CLAIM_ID, LINE_NUMBER).len().filter(pl.col("len") > 1)
-                .select(CLAIM_ID, LINE_NUMBER).collect()
-            )
-    return pl.concat(found)
+    parts = _spill_files(_keyed_hashes(typed), spill_hash(pl.col(CLAIM_ID)), partitions, folder)
+    return pl.concat([_exact_repeats(part) for part in parts])
 
 
 def concerned_lines(raw: pl.LazyFrame, compiled: CompiledRules) -> pl.LazyFrame:
