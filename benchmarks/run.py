@@ -706,6 +706,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+
+def measured_header(env: dict[str, Any], started: dt.datetime, argv: Sequence[str] | None, run: str) -> str:
+    """The two lines above a results table: the machine, the commit and ``run`` (seed, repeats and the
+    like), then the command that measured it."""
+    machine = env["machine"]
+    return (
+        f"Measured {started:%Y-%m-%d} on {machine['cpu'] or 'unknown CPU'}, "
+        f"{machine['cores']} cores, {machine['memory']} RAM; commit "
+        f"{env['git']['commit'][:10]}{' (dirty)' if env['git']['dirty'] else ''}; {run}.\n"
+        f"Command: `python -m benchmarks.run {' '.join(argv or sys.argv[1:])}`"
+    )
+
 def main_diff(args: argparse.Namespace, argv: Sequence[str] | None, started: dt.datetime, env: dict[str, Any]) -> int:
     """The diff scenario (issue 14): per scale, two runs made once, then the diff and one run timed in turn."""
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
@@ -736,13 +748,8 @@ def main_diff(args: argparse.Namespace, argv: Sequence[str] | None, started: dt.
     growth = memory_growth(cells)
     checks = diff_targets(cells)
     table = diff_markdown_table(rows)
-    machine = env["machine"]
-    header = (
-        f"Measured {started:%Y-%m-%d} on {machine['cpu'] or 'unknown CPU'}, "
-        f"{machine['cores']} cores, {machine['memory']} RAM; commit "
-        f"{env['git']['commit'][:10]}{' (dirty)' if env['git']['dirty'] else ''}; "
-        f"seed {args.seed}, {args.repeats} repeat(s) in turn, {args.formats[0]} input.\n"
-        f"Command: `python -m benchmarks.run {' '.join(argv or sys.argv[1:])}`"
+    header = measured_header(
+        env, started, argv, f"seed {args.seed}, {args.repeats} repeat(s) in turn, {args.formats[0]} input"
     )
     print(f"\n{header}\n\n{table}")
     if growth:
@@ -824,13 +831,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     growth = memory_growth(cells)
     checks = targets(cells)
     table = markdown_table(rows)
-    machine = env["machine"]
-    header = (
-        f"Measured {started:%Y-%m-%d} on {machine['cpu'] or 'unknown CPU'}, "
-        f"{machine['cores']} cores, {machine['memory']} RAM; commit "
-        f"{env['git']['commit'][:10]}{' (dirty)' if env['git']['dirty'] else ''}; "
-        f"seed {args.seed}, {args.repeats} repeat(s), rules {_rules.fingerprint(rules)}.\n"
-        f"Command: `python -m benchmarks.run {' '.join(argv or sys.argv[1:])}`"
+    header = measured_header(
+        env, started, argv, f"seed {args.seed}, {args.repeats} repeat(s), rules {_rules.fingerprint(rules)}"
     )
     print()
     print(header)
