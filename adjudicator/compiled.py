@@ -15,6 +15,7 @@ tuples, dicts), so it pickles and can be shipped to other processes.
 
 from __future__ import annotations
 
+import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -93,6 +94,16 @@ def complete_versions(
     return pl.concat([ordered, gaps], how="diagonal_relaxed").sort(
         [*keys, _EFF], nulls_last=False
     )
+
+
+def plain_strings(values: pl.Series) -> pa.StringArray:
+    """A String series as Arrow ``string`` (polars gives ``large_string``), from its buffers: a pyarrow cast
+    imports pyarrow.compute and a constructor from Python values imports pandas, 0.3 s of start-up together."""
+    large = values.rechunk().to_arrow(compat_level=pl.CompatLevel.oldest())
+    validity, offsets, data = large.buffers()
+    # the values of a dictionary (a few dozen): their offsets narrowed one by one; beyond 2 GiB, OverflowError
+    narrow = array.array("i", memoryview(offsets).cast("q")[: large.offset + len(large) + 1])
+    return pa.StringArray.from_buffers(len(large), pa.py_buffer(narrow), data, validity, large.null_count, large.offset)
 
 
 @dataclass(frozen=True)
@@ -231,9 +242,7 @@ class CompiledRules:
     def arrow_values(self) -> dict[str, pa.Array]:
         """Each dictionary's values as Arrow (plain strings and dates), for ``pa.DictionaryArray``."""
         return {
-            column: values.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(
-                pa.string() if values.dtype == pl.String else values.to_arrow().type
-            )
+            column: plain_strings(values) if values.dtype == pl.String else values.to_arrow()
             for column, (_, values) in self.dictionaries.items()
         }
 

@@ -83,3 +83,7 @@ DECISION_COLUMNS: Final = (
     MESSAGE,
 )
 NO_ACTION: Final = "NO_ACTION"
+
+#: the diff's changes.parquet: what changed for a key, and which result fields changed (``adjudicator.diff``)
+CHANGE_KIND: Final = "change_kind"
+CHANGED_FIELDS: Final = "changed_fields"

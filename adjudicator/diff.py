@@ -43,6 +43,8 @@ import pyarrow.parquet as pq
 
 from adjudicator.contract import (
     BILLED_AMOUNT,
+    CHANGE_KIND,
+    CHANGED_FIELDS,
     CLAIM_ID,
     DETERMINATION,
     EDIT_CARCS,
@@ -87,8 +89,6 @@ COMPARED_FIELDS: Final = (
     EDIT_CARCS,
 )
 
-CHANGE_KIND: Final = "change_kind"
-CHANGED_FIELDS: Final = "changed_fields"
 ONLY_IN_OLD: Final = "only_in_old"
 ONLY_IN_NEW: Final = "only_in_new"
 REJECTED_IN_OLD: Final = "rejected_in_old"

@@ -307,6 +307,7 @@ def run_batches(
     progress: bool = False,
     scratch: Path | None = None,
     after_read: Callable[[], object] | None = None,
+    between_batches: Callable[[], object] | None = None,
 ) -> Totals:
     """Adjudicate every line of ``raw`` into the two files; returns the run's totals.
 
@@ -315,6 +316,8 @@ def run_batches(
     before any line is read. ``scratch``: a folder for the report's per-claim
     sums (``ClaimSpill``); None keeps them in memory. ``after_read``: called
     once every batch has been read, while the outputs are finished.
+    ``between_batches``: called after each batch; what it raises stops the run
+    (``RulesCheck.failed``: the rule tables failed their check meanwhile).
     """
     empty = adjudicate_batch(raw.head(0).collect(), facts, compiled, run_id, keep=keep)
     totals = Totals(claims=ClaimSpill(scratch / "claims") if scratch is not None else None)
@@ -340,6 +343,8 @@ def run_batches(
             adder.put(out.counted())
             done += lines.height
             shown.update(done)
+            if between_batches is not None:
+                between_batches()
         if after_read is not None:
             after_read()
     except BaseException:

@@ -19,6 +19,7 @@ validator rejects it with its original text rather than seeing a silent null.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import re
@@ -26,9 +27,8 @@ import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
-import pandera.polars as pa
 import polars as pl
 
 from adjudicator import prepass
@@ -50,6 +50,9 @@ from adjudicator.contract import (
     UNITS,
 )
 from adjudicator.errors import InputError, RulesError, first_line
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
 
 CANONICAL_LAYOUT: Final = "canonical"
 CCLF5: Final = "cclf5"
@@ -654,22 +657,24 @@ def supersede_rule(name: str) -> prepass.Supersede | None:
 # --------------------------------------------------------------------------------------------
 
 PAYER_ALIASES_TABLE: Final = "payer_aliases.csv"
-PAYER_ALIAS_SCHEMA: Final = pa.DataFrameSchema(
-    {
-        "alias": pa.Column(pl.String, nullable=False, checks=pa.Check.str_length(min_value=1)),
-        "payer_id": pa.Column(pl.String, nullable=False, checks=pa.Check.str_length(min_value=1)),
-        "source": pa.Column(pl.String, nullable=False, checks=pa.Check.str_length(min_value=1)),
-    },
-    strict=True,
-    name=PAYER_ALIASES_TABLE,
-)
+PAYER_ALIAS_COLUMNS: Final = ("alias", "payer_id", "source")
 
 
-def load_payer_aliases(path: str | Path) -> pl.DataFrame:
+@functools.cache
+def payer_alias_schema() -> pa.DataFrameSchema:
+    """The payer-alias table's pandera schema (built on first use: pandera is imported only to validate)."""
+    import pandera.polars as pa
+
+    text = pa.Column(pl.String, nullable=False, checks=pa.Check.str_length(min_value=1))
+    return pa.DataFrameSchema(dict.fromkeys(PAYER_ALIAS_COLUMNS, text), strict=True, name=PAYER_ALIASES_TABLE)
+
+
+def load_payer_aliases(path: str | Path, *, validate: bool = True) -> pl.DataFrame:
     """The payer-alias table: one row per identifier found in files (``alias``) -> rule-table ``payer_id``.
 
     Raises ``RulesError`` naming the table and the line (header = line 1) for a
     missing or extra column, an empty value, or an alias listed twice.
+    ``validate`` False skips the pandera schema, as ``load_rules`` does.
     """
     path = Path(path)
     where = f"{path}: rule table {PAYER_ALIASES_TABLE}"
@@ -680,7 +685,7 @@ def load_payer_aliases(path: str | Path) -> pl.DataFrame:
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
         raise RulesError(f"{where} cannot be read as CSV: {first_line(exc)}") from None
     frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in frame.columns)
-    expected = list(PAYER_ALIAS_SCHEMA.columns)
+    expected = list(PAYER_ALIAS_COLUMNS)
     if frame.columns != expected:
         raise RulesError(f"{where}: columns must be exactly {','.join(expected)}, got {','.join(frame.columns)}")
     numbered = frame.with_row_index("_line", offset=2)
@@ -696,8 +701,12 @@ def load_payer_aliases(path: str | Path) -> pl.DataFrame:
         raise RulesError(
             f"{where} line {row['_line']}: alias {row['alias']!r} is listed twice (first on line {row['_first']})"
         )
+    if not validate:
+        return frame
+    import pandera.polars as pa
+
     try:
-        return PAYER_ALIAS_SCHEMA.validate(frame, lazy=True)
+        return payer_alias_schema().validate(frame, lazy=True)
     except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
         raise RulesError(f"{where}: {first_line(exc)}") from None
 

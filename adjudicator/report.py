@@ -29,10 +29,17 @@ from typing import Any, Final
 
 import polars as pl
 
-from adjudicator.contract import BILLED_AMOUNT, CANONICAL_COLUMNS, CLAIM_ID, LINE_NUMBER, SOURCE_FILE
-from adjudicator.diff import CHANGE_KIND, CHANGED_FIELDS, CHANGES, SUMMARY
+from adjudicator.contract import (
+    BILLED_AMOUNT,
+    CANONICAL_COLUMNS,
+    CHANGE_KIND,
+    CHANGED_FIELDS,
+    CLAIM_ID,
+    LINE_NUMBER,
+    SOURCE_FILE,
+)
 from adjudicator.errors import InputError
-from adjudicator.output import MANIFEST, REPORT
+from adjudicator.output import DIFF_CHANGES, DIFF_SUMMARY, MANIFEST, REPORT
 
 #: one colour per determination (and the diff's two non-result states), the same in every chart
 COLORS: Final = {
@@ -92,7 +99,7 @@ def write_run_report(folder: Path, manifest: dict[str, Any]) -> Path:
 
 def write_diff_report(folder: Path, summary: dict[str, Any]) -> Path:
     """Write a diff's report.html into ``folder`` (which holds its changes.parquet); returns its path."""
-    changes = Path(folder) / CHANGES
+    changes = Path(folder) / DIFF_CHANGES
     scan = pl.scan_parquet(changes) if changes.is_file() else None
     return _write(folder, render_diff_report(summary, scan))
 
@@ -100,7 +107,7 @@ def write_diff_report(folder: Path, summary: dict[str, Any]) -> Path:
 def rewrite_report(folder: Path) -> Path:
     """(Re)write report.html of an existing run folder (manifest.json) or diff folder (summary.json)."""
     folder = Path(folder)
-    for name, write in ((MANIFEST, write_run_report), (SUMMARY, write_diff_report)):
+    for name, write in ((MANIFEST, write_run_report), (DIFF_SUMMARY, write_diff_report)):
         path = folder / name
         if path.is_file():
             try:
@@ -112,7 +119,7 @@ def rewrite_report(folder: Path) -> Path:
             return write(folder, document)
     if not folder.is_dir():
         raise InputError(f"{folder}: folder not found")
-    raise InputError(f"{folder}: has neither {MANIFEST} (a run) nor {SUMMARY} (a diff)")
+    raise InputError(f"{folder}: has neither {MANIFEST} (a run) nor {DIFF_SUMMARY} (a diff)")
 
 
 # ------------------------------------------------------------------------------------------
@@ -609,7 +616,7 @@ def render_diff_report(summary: dict[str, Any], changes: pl.LazyFrame | None) ->
     body.append(_section("Top reason changes", *reason_parts))
 
     if changes is None:
-        body.append(_note(f"{CHANGES} is not beside the summary: the claims and lines that moved are not shown."))
+        body.append(_note(f"{DIFF_CHANGES} is not beside the summary: the claims and lines that moved are not shown."))
     else:
         claims = _moved_claims(changes)
         claim_parts = [table("moved-claims", [("claim_id", "claim", "text"), ("moved_lines", "changed lines", "int"),
@@ -621,7 +628,7 @@ def render_diff_report(summary: dict[str, Any], changes: pl.LazyFrame | None) ->
         body.append(_section("Claims that moved most", *claim_parts))
         lines, total = _moved_lines(changes)
         shown = f"All {total:,} changed lines" if total <= len(lines) else \
-            f"The {len(lines):,} changed lines with the most billed, of {total:,} (all are in {CHANGES})"
+            f"The {len(lines):,} changed lines with the most billed, of {total:,} (all are in {DIFF_CHANGES})"
         columns: list[Column] = [(CLAIM_ID, "claim", "text"), (LINE_NUMBER, "line", "int"),
                                  (CHANGE_KIND, "change", "text"), (BILLED_AMOUNT, "billed", "money"),
                                  *((f, f"{f.replace('_', ' ')} old → new", "change") for f in _MOVED_SHOWN),

@@ -11,15 +11,19 @@ file) and the problem.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandera.polars as pa
 import polars as pl
 
 from adjudicator.errors import RulesError
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
 
 #: the shipped rule tables, beside the package in a source checkout
 DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
@@ -54,106 +58,112 @@ REASONS_TABLE = "reasons.csv"
 PAYER_ALIASES = "payer_aliases.csv"
 
 _CODE = r"^[A-Za-z0-9]{5}$"
-_TEXT = pa.Column(pl.String, nullable=False, checks=pa.Check.str_length(min_value=1))
-_OPT_TEXT = pa.Column(pl.String, nullable=True)
-_DATE = pa.Column(pl.Date, nullable=False)
-_OPT_DATE = pa.Column(pl.Date, nullable=True)
 
 
-def _code() -> pa.Column:
-    return pa.Column(pl.String, nullable=False, checks=pa.Check.str_matches(_CODE))
+@functools.cache
+def schemas() -> dict[str, pa.DataFrameSchema]:
+    """Each rule table's pandera schema, by file name (built on first use: pandera is imported only where
+    tables are validated, see ``adjudicator.rules_check``)."""
+    import pandera.polars as pa
 
+    text = pa.Column(pl.String, nullable=False, checks=pa.Check.str_length(min_value=1))
+    opt_text = pa.Column(pl.String, nullable=True)
+    date = pa.Column(pl.Date, nullable=False)
+    opt_date = pa.Column(pl.Date, nullable=True)
 
-def _one_of(values: tuple[str, ...], *, nullable: bool = False) -> pa.Column:
-    return pa.Column(pl.String, nullable=nullable, checks=pa.Check.isin(list(values)))
+    def code() -> pa.Column:
+        return pa.Column(pl.String, nullable=False, checks=pa.Check.str_matches(_CODE))
 
+    def one_of(values: tuple[str, ...], *, nullable: bool = False) -> pa.Column:
+        return pa.Column(pl.String, nullable=nullable, checks=pa.Check.isin(list(values)))
 
-SCHEMAS: dict[str, pa.DataFrameSchema] = {
-    POLICIES: pa.DataFrameSchema(
-        {
-            "payer_id": _TEXT,
-            "policy_id": _TEXT,
-            "version": _TEXT,
-            "procedure_code": _code(),
-            "effective_date": _OPT_DATE,
-            "end_date": _OPT_DATE,
-            "stance": _one_of(STANCES),
-            "places_of_service": _OPT_TEXT,
-            "published_date": _OPT_DATE,
-            "source": _TEXT,
-        },
-        strict=True,
-        unique=["payer_id", "procedure_code", "policy_id", "version", "published_date"],
-        name=POLICIES,
-    ),
-    PLANS: pa.DataFrameSchema(
-        {
-            "plan_id": _TEXT,
-            "payer_id": _TEXT,
-            "line_of_business": _one_of(LINES_OF_BUSINESS),
-            "effective_date": _DATE,
-            "end_date": _OPT_DATE,
-            "excludes_not_medically_necessary": pa.Column(pl.Boolean, nullable=False),
-            "covers_work_hardening": pa.Column(pl.Boolean, nullable=False),
-        },
-        strict=True,
-        name=PLANS,
-    ),
-    ADDON_PAIRS: pa.DataFrameSchema(
-        {
-            "addon_code": _code(),
-            "primary_code": _code(),
-            "edit": _TEXT,
-            "group_code": _TEXT,
-            "carc": _TEXT,
-            "source": _TEXT,
-        },
-        strict=True,
-        unique=["addon_code", "primary_code"],
-        name=ADDON_PAIRS,
-    ),
-    UNIT_LIMITS: pa.DataFrameSchema(
-        {
-            "procedure_code": _code(),
-            "max_units_per_member_day": pa.Column(
-                pl.Int64, nullable=False, checks=pa.Check.ge(1)
-            ),
-            "edit": _TEXT,
-            "group_code": _TEXT,
-            "carc": _TEXT,
-            "source": _TEXT,
-        },
-        strict=True,
-        unique=["procedure_code"],
-        name=UNIT_LIMITS,
-    ),
-    PLACES: pa.DataFrameSchema(
-        {
-            "place_of_service": pa.Column(
-                pl.String, nullable=False, checks=pa.Check.str_matches(r"^([0-9]{2}|\*)$")
-            ),
-            "setting": _TEXT,
-            "source": _TEXT,
-        },
-        strict=True,
-        unique=["place_of_service"],
-        name=PLACES,
-    ),
-    REASONS_TABLE: pa.DataFrameSchema(
-        {
-            "reason": _one_of(REASONS),
-            "determination": _one_of(DETERMINATIONS),
-            "group_code": _OPT_TEXT,
-            "carc": _OPT_TEXT,
-            "rarc": _OPT_TEXT,
-            "message": _TEXT,
-            "source": _TEXT,
-        },
-        strict=True,
-        unique=["reason"],
-        name=REASONS_TABLE,
-    ),
-}
+    return {
+        POLICIES: pa.DataFrameSchema(
+            {
+                "payer_id": text,
+                "policy_id": text,
+                "version": text,
+                "procedure_code": code(),
+                "effective_date": opt_date,
+                "end_date": opt_date,
+                "stance": one_of(STANCES),
+                "places_of_service": opt_text,
+                "published_date": opt_date,
+                "source": text,
+            },
+            strict=True,
+            unique=["payer_id", "procedure_code", "policy_id", "version", "published_date"],
+            name=POLICIES,
+        ),
+        PLANS: pa.DataFrameSchema(
+            {
+                "plan_id": text,
+                "payer_id": text,
+                "line_of_business": one_of(LINES_OF_BUSINESS),
+                "effective_date": date,
+                "end_date": opt_date,
+                "excludes_not_medically_necessary": pa.Column(pl.Boolean, nullable=False),
+                "covers_work_hardening": pa.Column(pl.Boolean, nullable=False),
+            },
+            strict=True,
+            name=PLANS,
+        ),
+        ADDON_PAIRS: pa.DataFrameSchema(
+            {
+                "addon_code": code(),
+                "primary_code": code(),
+                "edit": text,
+                "group_code": text,
+                "carc": text,
+                "source": text,
+            },
+            strict=True,
+            unique=["addon_code", "primary_code"],
+            name=ADDON_PAIRS,
+        ),
+        UNIT_LIMITS: pa.DataFrameSchema(
+            {
+                "procedure_code": code(),
+                "max_units_per_member_day": pa.Column(
+                    pl.Int64, nullable=False, checks=pa.Check.ge(1)
+                ),
+                "edit": text,
+                "group_code": text,
+                "carc": text,
+                "source": text,
+            },
+            strict=True,
+            unique=["procedure_code"],
+            name=UNIT_LIMITS,
+        ),
+        PLACES: pa.DataFrameSchema(
+            {
+                "place_of_service": pa.Column(
+                    pl.String, nullable=False, checks=pa.Check.str_matches(r"^([0-9]{2}|\*)$")
+                ),
+                "setting": text,
+                "source": text,
+            },
+            strict=True,
+            unique=["place_of_service"],
+            name=PLACES,
+        ),
+        REASONS_TABLE: pa.DataFrameSchema(
+            {
+                "reason": one_of(REASONS),
+                "determination": one_of(DETERMINATIONS),
+                "group_code": opt_text,
+                "carc": opt_text,
+                "rarc": opt_text,
+                "message": text,
+                "source": text,
+            },
+            strict=True,
+            unique=["reason"],
+            name=REASONS_TABLE,
+        ),
+    }
+
 
 _DATE_COLUMNS = ("effective_date", "end_date", "published_date")
 _BOOL_COLUMNS = ("excludes_not_medically_necessary", "covers_work_hardening")
@@ -238,9 +248,14 @@ def _read_table(path: Path, table: str) -> pl.DataFrame:
     return typed
 
 
-def _validate(table: str, path: Path, frame: pl.DataFrame) -> pl.DataFrame:
+def _validate(table: str, path: Path, frame: pl.DataFrame, *, validate: bool = True) -> pl.DataFrame:
+    """The frame, checked against its table's pandera schema unless ``validate`` is False."""
+    if not validate:
+        return frame
+    import pandera.polars as pa
+
     try:
-        return SCHEMAS[table].validate(frame, lazy=True)
+        return schemas()[table].validate(frame, lazy=True)
     except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
         raise _schema_error(table, path, exc) from None
 
@@ -302,8 +317,8 @@ def check_no_overlap(
         )
 
 
-def load_policies(path: Path, *, as_of: dt.date | None = None) -> pl.DataFrame:
-    frame = _validate(POLICIES, path, _read_table(path, POLICIES))
+def load_policies(path: Path, *, as_of: dt.date | None = None, validate: bool = True) -> pl.DataFrame:
+    frame = _validate(POLICIES, path, _read_table(path, POLICIES), validate=validate)
     # a version adopted without a stated publication date was published when it took effect
     frame = frame.with_columns(
         pl.coalesce("published_date", "effective_date").alias("published_date")
@@ -324,8 +339,8 @@ def load_policies(path: Path, *, as_of: dt.date | None = None) -> pl.DataFrame:
     return frame.drop(_LINE)
 
 
-def load_plans(path: Path) -> pl.DataFrame:
-    frame = _validate(PLANS, path, _read_table(path, PLANS))
+def load_plans(path: Path, *, validate: bool = True) -> pl.DataFrame:
+    frame = _validate(PLANS, path, _read_table(path, PLANS), validate=validate)
     check_no_overlap(frame, ["plan_id"], PLANS, path)
     return frame
 
@@ -335,11 +350,15 @@ def load_rules(
     *,
     plans: Path | None = None,
     as_of: dt.date | None = None,
+    validate: bool = True,
 ) -> RuleSet:
     """Load and check every rule table of ``rules_dir`` (the shipped ``rules/`` by default).
 
     ``plans`` replaces the directory's sample benefit-plans table; ``as_of``
-    keeps only the policy rows published on or before that day.
+    keeps only the policy rows published on or before that day. ``validate``
+    False skips the pandera schemas (every other check still runs): for a
+    caller that has them checked elsewhere, as a run does in a helper process
+    (``adjudicator.rules_check``).
     """
     directory = Path(rules_dir) if rules_dir is not None else DEFAULT_RULES_DIR
     if not directory.is_dir():
@@ -352,12 +371,13 @@ def load_rules(
         PLACES: directory / PLACES,
         REASONS_TABLE: directory / REASONS_TABLE,
     }
-    policies = load_policies(files[POLICIES], as_of=as_of)
-    plan_table = load_plans(files[PLANS])
-    addon = _validate(ADDON_PAIRS, files[ADDON_PAIRS], _read_table(files[ADDON_PAIRS], ADDON_PAIRS))
-    limits = _validate(UNIT_LIMITS, files[UNIT_LIMITS], _read_table(files[UNIT_LIMITS], UNIT_LIMITS))
-    places = _validate(PLACES, files[PLACES], _read_table(files[PLACES], PLACES))
-    reasons = _validate(REASONS_TABLE, files[REASONS_TABLE], _read_table(files[REASONS_TABLE], REASONS_TABLE))
+    policies = load_policies(files[POLICIES], as_of=as_of, validate=validate)
+    plan_table = load_plans(files[PLANS], validate=validate)
+
+    def load(table: str) -> pl.DataFrame:
+        return _validate(table, files[table], _read_table(files[table], table), validate=validate)
+
+    addon, limits, places, reasons = (load(t) for t in (ADDON_PAIRS, UNIT_LIMITS, PLACES, REASONS_TABLE))
     for row, template in enumerate(reasons["message"].to_list()):
         unknown = sorted(set(PLACEHOLDER.findall(template)) - set(MESSAGE_PLACEHOLDERS))
         if unknown:
@@ -385,7 +405,7 @@ def load_rules(
     if alias_file.exists():
         from adjudicator.layouts import load_payer_aliases
 
-        aliases = load_payer_aliases(alias_file)
+        aliases = load_payer_aliases(alias_file, validate=validate)
         files[PAYER_ALIASES] = alias_file
     return RuleSet(
         payer_aliases=aliases,

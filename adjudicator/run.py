@@ -3,14 +3,14 @@ by the driver, then the manifest and the report, published atomically."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from adjudicator.driver import run_batches
 from adjudicator.errors import InputError, first_line
 from adjudicator.prepass import Supersede, find_facts
 from adjudicator.rules import RuleSet, load_rules
+from adjudicator.rules_check import RulesCheck
 from adjudicator.tuning import tune_reader
 
 MANIFEST_VERSION = 1
@@ -155,6 +156,8 @@ def _replay_options(manifest: dict[str, Any], *, out: Path | None, overwrite: bo
 
 
 def _versions() -> dict[str, str]:
+    from importlib import metadata  # at the end of a run: 0.02 s of start-up otherwise
+
     found = {"python": platform.python_version()}
     for package in ("adjudicator", "polars", "pyarrow", "pandera"):
         try:
@@ -237,22 +240,47 @@ class Prepared:
     watch: safety.InputWatch
     run_id: str
     keep: pl.Expr | None
+    #: the pandera validation of the rule tables, running beside the run (None: the caller gave the rules)
+    rules_check: RulesCheck | None = None
+
+    @contextlib.contextmanager
+    def checking(self) -> Iterator[None]:
+        """The run after ``prepare``: errors give way to the rule tables' own (``RulesCheck.guard``), and the
+        helper never outlives the run."""
+        if self.rules_check is None:
+            yield
+            return
+        try:
+            with self.rules_check.guard():
+                yield
+        finally:
+            self.rules_check.close()
 
 
 def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
-    """A run's set-up (``Prepared``); raises ``AdjudicatorError`` before anything is read or written."""
+    """A run's set-up (``Prepared``); raises ``AdjudicatorError`` before anything is read or written.
+
+    Without ``rules``, the rule tables are loaded here with every check but their pandera schemas, which a
+    helper process runs meanwhile (``adjudicator.rules_check``); run the rest inside ``Prepared.checking``.
+    """
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
     tune_reader()
     safety.check_out(options)
-    rule_set = rules or load_rules(options.rules_dir, plans=options.plans, as_of=options.rules_as_of)
-    compiled = compile_rules(rule_set)
-    raw, paths, layout, supersede = read_inputs(options, rule_set)
-    return Prepared(
-        options=options, started=started, started_at=started_at, rules=rule_set, compiled=compiled, raw=raw,
-        paths=paths, layout=layout, supersede=supersede, watch=safety.watch_inputs(paths, options),
-        run_id=output.new_run_id(), keep=options.slice.predicate(),
-    )
+    check = None
+    if rules is None:
+        check = RulesCheck.start(options.rules_dir, plans=options.plans, as_of=options.rules_as_of)
+    with check.guard() if check is not None else contextlib.nullcontext():
+        rule_set = rules or load_rules(
+            options.rules_dir, plans=options.plans, as_of=options.rules_as_of, validate=False
+        )
+        compiled = compile_rules(rule_set)
+        raw, paths, layout, supersede = read_inputs(options, rule_set)
+        return Prepared(
+            options=options, started=started, started_at=started_at, rules=rule_set, compiled=compiled, raw=raw,
+            paths=paths, layout=layout, supersede=supersede, watch=safety.watch_inputs(paths, options),
+            run_id=output.new_run_id(), keep=options.slice.predicate(), rules_check=check,
+        )
 
 
 def publish_run(
@@ -263,8 +291,11 @@ def publish_run(
     timings: dict[str, float | None],
     amend: Callable[[dict[str, Any]], None],
 ) -> dict[str, Any]:
-    """The end of every engine's run: the inputs proved unchanged, the manifest (``amend`` adds what an
-    engine records of its own), the report, the inputs proved unchanged again, OUT published atomically."""
+    """The end of every engine's run: the rule tables proved valid (``RulesCheck.wait``), the inputs proved
+    unchanged, the manifest (``amend`` adds what an engine records of its own), the report, the inputs proved
+    unchanged again, OUT published atomically."""
+    if run.rules_check is not None:
+        run.rules_check.wait(run.rules.checksums)
     run.watch.verify()
     manifest = _manifest(
         run.options, run.rules, run.layout, run.paths, hashes, summary, run.run_id,
@@ -301,38 +332,40 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
     """
     run = prepare(options, rules)
     paths, run_id = run.paths, run.run_id
-    pool, hashes = output.checksums_in_background(paths)
-    try:
-        with output.scratch(options.out, run_id) as scratch:
-            try:
-                raw = stage_text_inputs(run.raw, paths, scratch)
-                lines = staged_rows(raw, paths)
-                prepass_started = time.perf_counter()
-                facts = find_facts(
-                    raw, run.compiled, supersede=run.supersede, spill_dir=scratch, expected_rows=lines
-                )
-            except pl.exceptions.PolarsError as exc:
-                raise InputError(_polars_message(exc, paths)) from exc
-            planned = time.perf_counter()
-            with output.staging(options.out, run_id) as tmp:
+    with run.checking():
+        pool, hashes = output.checksums_in_background(paths)
+        try:
+            with output.scratch(options.out, run_id) as scratch:
                 try:
-                    totals = run_batches(
-                        raw, facts, run.compiled, run_id, tmp / output.RESULTS, tmp / output.REJECTS,
-                        keep=run.keep, expected_lines=lines, progress=progress, scratch=scratch,
-                        # the report's renderer warms up once the input is read: started with the run, it
-                        # delayed the first batch by 0.4 s (sample) and added 65 MB to the peak (20M lines)
-                        after_read=report.warm_up,
+                    raw = stage_text_inputs(run.raw, paths, scratch)
+                    lines = staged_rows(raw, paths)
+                    prepass_started = time.perf_counter()
+                    facts = find_facts(
+                        raw, run.compiled, supersede=run.supersede, spill_dir=scratch, expected_rows=lines
                     )
                 except pl.exceptions.PolarsError as exc:
                     raise InputError(_polars_message(exc, paths)) from exc
-                executed = time.perf_counter()
-                timings = phase_timings(run, prepass_started, planned, executed, _startup(totals.first_batch_at))
-                return publish_run(
-                    run, tmp, hashes, totals.summary(), timings,
-                    amend=lambda manifest: safety.report_claims_list(manifest, raw, options),
-                )
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+                planned = time.perf_counter()
+                with output.staging(options.out, run_id) as tmp:
+                    try:
+                        totals = run_batches(
+                            raw, facts, run.compiled, run_id, tmp / output.RESULTS, tmp / output.REJECTS,
+                            keep=run.keep, expected_lines=lines, progress=progress, scratch=scratch,
+                            # the report's renderer warms up once the input is read: started with the run, it
+                            # delayed the first batch by 0.4 s (sample) and added 65 MB to the peak (20M lines)
+                            after_read=report.warm_up,
+                            between_batches=run.rules_check.failed if run.rules_check is not None else None,
+                        )
+                    except pl.exceptions.PolarsError as exc:
+                        raise InputError(_polars_message(exc, paths)) from exc
+                    executed = time.perf_counter()
+                    timings = phase_timings(run, prepass_started, planned, executed, _startup(totals.first_batch_at))
+                    return publish_run(
+                        run, tmp, hashes, totals.summary(), timings,
+                        amend=lambda manifest: safety.report_claims_list(manifest, raw, options),
+                    )
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _process_age() -> float | None:

@@ -82,7 +82,7 @@ from adjudicator.prepass import (
     keyed,
 )
 from adjudicator.rules import RuleSet, load_rules
-from adjudicator.run import RunOptions, Slice, _polars_message, phase_timings, prepare, publish_run
+from adjudicator.run import Prepared, RunOptions, Slice, _polars_message, phase_timings, prepare, publish_run
 from adjudicator.summary import (
     FLAGGED_BILLED,
     FLAGGED_LINES,
@@ -951,6 +951,12 @@ def run_options(spark: SparkSession, options: RunOptions, *, rules: RuleSet | No
     (a malformed CSV row, bytes that are not UTF-8) is exit 2 as locally.
     """
     run = prepare(options, rules)
+    with run.checking():
+        return _run_prepared(spark, run)
+
+
+def _run_prepared(spark: SparkSession, run: Prepared) -> dict[str, Any]:
+    options = run.options
     report.warm_up()
     raw_schema = run.raw.collect_schema()
     paths, layout, rule_set, compiled = run.paths, run.layout, run.rules, run.compiled

@@ -4,17 +4,16 @@ Grain: one row per claim line as read. ``with_checks`` adds the typed canonical
 columns and one Boolean flag per check, named ``_failed_<check>`` (True when
 the row breaks it), plus ``_valid``. Nothing is collected: every check is a
 polars expression, evaluated on each batch of lines. The same ``CHECKS`` list
-builds ``input_schema()``, a pandera schema used where data is small enough
-to collect (tests, ``adjudicate check``) and, lazily, for the columns-and-types
-contract at read time, so the two can never drift apart.
+builds ``input_schema()``, a pandera schema for frames small enough to
+collect (the tests use it), so the two can never drift apart.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandera.polars as pa
 import polars as pl
 
 from adjudicator.contract import (
@@ -36,6 +35,9 @@ VALID = "_valid"
 #: the raw text of a canonical column is kept beside its parsed value under this prefix
 RAW_PREFIX = "_raw_"
 DUPLICATE_KEY = "duplicate_key"
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
 
 
 #: the trimmed raw text of a text column, computed once and dropped once the checks are added
@@ -262,6 +264,8 @@ def input_schema() -> pa.DataFrameSchema:
     Built from ``CHECKS`` so it cannot drift from the streaming checks: each
     check becomes a frame-level pandera check that every row passes.
     """
+    import pandera.polars as pa
+
     columns = {
         name: pa.Column(dtype, nullable=not required, required=True)
         for name, (dtype, required) in CANONICAL.items()

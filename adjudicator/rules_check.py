@@ -1,0 +1,180 @@
+"""The rule tables' pandera validation, run in a helper process beside the run.
+
+Importing pandera (with the pandas it imports) and validating seven small tables costs 0.6-0.7 s of CPU: more
+than a run's whole start-up budget (process start to the first batch read, 0.5 s). So a run loads its rule tables
+with every check but the pandera schemas (``load_rules(validate=False)``) and starts at once, while a helper
+process on the other core loads the same tables the usual way, schemas included, and reports back:
+
+- the run publishes nothing until the helper has passed (``RulesCheck.wait``, called by ``run.publish_run``);
+- a table that fails is the same one-line ``RulesError`` (exit 2, OUT untouched) as when the schemas ran in the
+  run's own process, and it comes before any error the unchecked tables caused later in the run
+  (``RulesCheck.guard``);
+- the driver asks between batches (``RulesCheck.failed``), so a long run stops at the next batch, not at its end;
+- the helper returns the checksum of each table it checked, and a table whose bytes differ from those the run
+  loaded is refused: the tables checked are the tables used.
+
+The helper runs ``main`` of this module with the run's rules folder, plans file and ``--rules-as-of``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import importlib
+import importlib.abc
+import json
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from adjudicator.errors import RulesError
+from adjudicator.rules import DEFAULT_RULES_DIR
+
+#: how long the run waits for the helper at the end, at most (it needs about a second)
+WAIT_SECONDS = 300
+
+#: the helper's program (``python -c``); its first argument is the folder holding this package
+_HELPER = (
+    "import sys; home = sys.argv.pop(1); home in sys.path or sys.path.insert(0, home); "
+    "from adjudicator.rules_check import main; raise SystemExit(main())"
+)
+
+
+class RulesCheck:
+    """A helper process validating the rule tables a run loaded unvalidated; see the module docstring."""
+
+    def __init__(self, process: subprocess.Popen[str], where: str) -> None:
+        self._process = process
+        self._where = where
+        self._outcome: dict[str, object] | None = None
+
+    @classmethod
+    def start(cls, rules_dir: Path | None, *, plans: Path | None, as_of: dt.date | None) -> RulesCheck:
+        # the helper imports this very copy of the package, wherever it came from (an install, a checkout, a
+        # folder a notebook put on sys.path): its folder goes first on the helper's path unless already there
+        home = str(Path(__file__).resolve().parent.parent)
+        command = [sys.executable, "-c", _HELPER, home]
+        if rules_dir is not None:
+            command += ["--rules", str(rules_dir)]
+        if plans is not None:
+            command += ["--plans", str(plans)]
+        if as_of is not None:
+            command += ["--as-of", as_of.isoformat()]
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        return cls(process, str(rules_dir if rules_dir is not None else DEFAULT_RULES_DIR))
+
+    def _finish(self, timeout: float | None) -> dict[str, object]:
+        if self._outcome is None:
+            try:
+                out, err = self._process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.close()
+                raise RulesError(f"{self._where}: the rule tables' check did not finish in {timeout:.0f} s") from None
+            try:
+                outcome = json.loads(out.strip().splitlines()[-1])
+                if not isinstance(outcome, dict):
+                    raise ValueError(outcome)
+            except (ValueError, IndexError):
+                last = err.strip().splitlines()[-1] if err.strip() else f"exit status {self._process.returncode}"
+                outcome = {"error": f"{self._where}: the rule tables' check failed: {last}"}
+            self._outcome = outcome
+        return self._outcome
+
+    def failed(self) -> None:
+        """Raise the helper's ``RulesError`` if it has finished and failed; never waits."""
+        if self._outcome is None and self._process.poll() is None:
+            return
+        outcome = self._finish(None)
+        if "error" in outcome:
+            raise RulesError(str(outcome["error"]))
+
+    def wait(self, checksums: dict[str, str]) -> None:
+        """Wait for the helper; raise its ``RulesError``, or one if it checked other bytes than ``checksums``."""
+        outcome = self._finish(WAIT_SECONDS)
+        if "error" in outcome:
+            raise RulesError(str(outcome["error"]))
+        checked = outcome.get("checksums")
+        if checked != checksums:
+            changed = sorted(
+                name for name in {*checksums, *(checked if isinstance(checked, dict) else {})}
+                if not isinstance(checked, dict) or checked.get(name) != checksums.get(name)
+            )
+            raise RulesError(f"{self._where}: rule tables {changed} changed while the run was loading them")
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """Within: an exception is replaced by the helper's ``RulesError`` when the tables fail their check (the
+        error the run would have met first, before the unchecked tables could cause it); the helper is
+        stopped on any exception, an interruption included."""
+        try:
+            yield
+        except Exception:
+            with contextlib.suppress(RulesError):
+                self._finish(WAIT_SECONDS)
+            self.close()
+            if self._outcome is not None and "error" in self._outcome:
+                raise RulesError(str(self._outcome["error"])) from None
+            raise
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop the helper if it still runs (an interrupted or failed run)."""
+        if self._process.poll() is None:
+            self._process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired, ValueError, OSError):
+            self._process.communicate(timeout=10)
+
+
+class _PolarsOnly(importlib.abc.MetaPathFinder):
+    """Answers "no module named ..." for what pandera imports only for pandas frames and data synthesis."""
+
+    NOT_NEEDED = ("pandas", "hypothesis")
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name.partition(".")[0] in self.NOT_NEEDED:
+            raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+        return None
+
+
+def import_pandera_polars_only() -> None:
+    """Import pandera as an install without pandas would (its polars API is whole there): half the helper's
+    time. The helper only validates polars frames, then exits, so hiding pandas for its life harms nothing.
+    Should a pandera release need pandas for its polars API, pandera is imported whole instead."""
+    finder = _PolarsOnly()
+    sys.meta_path.insert(0, finder)
+    try:
+        importlib.import_module("pandera.polars")
+    except ImportError:
+        sys.meta_path.remove(finder)
+        for name in [n for n in sys.modules if n == "pandera" or n.startswith("pandera.")]:
+            del sys.modules[name]
+        importlib.import_module("pandera.polars")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The helper: load the rule tables with their schemas; print one JSON line (checksums, or the error)."""
+    parser = argparse.ArgumentParser(prog="python -m adjudicator.rules_check")
+    parser.add_argument("--rules", type=Path, default=None)
+    parser.add_argument("--plans", type=Path, default=None)
+    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=None)
+    args = parser.parse_args(argv)
+    import_pandera_polars_only()
+    from adjudicator.rules import load_rules
+
+    try:
+        rules = load_rules(args.rules, plans=args.plans, as_of=args.as_of)
+    except RulesError as exc:
+        print(json.dumps({"error": str(exc)}))
+        return 0
+    print(json.dumps({"checksums": rules.checksums}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
