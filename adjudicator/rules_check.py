@@ -1,9 +1,9 @@
 """The rule tables' pandera validation, run in a helper process beside the run.
 
-Importing pandera (with the pandas it imports) and validating seven small tables costs 0.6-0.7 s of CPU: more
-than a run's whole start-up budget (process start to the first batch read, 0.5 s). So a run loads its rule tables
-with every check but the pandera schemas (``load_rules(validate=False)``) and starts at once, while a helper
-process on the other core loads the same tables the usual way, schemas included, and reports back:
+Importing pandera (with the pandas it imports) and validating seven small tables cost a run 0.7 s of its start-up
+(process start to the first batch read; the budget is 0.5 s). So a run loads its rule tables with every check but
+the pandera schemas (``load_rules(validate=False)``) and starts at once, while a helper process on the other core
+loads the same tables the usual way, schemas included, and reports back:
 
 - the run publishes nothing until the helper has passed (``RulesCheck.wait``, called by ``run.publish_run``);
 - a table that fails is the same one-line ``RulesError`` (exit 2, OUT untouched) as when the schemas ran in the
@@ -13,7 +13,10 @@ process on the other core loads the same tables the usual way, schemas included,
 - the helper returns the checksum of each table it checked, and a table whose bytes differ from those the run
   loaded is refused: the tables checked are the tables used.
 
-The helper runs ``main`` of this module with the run's rules folder, plans file and ``--rules-as-of``.
+The helper runs ``main`` of this module with the run's rules folder, plans file and ``--rules-as-of``; it imports
+pandera without pandas (``import_pandera_polars_only``), in 0.6 s. Where no interpreter can be started for it
+(``sys.executable`` unknown, as in some embedded interpreters), ``start`` returns None and the run validates the
+tables itself, as before.
 """
 
 from __future__ import annotations
@@ -51,7 +54,9 @@ class RulesCheck:
         self._outcome: dict[str, object] | None = None
 
     @classmethod
-    def start(cls, rules_dir: Path | None, *, plans: Path | None, as_of: dt.date | None) -> RulesCheck:
+    def start(cls, rules_dir: Path | None, *, plans: Path | None, as_of: dt.date | None) -> RulesCheck | None:
+        if not sys.executable:
+            return None
         # the helper imports this very copy of the package, wherever it came from (an install, a checkout, a
         # folder a notebook put on sys.path): its folder goes first on the helper's path unless already there
         home = str(Path(__file__).resolve().parent.parent)
@@ -62,9 +67,12 @@ class RulesCheck:
             command += ["--plans", str(plans)]
         if as_of is not None:
             command += ["--as-of", as_of.isoformat()]
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        try:
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        except OSError:
+            return None
         return cls(process, str(rules_dir if rules_dir is not None else DEFAULT_RULES_DIR))
 
     def _finish(self, timeout: float | None) -> dict[str, object]:

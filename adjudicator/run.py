@@ -272,7 +272,7 @@ def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
         check = RulesCheck.start(options.rules_dir, plans=options.plans, as_of=options.rules_as_of)
     with check.guard() if check is not None else contextlib.nullcontext():
         rule_set = rules or load_rules(
-            options.rules_dir, plans=options.plans, as_of=options.rules_as_of, validate=False
+            options.rules_dir, plans=options.plans, as_of=options.rules_as_of, validate=check is None
         )
         compiled = compile_rules(rule_set)
         raw, paths, layout, supersede = read_inputs(options, rule_set)

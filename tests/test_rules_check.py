@@ -80,6 +80,7 @@ def test_the_run_waits_for_the_check_and_stops_between_batches(
 
     def slow(*args: object, **kwargs: object) -> RulesCheck:
         check = started(*args, **kwargs)  # type: ignore[arg-type]
+        assert check is not None
         check._process.wait()
         return check
 
@@ -124,8 +125,14 @@ def test_a_passing_run_never_imports_pandera(tmp_path: Path) -> None:
     assert (out / "manifest.json").is_file()
 
 
-def test_tables_changed_under_the_run_are_refused() -> None:
+def _started() -> RulesCheck:
     check = RulesCheck.start(None, plans=None, as_of=None)
+    assert check is not None
+    return check
+
+
+def test_tables_changed_under_the_run_are_refused() -> None:
+    check = _started()
     checksums = dict(load_rules(validate=False).checksums)
     checksums["plans.csv"] = "0" * 64
     with pytest.raises(RulesError, match=r"\['plans.csv'\] changed while the run was loading them"):
@@ -134,14 +141,14 @@ def test_tables_changed_under_the_run_are_refused() -> None:
 
 def test_a_helper_that_dies_is_a_rules_error_naming_the_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rules_check, "_HELPER", "import sys; print('boom', file=sys.stderr); sys.exit(3)")
-    check = RulesCheck.start(None, plans=None, as_of=None)
+    check = _started()
     with pytest.raises(RulesError, match=r"rules: the rule tables' check failed: boom"):
         check.wait({})
 
 
 def test_failed_never_waits_and_close_stops_the_helper(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rules_check, "_HELPER", "import time; time.sleep(60)")
-    check = RulesCheck.start(None, plans=None, as_of=None)
+    check = _started()
     started = time.perf_counter()
     check.failed()
     assert time.perf_counter() - started < 1
@@ -158,3 +165,13 @@ def test_a_run_with_rules_given_starts_no_helper(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(RulesCheck, "start", refuse)
     manifest = adjudicate(RunOptions(inputs=(str(SAMPLE),), out=tmp_path / "out"), rules=load_rules())
     assert manifest["counts"]["reconciled"]
+
+
+def test_without_an_interpreter_to_start_the_run_checks_the_tables_itself(
+    rules_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _append(rules_copy / POLICIES, "UHC,P1,v1,97545,2020-01-01,,MAYBE,,,seed x")
+    monkeypatch.setattr(sys, "executable", "")
+    code, err = _run(rules_copy, tmp_path / "out", capsys)
+    assert code == EXIT_BAD_INPUT and "stance" in err and "MAYBE" in err
+    assert not (tmp_path / "out").exists()
