@@ -396,7 +396,8 @@ def test_top_claims_from_the_claim_spill_equal_sums_over_the_outputs(
     from adjudicator.summary import extended_summary
 
     monkeypatch.setattr(driver, "BATCH_SIZE", 7)  # a claim's lines fall in different batches
-    monkeypatch.setattr(prepass, "ROWS_PER_PARTITION", 5)  # and the claim sums in several parts
+    monkeypatch.setattr(driver, "CLAIMS_PER_PARTITION", 5)  # and the claim sums in several parts
+    monkeypatch.setattr(prepass, "ROWS_PER_PARTITION", 5)
     monkeypatch.setattr(prepass, "HASHES_IN_MEMORY", 0)  # the spilled key check
     out = tmp_path / "out"
     assert main(["run", str(SAMPLE), "--out", str(out), "--quiet"]) == 0
