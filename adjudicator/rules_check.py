@@ -11,7 +11,8 @@ loads the same tables the usual way, schemas included, and reports back:
   (``RulesCheck.guard``);
 - the driver asks between batches (``RulesCheck.failed``), so a long run stops at the next batch, not at its end;
 - the helper returns the checksum of each table it checked, and a table whose bytes differ from those the run
-  loaded is refused: the tables checked are the tables used.
+  loaded is refused: the tables checked are the tables used;
+- a helper that fails by itself (killed, an import error) is ``InternalError`` (exit 3), never a pass.
 
 The helper runs ``main`` of this module with the run's rules folder, plans file and ``--rules-as-of``; it imports
 pandera without pandas (``import_pandera_polars_only``), in 0.6 s. Where no interpreter can be started for it
@@ -32,7 +33,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from adjudicator.errors import RulesError
+from adjudicator.errors import InternalError, RulesError
 from adjudicator.rules import DEFAULT_RULES_DIR
 
 #: how long the run waits for the helper at the end, at most (it needs about a second)
@@ -81,30 +82,38 @@ class RulesCheck:
                 out, err = self._process.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.close()
-                raise RulesError(f"{self._where}: the rule tables' check did not finish in {timeout:.0f} s") from None
+                late = f"{self._where}: the rule tables' check did not finish in {timeout:.0f} s"
+                raise InternalError(late) from None
             try:
                 outcome = json.loads(out.strip().splitlines()[-1])
                 if not isinstance(outcome, dict):
                     raise ValueError(outcome)
             except (ValueError, IndexError):
+                # the helper itself failed (killed, an import error): a fault of the machine or a bug, not the tables
                 last = err.strip().splitlines()[-1] if err.strip() else f"exit status {self._process.returncode}"
-                outcome = {"error": f"{self._where}: the rule tables' check failed: {last}"}
+                outcome = {"crash": f"{self._where}: the rule tables' check failed: {last}"}
             self._outcome = outcome
         return self._outcome
 
+    @staticmethod
+    def _raise(outcome: dict[str, object]) -> None:
+        """The tables' ``RulesError`` (exit 2), or ``InternalError`` (exit 3) when the helper itself failed."""
+        if "error" in outcome:
+            raise RulesError(str(outcome["error"]))
+        if "crash" in outcome:
+            raise InternalError(str(outcome["crash"]))
+
     def failed(self) -> None:
-        """Raise the helper's ``RulesError`` if it has finished and failed; never waits."""
+        """Raise what the helper found if it has finished and failed (``_raise``); never waits."""
         if self._outcome is None and self._process.poll() is None:
             return
-        outcome = self._finish(None)
-        if "error" in outcome:
-            raise RulesError(str(outcome["error"]))
+        self._raise(self._finish(None))
 
     def wait(self, checksums: dict[str, str]) -> None:
-        """Wait for the helper; raise its ``RulesError``, or one if it checked other bytes than ``checksums``."""
+        """Wait for the helper; raise what it found (``_raise``), or ``RulesError`` if it checked other bytes
+        than ``checksums``."""
         outcome = self._finish(WAIT_SECONDS)
-        if "error" in outcome:
-            raise RulesError(str(outcome["error"]))
+        self._raise(outcome)
         checked = outcome.get("checksums")
         if checked != checksums:
             changed = sorted(
@@ -121,7 +130,7 @@ class RulesCheck:
         try:
             yield
         except Exception:
-            with contextlib.suppress(RulesError):
+            with contextlib.suppress(InternalError):
                 self._finish(WAIT_SECONDS)
             self.close()
             if self._outcome is not None and "error" in self._outcome:

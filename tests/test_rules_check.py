@@ -13,7 +13,7 @@ import pytest
 
 from adjudicator import rules_check
 from adjudicator.cli import main
-from adjudicator.errors import EXIT_BAD_INPUT, EXIT_OK, RulesError
+from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, InternalError, RulesError
 from adjudicator.rules import DEFAULT_RULES_DIR, POLICIES, load_rules
 from adjudicator.rules_check import RulesCheck
 from tests.test_rules import BROKEN, _append
@@ -139,11 +139,18 @@ def test_tables_changed_under_the_run_are_refused() -> None:
         check.wait(checksums)
 
 
-def test_a_helper_that_dies_is_a_rules_error_naming_the_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_helper_that_dies_is_an_internal_error_naming_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A helper that fails by itself (killed, an import error) is the machine's fault or a bug: exit 3, not the
+    tables' exit 2, and nothing published."""
     monkeypatch.setattr(rules_check, "_HELPER", "import sys; print('boom', file=sys.stderr); sys.exit(3)")
     check = _started()
-    with pytest.raises(RulesError, match=r"rules: the rule tables' check failed: boom"):
+    with pytest.raises(InternalError, match=r"rules: the rule tables' check failed: boom"):
         check.wait({})
+    code, err = _run(DEFAULT_RULES_DIR, tmp_path / "out", capsys)
+    assert code == EXIT_INTERNAL and "the rule tables' check failed: boom" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_failed_never_waits_and_close_stops_the_helper(monkeypatch: pytest.MonkeyPatch) -> None:
