@@ -16,8 +16,8 @@ loads the same tables the usual way, schemas included, and reports back:
 
 The helper runs ``main`` of this module with the run's rules folder, plans file and ``--rules-as-of``; it imports
 pandera without pandas (``import_pandera_polars_only``), in 0.6 s. Where no interpreter can be started for it
-(``sys.executable`` unknown, as in some embedded interpreters), ``start`` returns None and the run validates the
-tables itself, as before.
+(``sys.executable`` unknown, as in some embedded interpreters, or a frozen application), ``start`` returns None
+and the run validates the tables itself, as before.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class RulesCheck:
 
     @classmethod
     def start(cls, rules_dir: Path | None, *, plans: Path | None, as_of: dt.date | None) -> RulesCheck | None:
-        if not sys.executable:
+        if not sys.executable or getattr(sys, "frozen", False):  # no interpreter to run ``-c`` with
             return None
         # the helper imports this very copy of the package, wherever it came from (an install, a checkout, a
         # folder a notebook put on sys.path): its folder goes first on the helper's path unless already there

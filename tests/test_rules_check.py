@@ -179,6 +179,10 @@ def test_without_an_interpreter_to_start_the_run_checks_the_tables_itself(
 ) -> None:
     _append(rules_copy / POLICIES, "UHC,P1,v1,97545,2020-01-01,,MAYBE,,,seed x")
     monkeypatch.setattr(sys, "executable", "")
+    assert RulesCheck.start(None, plans=None, as_of=None) is None
     code, err = _run(rules_copy, tmp_path / "out", capsys)
     assert code == EXIT_BAD_INPUT and "stance" in err and "MAYBE" in err
     assert not (tmp_path / "out").exists()
+    monkeypatch.undo()
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert RulesCheck.start(None, plans=None, as_of=None) is None
