@@ -335,9 +335,9 @@ def _interrupted(terminated: bool) -> int:
     return EXIT_INTERRUPTED
 
 
-#: warnings of other packages that would break the one-line stderr of an error: pandera imports
-#: ``pyspark.pandas`` whenever pyspark is installed (the ``spark`` extra), and pyspark 4.x then warns about
-#: pandas 3 on every run, the embedded engine's included
+#: warnings of other packages that would break the one-line stderr of an error: pyspark 4.x warns about pandas 3
+#: whenever its pandas support loads, as the Spark engine's ``mapInArrow`` does (and as pandera's import does
+#: where pyspark is installed: a run leaves pandera to its helper, ``adjudicator.rules_check``)
 _THIRD_PARTY_WARNINGS = (("PySpark does not yet fully support pandas", FutureWarning),)
 
 
