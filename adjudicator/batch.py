@@ -40,7 +40,7 @@ from adjudicator.contract import (
     SOURCE_FILE,
 )
 from adjudicator.prepass import FIRED, BatchFacts
-from adjudicator.summary import FLAGGED_BILLED, FLAGGED_LINES, MONTH, TALLY_COLUMNS, detached, tally_parts
+from adjudicator.summary import FLAGGED_BILLED, FLAGGED_LINES, TALLY_COLUMNS, detached, month_of_service, tally_parts
 from adjudicator.validate import (
     DUPLICATE_KEY,
     FLAG_PREFIX,
@@ -304,11 +304,10 @@ def _lines_and_billed() -> list[pl.Expr]:
 def _tallies(valid: pl.DataFrame, decision: pl.Series) -> pl.DataFrame:
     """Results by (month of service, payer, decision row): every summed count's key, in one group_by on
     small keys (decoded once per row of the tally, not once per line)."""
-    month = pl.col(SERVICE_DATE).dt.truncate("1mo").alias(MONTH)
     return detached(
         valid.select(SERVICE_DATE, PAYER_ID, BILLED_AMOUNT)
         .with_columns(decision)
-        .group_by(month, PAYER_ID, DECISION_ROW)
+        .group_by(month_of_service(), PAYER_ID, DECISION_ROW)
         .agg(_lines_and_billed())
     )
 

@@ -60,6 +60,11 @@ TALLY_COLUMNS: Final = (DETERMINATION, REASON, "policy_id", "policy_version")
 FLAGGED_BILLED: Final = "flagged_billed_amount"
 
 
+def month_of_service() -> pl.Expr:
+    """The cube's time key: the first day of the month of service (``MONTH``)."""
+    return pl.col(SERVICE_DATE).dt.truncate("1mo").alias(MONTH)
+
+
 def _lines_and_billed() -> list[pl.Expr]:
     return [pl.len().alias("lines"), pl.col(BILLED_AMOUNT).sum().alias(BILLED_AMOUNT)]
 
@@ -75,7 +80,7 @@ def summary_parts(results: pl.LazyFrame, rejects: pl.LazyFrame, *, row_offset: i
     reject's position in file order, counted from ``row_offset``), with the
     canonical columns (as text) and source_file.
     """
-    month = pl.col(SERVICE_DATE).dt.truncate("1mo").alias(MONTH)
+    month = month_of_service()
     out = {
         "cube": results.group_by(month, PAYER_ID, "policy_id", "policy_version", DETERMINATION).agg(
             _lines_and_billed()
@@ -243,5 +248,5 @@ def extended_summary(results: pl.LazyFrame, rejects: pl.LazyFrame) -> dict[str, 
 
 __all__ = [
     "REJECT_EXAMPLES", "SUMMED_PIECES", "TOP_CLAIMS", "collect_parts", "extended_summary", "finish_summary",
-    "merge_summary_parts", "summary_parts", "tally_parts", "top_claims",
+    "merge_summary_parts", "month_of_service", "summary_parts", "tally_parts", "top_claims",
 ]
