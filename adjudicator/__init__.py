@@ -16,13 +16,21 @@ from typing import TYPE_CHECKING, Any
 SPARK_LOCAL_IP_AT_START = os.environ.get("SPARK_LOCAL_IP")
 
 if TYPE_CHECKING:
+    from adjudicator.options import EngineSettings, RunOptions, Slice
     from adjudicator.rules import RuleSet, load_rules
-    from adjudicator.run import RunOptions, adjudicate
+    from adjudicator.run import adjudicate
 
-__all__ = ["RuleSet", "RunOptions", "adjudicate", "load_rules"]
+__all__ = ["EngineSettings", "RuleSet", "RunOptions", "Slice", "adjudicate", "load_rules"]
 __version__ = "0.1.0"
 
-_HOMES = {"RuleSet": "rules", "load_rules": "rules", "RunOptions": "run", "adjudicate": "run"}
+_HOMES = {
+    "RuleSet": "rules",
+    "load_rules": "rules",
+    "RunOptions": "options",
+    "Slice": "options",
+    "EngineSettings": "options",
+    "adjudicate": "run",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -127,9 +127,9 @@ class BatchOutput:
         untargeted = compiled.untargeted_codes
         n = self.lines.height
         codes = {
-            column: pl.Series(column, [], pl.Int32).extend_constant(untargeted[column], n).scatter(
-                self.positions, small
-            )
+            column: pl.Series(column, [], pl.Int32)
+            .extend_constant(untargeted[column], n)
+            .scatter(self.positions, small)
             for column, small in decided.items()
         }
         values = compiled.arrow_values
@@ -147,7 +147,10 @@ class BatchOutput:
         """The same output without its lines (what the run's totals read): it holds a batch's counts, not
         its rows, while it waits to be added up."""
         return replace(
-            self, lines=self.lines.clear(), verdicts=self.verdicts.clear(), positions=self.positions.clear(),
+            self,
+            lines=self.lines.clear(),
+            verdicts=self.verdicts.clear(),
+            positions=self.positions.clear(),
             decided=self.decided.clear(),
         )
 
@@ -168,9 +171,7 @@ class BatchOutput:
         edits = self.edit_tallies.select(
             pl.lit(self.compiled.edit_names).gather(pl.col(EDIT_ROW)).alias(EDITS), "lines", BILLED_AMOUNT
         )
-        return tally_parts(
-            self.decoded_tallies, edits, self.flagged_claims, self.rejects, row_offset=row_offset
-        )
+        return tally_parts(self.decoded_tallies, edits, self.flagged_claims, self.rejects, row_offset=row_offset)
 
 
 def in_slice(keep: pl.Expr) -> pl.Expr:
@@ -348,7 +349,9 @@ def _concerned_verdicts(
     rows = compiled.encode({kind: pl.col(column) for kind, column in FIRED.items()})
     edit = rows.edit.cast(pl.Int32)
     decided = marked.select(
-        INSIDE, CLAIM_ID, BILLED_AMOUNT,
+        INSIDE,
+        CLAIM_ID,
+        BILLED_AMOUNT,
         rows.decision.cast(pl.Int32).alias(DECISION_ROW),
         pl.when(edit != compiled.no_edit_row).then(edit).alias(EDIT_ROW),
     )

@@ -124,9 +124,7 @@ def canonical_names(path: str, names: Sequence[str]) -> dict[str, str]:
     for name in names:
         new = _CANONICAL_FOLDED.get(_fold(name), name.strip())
         if new in taken:
-            raise InputError(
-                f"{path}: columns {taken[new]!r} and {name!r} both name the column {new!r}; keep one"
-            )
+            raise InputError(f"{path}: columns {taken[new]!r} and {name!r} both name the column {new!r}; keep one")
         taken[new] = name
         if new != name:
             renames[name] = new

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
+import json
 import re
 import signal
 import sys
@@ -16,11 +18,13 @@ from types import FrameType
 from typing import Any
 
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, AdjudicatorError, first_line
+from adjudicator.options import EngineSettings, RunOptions, Slice
 from adjudicator.tuning import tune_reader
 
 
 class UsageError(AdjudicatorError):
     """The command line asks for something inconsistent."""
+
 
 DESCRIPTION = """\
 Adjudicate work hardening / work conditioning claim lines (CPT 97545, 97546)
@@ -83,57 +87,89 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument(
-        "inputs", nargs="*", metavar="INPUT",
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
         help="claim-line files (CSV or Parquet; globs such as 'claims/*.parquet' are expanded)",
     )
     run.add_argument("--out", type=Path, default=None, help="output folder (created; required unless --replay)")
     run.add_argument(
-        "--replay", type=Path, default=None, metavar="MANIFEST",
+        "--replay",
+        type=Path,
+        default=None,
+        metavar="MANIFEST",
         help="re-run a past run from its manifest.json: same inputs, rules and options; refuses if any "
         "input or rule table changed since (checksums differ). --out defaults to the run's own OUT",
     )
     run.add_argument(
-        "--rules", type=Path, default=None, metavar="DIR",
+        "--rules",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="folder of rule tables (default: the shipped rules/)",
     )
     run.add_argument(
-        "--plans", type=Path, default=None, metavar="FILE",
+        "--plans",
+        type=Path,
+        default=None,
+        metavar="FILE",
         help="benefit-plans CSV replacing the shipped sample (contract section 3 layout)",
     )
     run.add_argument(
-        "--layout", default=None,
+        "--layout",
+        default=None,
         help="input layout (default: detected from the file; see the README for the list)",
     )
-    run.add_argument("--payer", default=None, metavar="PAYER_ID",
-                     help="set payer_id on every line")
-    run.add_argument("--rules-as-of", default=None, metavar="DATE",
-                     help="use only policy rows published on or before DATE")
-    run.add_argument("--overwrite", action="store_true",
-                     help="replace an existing OUT, only when it is an earlier output of this tool")
+    run.add_argument("--payer", default=None, metavar="PAYER_ID", help="set payer_id on every line")
+    run.add_argument(
+        "--rules-as-of", default=None, metavar="DATE", help="use only policy rows published on or before DATE"
+    )
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing OUT, only when it is an earlier output of this tool",
+    )
     sliced = run.add_argument_group(
         "slices (reprocessing)",
         "only lines inside the slice are adjudicated; the others are counted as skipped",
     )
-    sliced.add_argument("--service-from", default=None, metavar="DATE",
-                        help="first date of service (inclusive)")
-    sliced.add_argument("--service-to", default=None, metavar="DATE",
-                        help="last date of service (inclusive)")
-    sliced.add_argument("--only-payer", action="append", default=[], metavar="PAYER_ID",
-                        help="only this payer's lines (repeatable)")
-    sliced.add_argument("--claims", type=Path, default=None, metavar="FILE",
-                        help="only these claim ids (a file, one per line; a header, quotes, BOM, CRLF are fine)")
+    sliced.add_argument("--service-from", default=None, metavar="DATE", help="first date of service (inclusive)")
+    sliced.add_argument("--service-to", default=None, metavar="DATE", help="last date of service (inclusive)")
+    sliced.add_argument(
+        "--only-payer", action="append", default=[], metavar="PAYER_ID", help="only this payer's lines (repeatable)"
+    )
+    sliced.add_argument(
+        "--claims",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="only these claim ids (a file, one per line; a header, quotes, BOM, CRLF are fine)",
+    )
     engine = run.add_argument_group(
         "engine",
-        "where the lines are adjudicated: the same rules and results either way (README, \"Running on Spark\")",
+        'where the lines are adjudicated: the same rules and results either way (README, "Running on Spark")',
     )
     engine.add_argument(
-        "--engine", choices=ENGINES, default="embedded",
+        "--engine",
+        choices=ENGINES,
+        default="embedded",
         help="embedded (default): this process; spark: a Spark session (the active one under spark-submit, "
         "else one started on --spark-master), writing OUT/results/ and OUT/rejects/ datasets; needs the "
         "'spark' extra",
     )
-    engine.add_argument("--spark-master", default=None, metavar="URL",
-                        help="with --engine spark: the master of a new session (local[2], spark://host:7077)")
+    engine.add_argument(
+        "--spark-master",
+        default=None,
+        metavar="URL",
+        help="with --engine spark: the master of a new session (local[2], spark://host:7077)",
+    )
+    engine.add_argument(
+        "--engine-settings",
+        default=None,
+        metavar="JSON",
+        help="sizes of the engine's work as a JSON object, e.g. '{\"batch_size\": 50000}' (adjudicator.options."
+        "EngineSettings); they change memory and speed, never a result",
+    )
     run.add_argument("--quiet", action="store_true", help="print no summary")
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
 
@@ -151,10 +187,12 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("old_out", type=Path, metavar="OLD_OUT", help="output folder of the earlier run")
     diff.add_argument("new_out", type=Path, metavar="NEW_OUT", help="output folder of the later run")
     diff.add_argument("--out", required=True, type=Path, metavar="DIFF_OUT", help="diff output folder (created)")
-    diff.add_argument("--overwrite", action="store_true",
-                      help="replace an existing DIFF_OUT, only when it is an earlier output of this tool")
-    diff.add_argument("--fail-on-change", action="store_true",
-                      help="exit 1 when any line changed (for pipelines)")
+    diff.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing DIFF_OUT, only when it is an earlier output of this tool",
+    )
+    diff.add_argument("--fail-on-change", action="store_true", help="exit 1 when any line changed (for pipelines)")
     diff.add_argument("--quiet", action="store_true", help="print no summary")
     diff.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
 
@@ -178,8 +216,21 @@ def parser() -> argparse.ArgumentParser:
 ENGINES = ("embedded", "spark")
 
 
-def _run_on_engine(args: argparse.Namespace, options: Any) -> dict[str, Any]:
+def _settings(text: str | None) -> EngineSettings:
+    if text is None:
+        return EngineSettings()
+    try:
+        recorded = json.loads(text)
+        if not isinstance(recorded, dict):
+            raise ValueError("not a JSON object")
+        return EngineSettings.from_json(recorded)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"--engine-settings {text!r}: {first_line(exc)}") from None
+
+
+def _run_on_engine(args: argparse.Namespace, options: RunOptions) -> dict[str, Any]:
     """One run on the engine asked for; Spark (and pyspark's import) only when ``--engine spark``."""
+    options = dataclasses.replace(options, settings=_settings(args.engine_settings))
     if args.engine != "spark":
         if args.spark_master is not None:
             raise UsageError("--spark-master needs --engine spark")
@@ -197,7 +248,7 @@ def _run_on_engine(args: argparse.Namespace, options: Any) -> dict[str, Any]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from adjudicator.run import RunOptions, Slice, replay_options
+    from adjudicator.run import replay_options
 
     if args.replay is not None:
         if args.inputs:
@@ -250,13 +301,9 @@ def format_summary(manifest: dict[str, Any]) -> str:
     ]
     for row in counts["by_reason"]:
         lines.append(
-            f"{row['determination']:<26}{row['reason'] or '-':<30}{row['lines']:>12,}"
-            f"{row['billed_amount']:>18}"
+            f"{row['determination']:<26}{row['reason'] or '-':<30}{row['lines']:>12,}{row['billed_amount']:>18}"
         )
-    lines.append(
-        f"{'flagged (not NO_ACTION)':<56}{counts['flagged_lines']:>12,}"
-        f"{counts['flagged_billed_amount']:>18}"
-    )
+    lines.append(f"{'flagged (not NO_ACTION)':<56}{counts['flagged_lines']:>12,}{counts['flagged_billed_amount']:>18}")
     if counts["rejects_by_check"]:
         lines += ["", f"{'reject check':<56}{'lines':>12}"]
         lines += [f"{k:<56}{v:>12,}" for k, v in counts["rejects_by_check"].items()]

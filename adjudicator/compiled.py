@@ -53,9 +53,7 @@ ADDON_EDIT = "addon_without_primary"
 UNITS_EDIT = "units_exceed_limit"
 
 
-def complete_versions(
-    versions: pl.DataFrame, keys: Sequence[str], payload: Sequence[str]
-) -> pl.DataFrame:
+def complete_versions(versions: pl.DataFrame, keys: Sequence[str], payload: Sequence[str]) -> pl.DataFrame:
     """Tile each key's whole date line with its versions plus gap rows, so every date falls in exactly one row.
 
     Grain: one row per (key, version or gap). ``_version_found`` is True on a
@@ -78,8 +76,7 @@ def complete_versions(
     is_first = pl.int_range(pl.len()).over(keys) == 0
     # a gap before each version that does not start right after the previous one
     before = ordered.filter(
-        (is_first & pl.col(_EFF).is_not_null())
-        | (~is_first & (pl.col(_EFF) > prev_end + one_day))
+        (is_first & pl.col(_EFF).is_not_null()) | (~is_first & (pl.col(_EFF) > prev_end + one_day))
     ).select(
         *keys,
         pl.when(is_first).then(None).otherwise(prev_end + one_day).alias(_EFF),
@@ -91,9 +88,7 @@ def complete_versions(
         *keys, (pl.col(_END) + one_day).alias(_EFF), pl.lit(None, pl.Date).alias(_END)
     )
     gaps = pl.concat([before, after]).with_columns(pl.lit(False).alias(_FOUND))
-    return pl.concat([ordered, gaps], how="diagonal_relaxed").sort(
-        [*keys, _EFF], nulls_last=False
-    )
+    return pl.concat([ordered, gaps], how="diagonal_relaxed").sort([*keys, _EFF], nulls_last=False)
 
 
 def plain_strings(values: pl.Series) -> pa.StringArray:
@@ -219,9 +214,11 @@ class CompiledRules:
         policy = self.policy_index.position([pl.col(PAYER_ID), pl.col(PROCEDURE_CODE)], date)
         plan = self.plan_index.position([pl.col(PLAN_ID)], date)
         other_place = self.n_place - 1
-        place = pl.col(PLACE_OF_SERVICE).replace_strict(
-            self.place_classes, default=other_place, return_dtype=pl.Int64
-        ).fill_null(other_place)
+        place = (
+            pl.col(PLACE_OF_SERVICE)
+            .replace_strict(self.place_classes, default=other_place, return_dtype=pl.Int64)
+            .fill_null(other_place)
+        )
         row = ((policy.fill_null(-1) + 1) * self.n_plan + plan.fill_null(-1) + 1) * self.n_place + place
         targeted = pl.col(PROCEDURE_CODE).is_in(pl.Series(self.targeted_codes, dtype=pl.String).implode())
         decision = pl.when(targeted).then(row).otherwise(self.decision.height - 1)
@@ -277,9 +274,7 @@ class CompiledRules:
         which is null but for its determination. A null edit row has no edits.
         """
         table = self.decision
-        out = {
-            c: pl.lit(table[c]).gather(rows.decision).alias(c) for c in table.columns if c in DECISION_COLUMNS
-        }
+        out = {c: pl.lit(table[c]).gather(rows.decision).alias(c) for c in table.columns if c in DECISION_COLUMNS}
         out[DETERMINATION] = out[DETERMINATION].fill_null(pl.lit(NO_ACTION))
         edit = rows.edit.fill_null(self.no_edit_row)
         out[EDITS] = pl.lit(self.edit_names).gather(edit).alias(EDITS)
@@ -302,9 +297,15 @@ def compile_rules(rules: RuleSet) -> CompiledRules:
         n_place=len(place_codes),
         n_plan=plan_tiles.height + 1,
         targeted_codes=tuple(rules.targeted_codes),
-        edit_codes=tuple(sorted(
-            {*rules.addon_pairs["addon_code"], *rules.addon_pairs["primary_code"], *rules.unit_limits["procedure_code"]}
-        )),
+        edit_codes=tuple(
+            sorted(
+                {
+                    *rules.addon_pairs["addon_code"],
+                    *rules.addon_pairs["primary_code"],
+                    *rules.unit_limits["procedure_code"],
+                }
+            )
+        ),
         edit_names=names,
         edit_carcs=carcs,
         edit_code_classes=code_classes,
@@ -328,9 +329,11 @@ def _dictionaries(decision: pl.DataFrame) -> dict[str, tuple[pl.Series, pl.Serie
             continue
         values = decision[column].drop_nulls().unique(maintain_order=True)
         codes = (
-            decision.select(column).with_row_index("_row")
+            decision.select(column)
+            .with_row_index("_row")
             .join(values.to_frame().with_row_index("_code"), on=column, how="left")
-            .sort("_row")["_code"].cast(pl.Int32)
+            .sort("_row")["_code"]
+            .cast(pl.Int32)
         )
         found[column] = (codes, values)
     return found
@@ -363,15 +366,23 @@ def decision_table(
     searches and a gather, whatever the number of rules.
     """
     n_plan, n_place = plan_tiles.height + 1, len(place_codes)
-    policy_side = pl.concat(
-        [policy_tiles.head(0).with_columns(pl.lit(None).alias(_FOUND)).clear(1), policy_tiles],
-        how="vertical_relaxed",
-    ).drop("payer_id", "procedure_code", _EFF, _END).rename({_FOUND: "_policy_found"})
-    plan_side = pl.concat(
-        [plan_tiles.clear(1), plan_tiles], how="vertical_relaxed"
-    ).drop("plan_id", _EFF, _END).rename({_FOUND: "_plan_found"})
-    places = pl.DataFrame({PLACE_OF_SERVICE: place_codes, "_setting": place_settings},
-                          schema={PLACE_OF_SERVICE: pl.String, "_setting": pl.String})
+    policy_side = (
+        pl.concat(
+            [policy_tiles.head(0).with_columns(pl.lit(None).alias(_FOUND)).clear(1), policy_tiles],
+            how="vertical_relaxed",
+        )
+        .drop("payer_id", "procedure_code", _EFF, _END)
+        .rename({_FOUND: "_policy_found"})
+    )
+    plan_side = (
+        pl.concat([plan_tiles.clear(1), plan_tiles], how="vertical_relaxed")
+        .drop("plan_id", _EFF, _END)
+        .rename({_FOUND: "_plan_found"})
+    )
+    places = pl.DataFrame(
+        {PLACE_OF_SERVICE: place_codes, "_setting": place_settings},
+        schema={PLACE_OF_SERVICE: pl.String, "_setting": pl.String},
+    )
     combos = (
         policy_side.with_row_index("_p")
         .join(plan_side.with_row_index("_q"), how="cross")
@@ -422,7 +433,12 @@ def _decide_frame(combos: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
     for row in table.iter_rows(named=True):
         message = pl.when(pl.col(REASON) == row["reason"]).then(_message(row["message"])).otherwise(message)
     policy_columns = [
-        "policy_id", "policy_version", "policy_effective_date", "policy_end_date", "policy_stance", "policy_source",
+        "policy_id",
+        "policy_version",
+        "policy_effective_date",
+        "policy_end_date",
+        "policy_stance",
+        "policy_source",
     ]
     plan_columns = ["plan_version_effective_date", "plan_line_of_business"]
     return (
@@ -526,6 +542,13 @@ def _plan_tiles(rules: RuleSet) -> pl.DataFrame:
 
 
 __all__ = [
-    "ADDON_EDIT", "UNITS_EDIT", "CompiledRules", "TileIndex", "VerdictRows", "compile_rules", "complete_versions",
-    "decision_table", "tile_position",
+    "ADDON_EDIT",
+    "UNITS_EDIT",
+    "CompiledRules",
+    "TileIndex",
+    "VerdictRows",
+    "compile_rules",
+    "complete_versions",
+    "decision_table",
+    "tile_position",
 ]

@@ -29,7 +29,6 @@ are collected (docs/benchmarks.md, "diff").
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import uuid
@@ -41,6 +40,7 @@ from typing import Any, Final
 import polars as pl
 import pyarrow.parquet as pq
 
+from adjudicator.claims_list import slice_predicate
 from adjudicator.contract import (
     BILLED_AMOUNT,
     CHANGE_KIND,
@@ -55,6 +55,7 @@ from adjudicator.contract import (
     SERVICE_DATE,
 )
 from adjudicator.errors import InputError, OutputError, first_line
+from adjudicator.options import DEFAULT_SETTINGS, EngineSettings, Slice
 from adjudicator.output import (
     DIFF_CHANGES,
     DIFF_SUMMARY,
@@ -66,6 +67,7 @@ from adjudicator.output import (
     scratch,
     staging,
 )
+from adjudicator.spill import partition, partitions_for, sink_partitioned
 from adjudicator.tuning import tune_reader
 from adjudicator.validate import RAW_PREFIX, parse
 
@@ -113,16 +115,6 @@ EXIT_CHANGED: Final = 1
 _STATUS = "status"
 #: a reject's position in rejects.parquet: the first copy of a key rejected more than once gives its amount
 _ROW = "_row"
-#: the spill partition of a line
-_PART = "_partition"
-#: a line's key hash, kept in a spill that is partitioned again
-_HASH = "_key_hash"
-#: most files one partitioned sink writes at once
-_FAN_OUT = 20
-#: lines of one run per spill partition: a partition's join then stays small whatever the runs' size
-ROWS_PER_PARTITION: Final = 500_000
-#: rows the partitioned sink holds for all its open files together, before writing a row group
-_SPILL_BUFFER_ROWS = 1_000_000
 #: a function of the exact key, spread evenly: which partition a line goes to
 KeyHash = Callable[[], pl.Expr]
 #: entry i lists the compared fields whose bit is set in i
@@ -178,9 +170,9 @@ def reject_keys(rejects: pl.LazyFrame) -> pl.LazyFrame:
     Grain: one row per reject. Columns: claim_id, line_number (Int64), billed_amount (Decimal).
     """
     parsed = [LINE_NUMBER, BILLED_AMOUNT]
-    return rejects.select(
-        CLAIM_ID, *(pl.col(c).cast(pl.String).alias(RAW_PREFIX + c) for c in parsed)
-    ).select(CLAIM_ID, *(parse(c, pl.String()).alias(c) for c in parsed))
+    return rejects.select(CLAIM_ID, *(pl.col(c).cast(pl.String).alias(RAW_PREFIX + c) for c in parsed)).select(
+        CLAIM_ID, *(parse(c, pl.String()).alias(c) for c in parsed)
+    )
 
 
 def _has_key() -> pl.Expr:
@@ -268,11 +260,16 @@ def _classified(joined: pl.LazyFrame, *, changed_only: bool) -> pl.LazyFrame:
     # than building a list per row
     mask = pl.sum_horizontal([d.fill_null(False).cast(pl.Int64) * (1 << i) for i, d in enumerate(differs)])
     kind = (
-        pl.when(old_status.is_null()).then(pl.lit(ONLY_IN_NEW))
-        .when(new_status.is_null()).then(pl.lit(ONLY_IN_OLD))
-        .when((old_status == _REJECTED) & (new_status == _RESULT)).then(pl.lit(REJECTED_IN_OLD))
-        .when((old_status == _RESULT) & (new_status == _REJECTED)).then(pl.lit(REJECTED_IN_NEW))
-        .when(pl.col(_MASK) != 0).then(pl.lit(CHANGED))
+        pl.when(old_status.is_null())
+        .then(pl.lit(ONLY_IN_NEW))
+        .when(new_status.is_null())
+        .then(pl.lit(ONLY_IN_OLD))
+        .when((old_status == _REJECTED) & (new_status == _RESULT))
+        .then(pl.lit(REJECTED_IN_OLD))
+        .when((old_status == _RESULT) & (new_status == _REJECTED))
+        .then(pl.lit(REJECTED_IN_NEW))
+        .when(pl.col(_MASK) != 0)
+        .then(pl.lit(CHANGED))
         .otherwise(pl.lit(None, pl.String))
     )
     classified = joined.with_columns(mask.alias(_MASK)).with_columns(kind.alias(CHANGE_KIND))
@@ -296,8 +293,10 @@ def _label(prefix: str, column: str) -> pl.Expr:
     """
     status = pl.col(prefix + _STATUS)
     return (
-        pl.when(status.is_null()).then(pl.lit(ABSENT_LABEL))
-        .when(status == _REJECTED).then(pl.lit(REJECTED_LABEL))
+        pl.when(status.is_null())
+        .then(pl.lit(ABSENT_LABEL))
+        .when(status == _REJECTED)
+        .then(pl.lit(REJECTED_LABEL))
         .otherwise(pl.col(prefix + column))
     )
 
@@ -372,9 +371,7 @@ def _summary(
     cells_q = changes.group_by(
         _label("old_", DETERMINATION).alias("old_determination"),
         _label("new_", DETERMINATION).alias("new_determination"),
-    ).agg(
-        pl.len().alias("lines"), pl.col(BILLED_AMOUNT).sum().alias("billed_amount")
-    )
+    ).agg(pl.len().alias("lines"), pl.col(BILLED_AMOUNT).sum().alias("billed_amount"))
     reasons_q = (
         changes.group_by(
             _label("old_", REASON).alias("old_reason"),
@@ -420,82 +417,21 @@ def line_hash() -> pl.Expr:
     return pl.struct(pl.col(CLAIM_ID).cast(pl.String), pl.col(LINE_NUMBER).cast(pl.Int64)).hash(seed=0)
 
 
-def partitions_for(rows: int) -> int:
-    """Spill partitions for runs of up to ``rows`` rows (results and rejects of the larger run), 1 to 1024."""
-    return max(1, min(1024, -(-rows // ROWS_PER_PARTITION)))
-
-
 def _rows(path: Path) -> int:
     """Rows of a Parquet file, from its footer."""
     return int(pq.ParquetFile(path).metadata.num_rows)
 
 
-def _sink_partitioned(frame: pl.LazyFrame, hash_: pl.Expr, partitions: int, folder: Path) -> None:
-    """Sink ``frame`` to ``folder``/_partition=<i>/ by ``hash_`` modulo ``partitions`` (no folder for an empty one).
-
-    One partitioned sink holds an open file for each partition, and its
-    memory grows with their number (200 files: 1.3 GB, docs/benchmarks.md), so
-    a sink never writes more than ``_FAN_OUT`` of them: beyond that the rows go
-    first to groups of ``_FAN_OUT`` partitions, with their hash, and each group
-    is then split into its partitions.
-    """
-    if partitions <= _FAN_OUT:
-        _sink_by_part(frame.with_columns((hash_ % partitions).alias(_PART)), partitions, folder)
-        return
-    groups = folder.with_name(f"{folder.name}-groups")
-    hashed = frame.with_columns(hash_.alias(_HASH))
-    _sink_by_part(hashed.with_columns((pl.col(_HASH) % partitions // _FAN_OUT).alias(_PART)),
-                  -(-partitions // _FAN_OUT), groups)
-    for group in range(-(-partitions // _FAN_OUT)):
-        rows = _partition(groups, group, hashed.collect_schema())
-        _sink_by_part(rows.with_columns((pl.col(_HASH) % partitions).alias(_PART)).drop(_HASH), _FAN_OUT, folder)
-        shutil.rmtree(groups / f"{_PART}={group}", ignore_errors=True)
-    shutil.rmtree(groups, ignore_errors=True)
-
-
-def _sink_by_part(frame: pl.LazyFrame, files: int, folder: Path) -> None:
-    """Sink ``frame`` to one folder per value of its ``_partition`` column (up to ``files`` of them).
-
-    Each open file holds up to a row group before writing it; the row groups
-    shrink as the files grow in number, so together they stay near
-    ``_SPILL_BUFFER_ROWS`` rows.
-    """
-    row_group = max(4_096, min(65_536, _SPILL_BUFFER_ROWS // files))
-    frame.sink_parquet(
-        pl.PartitionBy(folder, key=_PART, include_key=False),
-        compression="lz4", row_group_size=row_group, mkdir=True, engine="streaming",
-    )
-
-
-def _partition(folder: Path, index: int, schema: pl.Schema) -> pl.LazyFrame:
-    """Partition ``index`` of a spill in ``folder``: its files, or no rows when none fell in it."""
-    files = sorted((folder / f"{_PART}={index}").glob("*.parquet"))
-    if not files:
-        return pl.LazyFrame(schema=schema)
-    return pl.scan_parquet(files, hive_partitioning=False, glob=False)
-
-
 def slice_of(folder: Path) -> pl.Expr | None:
     """The slice predicate of the run in ``folder`` (over typed canonical columns), from its manifest;
     None when the run was not sliced (or has no readable manifest)."""
-    from adjudicator.run import Slice
-
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         recorded = manifest["options"]
-        sliced = recorded.get("slice") or {}
-        claims = sliced.get("claims_file")
-        if claims and not Path(claims).is_absolute() and not Path(claims).exists():
-            claims = str(Path(recorded.get("cwd") or ".") / claims)
-        spec = Slice(
-            service_from=dt.date.fromisoformat(sliced["service_from"]) if sliced.get("service_from") else None,
-            service_to=dt.date.fromisoformat(sliced["service_to"]) if sliced.get("service_to") else None,
-            payers=tuple(sliced.get("only_payers") or ()),
-            claims_file=Path(claims) if claims else None,
-        )
+        spec = Slice.from_json(recorded.get("slice"), cwd=recorded.get("cwd"))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    return spec.predicate()
+    return slice_predicate(spec)
 
 
 #: the columns a slice looks at
@@ -528,7 +464,8 @@ class _Run:
     ``keep``: the other run's slice (``slice_of``); only the lines inside it are compared.
     """
 
-    def __init__(self, folder: Path, keep: pl.Expr | None = None) -> None:
+    def __init__(self, folder: Path, keep: pl.Expr | None = None, settings: EngineSettings = DEFAULT_SETTINGS) -> None:
+        self.settings = settings
         results, rejects = within_slice(
             pl.scan_parquet(folder / RESULTS, glob=False), pl.scan_parquet(folder / REJECTS, glob=False), keep
         )
@@ -540,7 +477,7 @@ class _Run:
     def spill_to(self, spill: Path, hash_: pl.Expr, partitions: int) -> None:
         # one sink after the other: a scan feeding both at once holds more (docs/benchmarks.md)
         for frame, name in ((self.results, "results"), (self.rejects, "rejects")):
-            _sink_partitioned(frame, hash_, partitions, spill / name)
+            sink_partitioned(frame, hash_, partitions, spill / name, files_open=self.settings.spill_files_open)
         self.spill = spill
 
     def side(self, index: int) -> pl.LazyFrame:
@@ -548,14 +485,12 @@ class _Run:
         if self.spill is None:
             return _side(self.results, self.rejects)
         return _side(
-            _partition(self.spill / "results", index, self.results.collect_schema()),
-            _partition(self.spill / "rejects", index, self.rejects.collect_schema()),
+            partition(self.spill / "results", index, self.results.collect_schema()),
+            partition(self.spill / "rejects", index, self.rejects.collect_schema()),
         )
 
 
-def _compare_runs(
-    old: _Run, new: _Run, partitions: int, changes: Path, spill: Path
-) -> pl.DataFrame:
+def _compare_runs(old: _Run, new: _Run, partitions: int, changes: Path, spill: Path) -> pl.DataFrame:
     """Compare the runs partition by partition, writing the changed lines to ``changes``.
 
     Returns the new run's lines and billed amount per label (``side_counts``),
@@ -573,21 +508,11 @@ def _compare_runs(
         counts.append(label_counts)
     if partitions > 1:
         pl.scan_parquet(parts, hive_partitioning=False, glob=False).sink_parquet(changes, engine="streaming")
-    return (
-        pl.concat(counts)
-        .group_by("label")
-        .agg(pl.col("lines").cast(pl.Int64).sum(), pl.col(BILLED_AMOUNT).sum())
-    )
+    return pl.concat(counts).group_by("label").agg(pl.col("lines").cast(pl.Int64).sum(), pl.col(BILLED_AMOUNT).sum())
 
 
 #: the new run's key columns while two runs' results are zipped
 _NEW_KEYS: Final = tuple(f"_new_{k}" for k in KEYS)
-#: largest rejects file (rows) the aligned path takes: it holds a run's rejected keys in memory
-_ALIGNED_MAX_REJECTS = ROWS_PER_PARTITION
-#: key hashes per partition of the aligned path's uniqueness check (8 bytes each)
-_HASHES_PER_PARTITION = 5_000_000
-#: lines of each run zipped at a time on the aligned path
-_ZIP_ROWS = 1_000_000
 
 
 def _zipped(old_results: pl.LazyFrame, new_results: pl.LazyFrame) -> pl.LazyFrame:
@@ -604,24 +529,24 @@ def _misaligned() -> pl.Expr:
     return pl.any_horizontal(pl.col(k).ne_missing(pl.col(n)) for k, n in zip(KEYS, _NEW_KEYS, strict=True))
 
 
-def _unique_keys(results: pl.LazyFrame, rows: int, hash_: pl.Expr, spill: Path) -> bool:
+def _unique_keys(results: pl.LazyFrame, rows: int, hash_: pl.Expr, spill: Path, settings: EngineSettings) -> bool:
     """Whether no two results share a key hash (so no two share a key), in memory that does not grow with them.
 
     The hashes are spilled to partition files by hash and each file is checked
     on its own. A shared hash (a duplicate, or a collision) answers False.
     """
     hashes = results.select(hash_.alias("_hash"))
-    partitions = max(1, -(-rows // _HASHES_PER_PARTITION))
+    partitions = max(1, -(-rows // settings.diff_hashes_per_partition))
     if partitions > 1:
-        _sink_partitioned(hashes, pl.col("_hash"), partitions, spill)
-        parts = [_partition(spill, i, hashes.collect_schema()) for i in range(partitions)]
+        sink_partitioned(hashes, pl.col("_hash"), partitions, spill, files_open=settings.spill_files_open)
+        parts = [partition(spill, i, hashes.collect_schema()) for i in range(partitions)]
     else:
         parts = [hashes]
     return all(part.select(pl.col("_hash").n_unique() == pl.len()).collect(engine="streaming").item() for part in parts)
 
 
 def _compare_aligned(
-    old_out: Path, new_out: Path, hash_: pl.Expr, changes: Path, spill: Path
+    old_out: Path, new_out: Path, hash_: pl.Expr, changes: Path, spill: Path, settings: EngineSettings
 ) -> pl.DataFrame | None:
     """The fast path: zip the runs' results line by line, when that is verified to equal the join on keys.
 
@@ -629,32 +554,36 @@ def _compare_aligned(
     rows, row i of one has the key of row i of the other (every row checked, the
     keys alone, before anything is written), and no two old results share a key
     (``_unique_keys``), so the zip pairs exactly the rows the join on keys
-    pairs. The keys a run only rejected (at most ``_ALIGNED_MAX_REJECTS``
+    pairs. The keys a run only rejected (at most ``diff_aligned_max_rejects``
     rejects) are compared as the partitioned path compares them.
     Returns the new run's counts per label, as ``_compare_runs`` does, or None
     (nothing written) when the runs are not aligned.
     """
-    old, new = _Run(old_out), _Run(new_out)
+    old, new = _Run(old_out, settings=settings), _Run(new_out, settings=settings)
+    zip_rows = settings.diff_zip_rows
     rows = _rows(old_out / RESULTS)
-    if rows != _rows(new_out / RESULTS) or max(_rows(f / REJECTS) for f in (old_out, new_out)) > _ALIGNED_MAX_REJECTS:
+    if (
+        rows != _rows(new_out / RESULTS)
+        or max(_rows(f / REJECTS) for f in (old_out, new_out)) > settings.diff_aligned_max_rejects
+    ):
         return None
     # zipped a slice at a time: two scans run at their own pace, and while one waits on a cold file the
     # other's rows wait in memory (10M lines zipped whole: 0.6 to 1.7 GB from one run to the next)
-    slices = range(0, rows, _ZIP_ROWS)
+    slices = range(0, rows, zip_rows)
 
     def zipped(offset: int) -> pl.LazyFrame:
-        return _zipped(old.results.slice(offset, _ZIP_ROWS), new.results.slice(offset, _ZIP_ROWS))
+        return _zipped(old.results.slice(offset, zip_rows), new.results.slice(offset, zip_rows))
 
     # the keys alone first (a fraction of a second): most runs that are not aligned stop here
     if any(zipped(offset).select(_misaligned().any()).collect(engine="streaming").item() for offset in slices):
         return None
-    if not _unique_keys(old.results, rows, hash_, spill / "hashes"):
+    if not _unique_keys(old.results, rows, hash_, spill / "hashes", settings):
         return None
     parts = [spill / f"changes-{i}.parquet" for i in range(len(slices))]
     for offset, part in zip(slices, parts, strict=True):
         _classified(zipped(offset), changed_only=True).sink_parquet(part, engine="streaming")
     # each run's side less its results (the zip compared those), typed as a whole side is; small (the rejects
-    # are at most _ALIGNED_MAX_REJECTS rows), so collected once rather than joined with the results again
+    # are at most diff_aligned_max_rejects rows), so collected once rather than joined with the results again
     rejected = [
         pl.concat([_kept(run.results).clear(), _rejected_only(run.results, run.rejects)], how="diagonal")
         .collect(engine="streaming")
@@ -678,6 +607,7 @@ def diff_runs(
     partitions: int | None = None,
     key_hash: KeyHash = line_hash,
     aligned: bool = True,
+    settings: EngineSettings = DEFAULT_SETTINGS,
 ) -> dict[str, Any]:
     """Compare the runs in ``old_out`` and ``new_out``; publish ``out``/changes.parquet, summary.json, report.html.
 
@@ -703,14 +633,15 @@ def diff_runs(
         raise OutputError(f"{out}: is one of the runs being compared; choose another --out")
     check_out_dir(out, overwrite=overwrite, protected=(old_out, new_out))
     if partitions is None:
-        partitions = partitions_for(max(_rows(f / RESULTS) + _rows(f / REJECTS) for f in (old_out, new_out)))
+        rows = max(_rows(f / RESULTS) + _rows(f / REJECTS) for f in (old_out, new_out))
+        partitions = partitions_for(rows, settings.diff_rows_per_partition)
     if partitions < 1:
         raise ValueError(f"'partitions' must be at least 1, got {partitions!r}")
 
     # a line one run skipped (outside its slice) was not adjudicated there: each side keeps only the lines
     # the other run's slice holds, so a full run against a slice compares the lines both adjudicated
     keep_old, keep_new = slice_of(new_out), slice_of(old_out)
-    runs = {"old": _Run(old_out, keep_old), "new": _Run(new_out, keep_new)}
+    runs = {"old": _Run(old_out, keep_old, settings), "new": _Run(new_out, keep_new, settings)}
     # the aligned path zips whole files: a sliced comparison takes the partitioned one
     aligned = aligned and keep_old is None and keep_new is None
     unkeyed_q = [
@@ -718,7 +649,7 @@ def diff_runs(
     ]
     diff_id = uuid.uuid4().hex
     with staging(out, diff_id) as tmp, scratch(out, diff_id) as spill:
-        new_counts = _compare_aligned(old_out, new_out, key_hash(), tmp / CHANGES, spill) if aligned else None
+        new_counts = _compare_aligned(old_out, new_out, key_hash(), tmp / CHANGES, spill, settings) if aligned else None
         if new_counts is None:
             if partitions > 1:
                 for name, run in runs.items():
@@ -781,6 +712,17 @@ def format_diff_summary(summary: dict[str, Any]) -> str:
 
 
 __all__ = [
-    "CHANGES", "CHANGE_KINDS", "COMPARED_FIELDS", "EXIT_CHANGED", "SUMMARY", "changed_lines", "compare",
-    "diff_runs", "format_diff_summary", "line_hash", "partitions_for", "reject_keys", "side", "side_counts",
+    "CHANGES",
+    "CHANGE_KINDS",
+    "COMPARED_FIELDS",
+    "EXIT_CHANGED",
+    "SUMMARY",
+    "changed_lines",
+    "compare",
+    "diff_runs",
+    "format_diff_summary",
+    "line_hash",
+    "reject_keys",
+    "side",
+    "side_counts",
 ]

@@ -28,7 +28,6 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from adjudicator import prepass
 from adjudicator.batch import BatchOutput, adjudicate_batch
 from adjudicator.compiled import CompiledRules
 from adjudicator.contract import (
@@ -43,11 +42,11 @@ from adjudicator.contract import (
     SOURCE_FILE,
 )
 from adjudicator.errors import InternalError
+from adjudicator.options import DEFAULT_SETTINGS, EngineSettings
 from adjudicator.prepass import BatchFacts, Supersede, find_facts
+from adjudicator.spill import partitions_for, spill_hash, spill_parts
 from adjudicator.summary import TOP_CLAIMS, finish_summary, merge_summary_parts, top_claims
 
-#: lines per batch (10M lines: 100k peaked at 1,405 MiB and 250k at 1,723 MiB in the same time; 50k took 30% longer)
-BATCH_SIZE = 100_000
 #: Parquet compression of the outputs (polars' default for sink_parquet)
 COMPRESSION = "zstd"
 #: columns written without statistics: one value per line (claim_id, member_id), and the decision columns but
@@ -60,12 +59,6 @@ NO_STATISTICS = frozenset({CLAIM_ID, MEMBER_ID, RUN_ID, *(c for c in DECISION_CO
 #: first cost more than the plain encoding and made a larger file (2M results lines: 0.19 of 1.05 CPU seconds
 #: of writing; claim_id 3.3 MB with a dictionary, 1.0 MB without)
 NO_DICTIONARY = frozenset({CLAIM_ID, MEMBER_ID, SERVICE_DATE, BILLED_AMOUNT})
-#: a run shows its progress once it has taken this long (seconds), when stderr is a terminal
-PROGRESS_AFTER_S = 3.0
-#: per-claim partials per part when the report's top claims are summed at the end of a run (``ClaimSpill``):
-#: 100M lines give about 4M, and parts of the prepass's 2.5M lines each raised the run's peak by 170 MB at its
-#: very end (the memory of the batches is not yet returned by then), against 10M lines' one small part
-CLAIMS_PER_PARTITION = 250_000
 
 
 def arrow(frame: pl.DataFrame) -> pa.Table:
@@ -134,7 +127,11 @@ class ParquetSink:
         # no Arrow schema in the footer: readers see plain Parquet strings and values, not the view and
         # dictionary types handed over
         self._writer = pq.ParquetWriter(
-            path, schema, compression=COMPRESSION, write_statistics=statistics, use_dictionary=dictionary,
+            path,
+            schema,
+            compression=COMPRESSION,
+            write_statistics=statistics,
+            use_dictionary=dictionary,
             store_schema=False,
         )
         self._schema = schema
@@ -171,8 +168,9 @@ class ClaimSpill:
     run's top claims are among the parts' (exact, in one part's memory).
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, settings: EngineSettings = DEFAULT_SETTINGS) -> None:
         self.folder = folder
+        self.settings = settings
         self.path = folder / "claims.parquet"
         self.sink: ParquetSink | None = None
         self.rows = 0
@@ -189,9 +187,12 @@ class ClaimSpill:
         if self.sink is None:
             return None
         self.sink.close()
-        parts = prepass.spill_parts(
-            pl.scan_parquet(self.path, glob=False), prepass.spill_hash(pl.col(CLAIM_ID)),
-            prepass.partitions_for(self.rows, CLAIMS_PER_PARTITION), self.folder / "by_claim",
+        parts = spill_parts(
+            pl.scan_parquet(self.path, glob=False),
+            spill_hash(pl.col(CLAIM_ID)),
+            partitions_for(self.rows, self.settings.claims_per_partition),
+            self.folder / "by_claim",
+            files_open=self.settings.spill_files_open,
         )
         return pl.concat([top_claims(part, n) for part in parts])
 
@@ -256,9 +257,7 @@ class Totals:
         return {
             "extended": finish_summary(merged),
             "per_file": _sum(self.counts, [SOURCE_FILE]),
-            "by_reason": _sum(self.by_reason, [DETERMINATION, REASON]).sort(
-                DETERMINATION, REASON, nulls_last=True
-            ),
+            "by_reason": _sum(self.by_reason, [DETERMINATION, REASON]).sort(DETERMINATION, REASON, nulls_last=True),
             "by_check": _sum(self.by_check, ["check"]).sort("check"),
         }
 
@@ -270,8 +269,16 @@ def _sum(frames: list[pl.DataFrame], keys: list[str]) -> pl.DataFrame:
 class Progress:
     """A line on stderr (lines done of expected, lines/s), rewritten in place; only on a terminal."""
 
-    def __init__(self, expected: int, *, enabled: bool, stream: IO[str] | None = None) -> None:
+    def __init__(
+        self,
+        expected: int,
+        *,
+        enabled: bool,
+        after_s: float = DEFAULT_SETTINGS.progress_after_s,
+        stream: IO[str] | None = None,
+    ) -> None:
         self.expected = expected
+        self.after_s = after_s
         self.stream = stream or sys.stderr
         self.enabled = enabled and self.stream.isatty()
         self.started = time.perf_counter()
@@ -279,7 +286,7 @@ class Progress:
 
     def update(self, done: int) -> None:
         elapsed = time.perf_counter() - self.started
-        if not self.enabled or elapsed < PROGRESS_AFTER_S:
+        if not self.enabled or elapsed < self.after_s:
             return
         of = f" of {self.expected:,}" if self.expected else ""
         self.stream.write(f"\radjudicating: {done:,}{of} lines, {done / elapsed:,.0f} lines/s ")
@@ -306,7 +313,7 @@ def run_batches(
     rejects_path: Path,
     *,
     keep: pl.Expr | None = None,
-    batch_size: int | None = None,
+    settings: EngineSettings = DEFAULT_SETTINGS,
     expected_lines: int = 0,
     progress: bool = False,
     scratch: Path | None = None,
@@ -324,13 +331,14 @@ def run_batches(
     (``RulesCheck.failed``: the rule tables failed their check meanwhile).
     """
     empty = adjudicate_batch(raw.head(0).collect(), facts, compiled, run_id, keep=keep)
-    totals = Totals(claims=ClaimSpill(scratch / "claims") if scratch is not None else None)
+    claims = ClaimSpill(scratch / "claims", settings) if scratch is not None else None
+    totals = Totals(claims=claims)
     totals.add(empty)
     sinks = [
         ParquetSink(results_path, empty.results_table().schema),
         ParquetSink(rejects_path, arrow(empty.rejects).schema),
     ]
-    shown = Progress(expected_lines, enabled=progress)
+    shown = Progress(expected_lines, enabled=progress, after_s=settings.progress_after_s)
     # the driver's thread reads and adjudicates; the results' Arrow table is made and written on the results
     # writer's thread and the totals added on one of their own, so the three overlap (10M lines: the batch
     # loop 7.15 s with all three on the driver's thread)
@@ -338,7 +346,7 @@ def run_batches(
     closing: list[ParquetSink | Worker] = [*sinks, adder]
     done = 0
     try:
-        for lines in batches(raw, batch_size or BATCH_SIZE):
+        for lines in batches(raw, settings.batch_size):
             if totals.first_batch_at is None:
                 totals.first_batch_at = time.perf_counter()
             out = adjudicate_batch(lines, facts, compiled, run_id, keep=keep)
@@ -372,6 +380,7 @@ def adjudicate_frame(
     keep: pl.Expr | None = None,
     supersede: Supersede | None = None,
     batch_size: int | None = None,
+    settings: EngineSettings = DEFAULT_SETTINGS,
 ) -> tuple[pl.DataFrame, pl.DataFrame, Totals]:
     """A whole run held in memory, for small frames (tests, notebooks): prepass, then every batch.
 
@@ -380,7 +389,9 @@ def adjudicate_frame(
     """
     with tempfile.TemporaryDirectory(prefix="adjudicator-frame-") as spill:
         lines = int(raw.select(pl.len()).collect().item())
-        facts = find_facts(raw, compiled, supersede=supersede, spill_dir=Path(spill), expected_rows=lines)
+        facts = find_facts(
+            raw, compiled, supersede=supersede, spill_dir=Path(spill), expected_rows=lines, settings=settings
+        )
     totals = Totals()
     empty = adjudicate_batch(raw.head(0).collect(), facts, compiled, run_id, keep=keep)
     results, rejects = [empty.results], [empty.rejects]
@@ -394,4 +405,4 @@ def adjudicate_frame(
     return pl.concat(results), pl.concat(rejects), totals
 
 
-__all__ = ["BATCH_SIZE", "adjudicate_frame", "ParquetSink", "Progress", "Totals", "batches", "run_batches"]
+__all__ = ["adjudicate_frame", "ParquetSink", "Progress", "Totals", "batches", "run_batches"]

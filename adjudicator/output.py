@@ -243,9 +243,7 @@ def remove_stale(out: Path) -> list[Path]:
     ``.OUT.tmp-<id>``, ``.OUT.old-<id>``), and only those no live run holds locked (see ``_lock``): a
     killed run's staged copy of the claims must not stay on disk. Returns the folders removed.
     """
-    pattern = re.compile(
-        rf"^\.{re.escape(out.name)}\.({'|'.join(_TEMPORARY_KINDS)})-[0-9a-f]{{32}}$"
-    )
+    pattern = re.compile(rf"^\.{re.escape(out.name)}\.({'|'.join(_TEMPORARY_KINDS)})-[0-9a-f]{{32}}$")
     parent = out.resolve().parent
     removed: list[Path] = []
     try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +36,8 @@ from adjudicator.contract import (
     UNITS,
 )
 from adjudicator.errors import InternalError
+from adjudicator.options import DEFAULT_SETTINGS, EngineSettings
+from adjudicator.spill import partitions_for, spill_hash, spill_parts, spilled
 from adjudicator.validate import DUPLICATE_KEY, FLAG_PREFIX, any_failed, flag_columns, layout_checks, with_checks
 
 #: helper columns of the facts (internal; never written)
@@ -44,18 +46,6 @@ FIRED = {ADDON_EDIT: "_fact_addon_without_primary", UNITS_EDIT: "_fact_units_exc
 LATEST_DELIVERY = "_fact_latest_delivery"
 ROW_OK = "_row_ok"
 _HASH = "_key_hash"
-_PART = "_partition"
-
-#: lines per spill partition of the key check: each partition's group_by stays near 300 MB whatever the input
-ROWS_PER_PARTITION = 2_500_000
-#: up to this many lines, the key check holds every keyed line's 64-bit key hash in memory (160 MB) instead of
-#: spilling the keys: half the work (5M lines: 0.5 against 1.0 CPU seconds); beyond, memory stays flat by spilling
-HASHES_IN_MEMORY = 20_000_000
-#: concerned lines per spill partition of the edits (their rows are wider than the keys'); 20M input lines hold
-#: about 800k, worked out in memory (the prepass 2.8 s against 3.2 s when spilled in two partitions, the same peak)
-CONCERNED_ROWS_PER_PARTITION = 1_000_000
-#: rows per row group in the spill files: a partition writer holds up to this many rows before writing
-_SPILL_ROW_GROUP = 65_536
 
 
 @dataclass(frozen=True)
@@ -148,8 +138,12 @@ class BatchFacts:
 
 def _empty_keys() -> pl.DataFrame:
     return pl.DataFrame(
-        schema={CLAIM_ID: pl.String, LINE_NUMBER: pl.Int64, DUPLICATE: pl.Boolean,
-                **{column: pl.Boolean for column in FIRED.values()}}
+        schema={
+            CLAIM_ID: pl.String,
+            LINE_NUMBER: pl.Int64,
+            DUPLICATE: pl.Boolean,
+            **{column: pl.Boolean for column in FIRED.values()},
+        }
     )
 
 
@@ -157,51 +151,12 @@ def keyed(typed: pl.LazyFrame) -> pl.LazyFrame:
     """Lines that take part in duplicate detection and the edits: a key, and no rejection by their own layout."""
     # a row its layout already rejects (a superseded CCLF delivery, say) is not a copy of the line it lost to
     layout_flags = [FLAG_PREFIX + name for name in layout_checks(typed.collect_schema())]
-    return typed.filter(
-        pl.col(CLAIM_ID).is_not_null() & pl.col(LINE_NUMBER).is_not_null() & ~any_failed(layout_flags)
-    )
+    return typed.filter(pl.col(CLAIM_ID).is_not_null() & pl.col(LINE_NUMBER).is_not_null() & ~any_failed(layout_flags))
 
 
-def partitions_for(expected_rows: int, per_partition: int | None = None) -> int:
-    """How many spill partitions ``expected_rows`` lines take (1 to 256), ``ROWS_PER_PARTITION`` each by default."""
-    return max(1, min(256, -(-expected_rows // (per_partition or ROWS_PER_PARTITION))))
-
-
-def spill_hash(expr: pl.Expr) -> pl.Expr:
-    """The hash that picks a spill partition (any hash works: grouping within a partition is on exact keys)."""
-    return expr.hash(seed=0)
-
-
-def _spill_files(frame: pl.LazyFrame, by: pl.Expr, partitions: int, folder: Path) -> Iterator[pl.LazyFrame]:
-    """``frame`` in ``partitions`` parts by ``by`` (a UInt64 hash) modulo ``partitions``, each a lazy frame.
-
-    With one partition the frame is collected (streaming) as it is; otherwise
-    it is sunk to partition files in ``folder`` (removed by the caller) and
-    each part is a scan of its file, so memory is one part, not the frame.
-    """
-    if partitions <= 1:
-        yield frame.collect(engine="streaming").lazy()
-        return
-    frame.with_columns((by % partitions).alias(_PART)).sink_parquet(
-        pl.PartitionBy(folder, key=_PART, include_key=False),
-        compression="lz4", row_group_size=_SPILL_ROW_GROUP, mkdir=True, engine="streaming",
-    )
-    for path in sorted(folder.rglob("*.parquet")):
-        yield pl.scan_parquet(path, glob=False)
-
-
-def spill_parts(frame: pl.LazyFrame, by: pl.Expr, partitions: int, folder: Path) -> Iterator[pl.DataFrame]:
-    """``frame`` in ``partitions`` parts by ``by`` (a UInt64 hash) modulo ``partitions``, one part at a time.
-
-    With one partition the frame is collected (streaming) as it is; otherwise
-    it is sunk to partition files in ``folder`` and each is read on its own,
-    so memory is one part, not the frame.
-    """
-    for part in _spill_files(frame, by, partitions, folder):
-        yield part.collect()
-
-
-def latest_deliveries(raw: pl.LazyFrame, rule: Supersede, partitions: int, folder: Path) -> pl.DataFrame:
+def latest_deliveries(
+    raw: pl.LazyFrame, rule: Supersede, partitions: int, folder: Path, settings: EngineSettings = DEFAULT_SETTINGS
+) -> pl.DataFrame:
     """Raw keys delivered more than once with different dates, and the latest date of each.
 
     Grain: one row per raw key whose copies' dates differ. Copies with equal or
@@ -211,10 +166,11 @@ def latest_deliveries(raw: pl.LazyFrame, rule: Supersede, partitions: int, folde
     narrow = raw.select(*key, rule.delivered.alias(LATEST_DELIVERY))
     by = spill_hash(pl.struct(key))
     found = [
-        part.group_by(key).agg(
-            pl.col(LATEST_DELIVERY).min().alias("_first"), pl.col(LATEST_DELIVERY).max()
-        ).filter(pl.col("_first") < pl.col(LATEST_DELIVERY)).drop("_first")
-        for part in spill_parts(narrow, by, partitions, folder)
+        part.group_by(key)
+        .agg(pl.col(LATEST_DELIVERY).min().alias("_first"), pl.col(LATEST_DELIVERY).max())
+        .filter(pl.col("_first") < pl.col(LATEST_DELIVERY))
+        .drop("_first")
+        for part in spill_parts(narrow, by, partitions, folder, files_open=settings.spill_files_open)
     ]
     schema = narrow.collect_schema()
     return pl.concat([pl.DataFrame(schema=schema), *found], how="vertical_relaxed")
@@ -246,8 +202,11 @@ def _exact_repeats(lines: pl.LazyFrame) -> pl.DataFrame:
         return found
     exact = (
         lines.filter(pl.col(_HASH).is_in(repeated.implode()))
-        .group_by(CLAIM_ID, LINE_NUMBER).len().filter(pl.col("len") > 1)
-        .select(CLAIM_ID, LINE_NUMBER).collect(engine="streaming")
+        .group_by(CLAIM_ID, LINE_NUMBER)
+        .len()
+        .filter(pl.col("len") > 1)
+        .select(CLAIM_ID, LINE_NUMBER)
+        .collect(engine="streaming")
     )
     return pl.concat([found, exact])
 
@@ -258,7 +217,9 @@ def repeated_keys(typed: pl.LazyFrame) -> pl.DataFrame:
     return _exact_repeats(_keyed_hashes(typed))
 
 
-def duplicate_keys(typed: pl.LazyFrame, partitions: int, folder: Path) -> pl.DataFrame:
+def duplicate_keys(
+    typed: pl.LazyFrame, partitions: int, folder: Path, settings: EngineSettings = DEFAULT_SETTINGS
+) -> pl.DataFrame:
     """Exact typed keys (claim_id, line_number) held by more than one keyed line of the batch.
 
     Each keyed line's key and its hash are spilled to partition files by a
@@ -266,7 +227,8 @@ def duplicate_keys(typed: pl.LazyFrame, partitions: int, folder: Path) -> pl.Dat
     (``_exact_repeats``), so memory is one partition's hashes, not the batch's
     keys.
     """
-    parts = _spill_files(_keyed_hashes(typed), spill_hash(pl.col(CLAIM_ID)), partitions, folder)
+    by = spill_hash(pl.col(CLAIM_ID))
+    parts = spilled(_keyed_hashes(typed), by, partitions, folder, files_open=settings.spill_files_open)
     return pl.concat([_exact_repeats(part) for part in parts])
 
 
@@ -284,9 +246,21 @@ def concerned_lines(raw: pl.LazyFrame, compiled: CompiledRules) -> pl.LazyFrame:
         raw_code = raw_code.str.strip_chars()
     typed = with_checks(raw.filter(raw_code.is_in(codes.implode())))
     flags = [f for f in flag_columns(typed.collect_schema()) if f != FLAG_PREFIX + DUPLICATE_KEY]
-    return keyed(typed).filter(pl.col(PROCEDURE_CODE).is_in(codes.implode())).select(
-        CLAIM_ID, LINE_NUMBER, MEMBER_ID, SERVICE_DATE, PROCEDURE_CODE, UNITS, PAYER_ID, PLAN_ID, PLACE_OF_SERVICE,
-        (~any_failed(flags)).alias(ROW_OK),
+    return (
+        keyed(typed)
+        .filter(pl.col(PROCEDURE_CODE).is_in(codes.implode()))
+        .select(
+            CLAIM_ID,
+            LINE_NUMBER,
+            MEMBER_ID,
+            SERVICE_DATE,
+            PROCEDURE_CODE,
+            UNITS,
+            PAYER_ID,
+            PLAN_ID,
+            PLACE_OF_SERVICE,
+            (~any_failed(flags)).alias(ROW_OK),
+        )
     )
 
 
@@ -304,9 +278,11 @@ def addon_without_primary(valid: pl.DataFrame, compiled: CompiledRules) -> pl.Da
         .select(CLAIM_ID, SERVICE_DATE, pl.col("addon_code").alias(PROCEDURE_CODE))
         .unique()
     )
-    return valid.filter(pl.col(PROCEDURE_CODE).is_in(pairs["addon_code"].unique().implode())).join(
-        primaries, on=[CLAIM_ID, SERVICE_DATE, PROCEDURE_CODE], how="anti"
-    ).select(CLAIM_ID, LINE_NUMBER)
+    return (
+        valid.filter(pl.col(PROCEDURE_CODE).is_in(pairs["addon_code"].unique().implode()))
+        .join(primaries, on=[CLAIM_ID, SERVICE_DATE, PROCEDURE_CODE], how="anti")
+        .select(CLAIM_ID, LINE_NUMBER)
+    )
 
 
 def units_exceed_limit(valid: pl.DataFrame, compiled: CompiledRules) -> pl.DataFrame:
@@ -329,7 +305,11 @@ _EDIT_FUNCTIONS: dict[str, tuple[str, Callable[[pl.DataFrame, CompiledRules], pl
 
 
 def edit_keys(
-    concerned: pl.LazyFrame, duplicates: pl.DataFrame, compiled: CompiledRules, folder: Path
+    concerned: pl.LazyFrame,
+    duplicates: pl.DataFrame,
+    compiled: CompiledRules,
+    folder: Path,
+    settings: EngineSettings = DEFAULT_SETTINGS,
 ) -> dict[str, pl.DataFrame]:
     """For each edit the rules define, the exact keys of the valid lines it fires on.
 
@@ -341,16 +321,22 @@ def edit_keys(
     """
     folder.mkdir(parents=True, exist_ok=True)
     lines = folder / "concerned.parquet"
-    concerned.filter(pl.col(ROW_OK)).join(
-        duplicates.lazy(), on=[CLAIM_ID, LINE_NUMBER], how="anti"
-    ).sink_parquet(lines, compression="lz4", engine="streaming")
+    concerned.filter(pl.col(ROW_OK)).join(duplicates.lazy(), on=[CLAIM_ID, LINE_NUMBER], how="anti").sink_parquet(
+        lines, compression="lz4", engine="streaming"
+    )
     count = pl.scan_parquet(lines, glob=False).select(pl.len()).collect().item()
-    partitions = partitions_for(count, CONCERNED_ROWS_PER_PARTITION)
+    partitions = partitions_for(count, settings.concerned_rows_per_partition)
     found: dict[str, pl.DataFrame] = {}
     for kind in compiled.edit_kinds:
         column, fires = _EDIT_FUNCTIONS[kind]
         lines_by = spill_hash(pl.col(column))
-        parts = spill_parts(pl.scan_parquet(lines, glob=False), lines_by, partitions, folder / f"by_{column}")
+        parts = spill_parts(
+            pl.scan_parquet(lines, glob=False),
+            lines_by,
+            partitions,
+            folder / f"by_{column}",
+            files_open=settings.spill_files_open,
+        )
         found[kind] = pl.concat(
             [pl.DataFrame(schema={CLAIM_ID: pl.String, LINE_NUMBER: pl.Int64}), *(fires(p, compiled) for p in parts)]
         )
@@ -373,31 +359,32 @@ def find_facts(
     supersede: Supersede | None = None,
     spill_dir: Path | None = None,
     expected_rows: int = 0,
+    settings: EngineSettings = DEFAULT_SETTINGS,
 ) -> BatchFacts:
     """The batch-wide facts of the whole raw frame (every line, whatever the slice).
 
     Spill files go to a temporary folder inside ``spill_dir`` (the system's
     temporary folder when None), removed before returning. ``expected_rows``
-    chooses how duplicates are found: up to ``HASHES_IN_MEMORY`` lines with the
-    key hashes in memory (``repeated_keys``), beyond in spilled partitions
-    (``duplicate_keys``, sized by ``partitions_for``). Each query runs on its own,
+    chooses how duplicates are found: up to ``settings.hashes_in_memory`` lines
+    with the key hashes in memory (``repeated_keys``), beyond in spilled
+    partitions (``duplicate_keys``, sized by ``partitions_for``). Each query runs on its own,
     not in one ``collect_all``: sharing the scan caches the whole checked frame
     for both and they lose their projection and filter pushdown
     (docs/benchmarks.md).
     """
     spill = Path(tempfile.mkdtemp(prefix="adjudicator-prepass-", dir=spill_dir))
-    partitions = partitions_for(expected_rows)
+    partitions = partitions_for(expected_rows, settings.rows_per_partition)
     try:
         deliveries = None
         if supersede is not None:
-            deliveries = latest_deliveries(raw, supersede, partitions, spill / "deliveries")
+            deliveries = latest_deliveries(raw, supersede, partitions, spill / "deliveries", settings)
         facts = BatchFacts(keys=_empty_keys(), supersede=supersede, deliveries=deliveries)
         lines = facts.with_deliveries(raw)
-        if expected_rows <= HASHES_IN_MEMORY:
+        if expected_rows <= settings.hashes_in_memory:
             duplicates = repeated_keys(with_checks(lines))
         else:
-            duplicates = duplicate_keys(with_checks(lines), partitions, spill / "keys")
-        edits = edit_keys(concerned_lines(lines, compiled), duplicates, compiled, spill / "concerned")
+            duplicates = duplicate_keys(with_checks(lines), partitions, spill / "keys", settings)
+        edits = edit_keys(concerned_lines(lines, compiled), duplicates, compiled, spill / "concerned", settings)
     finally:
         shutil.rmtree(spill, ignore_errors=True)
     keys = facts_from(duplicates, edits)
@@ -410,6 +397,16 @@ def find_facts(
 
 
 __all__ = [
-    "BatchFacts", "Supersede", "addon_without_primary", "concerned_lines", "duplicate_keys", "edit_keys",
-    "find_facts", "key_hash", "keyed", "latest_deliveries", "partitions_for", "repeated_keys", "units_exceed_limit",
+    "BatchFacts",
+    "Supersede",
+    "addon_without_primary",
+    "concerned_lines",
+    "duplicate_keys",
+    "edit_keys",
+    "find_facts",
+    "key_hash",
+    "keyed",
+    "latest_deliveries",
+    "repeated_keys",
+    "units_exceed_limit",
 ]

@@ -195,9 +195,9 @@ def _page(title: str, subtitle: str, body: Sequence[str]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         # nothing may load from anywhere: the page is one file, charts inline
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-        "img-src data:\">"
+        'img-src data:">'
         f"<title>{_esc(title)}</title><style>{CSS}</style></head><body>"
-        f"<h1>{_esc(title)}</h1><p class=\"sub\">{_esc(subtitle)}</p>" + "\n".join(body) + "</body></html>\n"
+        f'<h1>{_esc(title)}</h1><p class="sub">{_esc(subtitle)}</p>' + "\n".join(body) + "</body></html>\n"
     )
 
 
@@ -247,10 +247,7 @@ def chart(name: str, caption: str, spec: dict[str, Any]) -> str:
     # the renderer numbers them per process, so they are renamed in order to keep the page reproducible
     renamed = {ident: f"{name}-{i}" for i, ident in enumerate(dict.fromkeys(_SVG_ID.findall(svg)))}
     svg = _SVG_REF.sub(lambda m: m.group(1) + renamed.get(m.group(2), m.group(2)), svg)
-    return (
-        f'<figure class="chart" data-chart="{_esc(name)}">{svg}'
-        f"<figcaption>{_esc(caption)}</figcaption></figure>"
-    )
+    return f'<figure class="chart" data-chart="{_esc(name)}">{svg}<figcaption>{_esc(caption)}</figcaption></figure>'
 
 
 def _color(field: str, domain: Sequence[str]) -> dict[str, Any]:
@@ -258,7 +255,9 @@ def _color(field: str, domain: Sequence[str]) -> dict[str, Any]:
     others = [d for d in domain if d not in COLORS]
     palette = ["#3182bd", "#31a354", "#756bb1", "#636363", "#e6550d", "#17becf"]
     return {
-        "field": field, "type": "nominal", "title": field.replace("_", " "),
+        "field": field,
+        "type": "nominal",
+        "title": field.replace("_", " "),
         "scale": {
             "domain": [*known, *others],
             "range": [COLORS[d] for d in known] + [palette[i % len(palette)] for i in range(len(others))],
@@ -284,8 +283,13 @@ def bars(
     categories = len({v[category] for v in values})
     encoding: dict[str, Any] = {
         "y": {"field": category, "type": "nominal", "sort": "-x", "title": None, "axis": {"labelLimit": 320}},
-        "x": {"aggregate": "sum", "field": amount, "type": "quantitative", "title": amount_title,
-              "axis": {"tickCount": 6, "format": "~s"}},
+        "x": {
+            "aggregate": "sum",
+            "field": amount,
+            "type": "quantitative",
+            "title": amount_title,
+            "axis": {"tickCount": 6, "format": "~s"},
+        },
     }
     if color is not None:
         encoding["color"] = _color(color, sorted({v[color] for v in values}, key=_determination_order))
@@ -313,23 +317,31 @@ def _numbers(rows: Iterable[dict[str, Any]], *amounts: str) -> list[dict[str, An
 # ------------------------------------------------------------------------------------------
 
 DETERMINATION_COLUMNS: Final[list[Column]] = [
-    ("determination", "determination", "text"), ("lines", "lines", "int"), ("billed_amount", "billed", "money")
+    ("determination", "determination", "text"),
+    ("lines", "lines", "int"),
+    ("billed_amount", "billed", "money"),
 ]
 
 
 def _header(manifest: dict[str, Any]) -> list[str]:
     counts = manifest["counts"]
     options = manifest.get("options") or {}
-    figures = counts_block([
-        ("count-read", "lines read", counts["read"], f"{counts['read']:,}"),
-        ("count-results", "results", counts["results"], f"{counts['results']:,}"),
-        ("count-rejects", "rejects", counts["rejects"], f"{counts['rejects']:,}"),
-        ("count-skipped", "skipped (outside the slice)", counts["skipped"], f"{counts['skipped']:,}"),
-        ("count-reconciled", "reconciled", counts["reconciled"], "yes" if counts["reconciled"] else "NO"),
-        ("count-flagged-lines", "flagged lines", counts["flagged_lines"], f"{counts['flagged_lines']:,}"),
-        ("count-flagged-billed", "flagged billed", counts["flagged_billed_amount"],
-         _money(counts["flagged_billed_amount"])),
-    ])
+    figures = counts_block(
+        [
+            ("count-read", "lines read", counts["read"], f"{counts['read']:,}"),
+            ("count-results", "results", counts["results"], f"{counts['results']:,}"),
+            ("count-rejects", "rejects", counts["rejects"], f"{counts['rejects']:,}"),
+            ("count-skipped", "skipped (outside the slice)", counts["skipped"], f"{counts['skipped']:,}"),
+            ("count-reconciled", "reconciled", counts["reconciled"], "yes" if counts["reconciled"] else "NO"),
+            ("count-flagged-lines", "flagged lines", counts["flagged_lines"], f"{counts['flagged_lines']:,}"),
+            (
+                "count-flagged-billed",
+                "flagged billed",
+                counts["flagged_billed_amount"],
+                _money(counts["flagged_billed_amount"]),
+            ),
+        ]
+    )
     run_rows = [
         ("run id", manifest.get("run_id")),
         ("started", manifest.get("started_at")),
@@ -345,9 +357,16 @@ def _header(manifest: dict[str, Any]) -> list[str]:
     )
     inputs = table(
         "inputs",
-        [("path", "input", "code"), ("bytes", "bytes", "int"), ("sha256", "sha256", "code"),
-         ("read", "read", "int"), ("results", "results", "int"), ("rejects", "rejects", "int"),
-         ("skipped", "skipped", "int"), ("reconciled", "read = results + rejects + skipped", "bool")],
+        [
+            ("path", "input", "code"),
+            ("bytes", "bytes", "int"),
+            ("sha256", "sha256", "code"),
+            ("read", "read", "int"),
+            ("results", "results", "int"),
+            ("rejects", "rejects", "int"),
+            ("skipped", "skipped", "int"),
+            ("reconciled", "read = results + rejects + skipped", "bool"),
+        ],
         manifest.get("inputs") or [],
         row_class=lambda r: "" if r["reconciled"] else "bad",
     )
@@ -367,13 +386,32 @@ def _header(manifest: dict[str, Any]) -> list[str]:
 def _reasons(counts: dict[str, Any]) -> str:
     rows = [{**r, "label": f"{r['reason'] or 'no policy targets the code'}"} for r in counts["by_reason"]]
     parts = [
-        table("by-reason", [("determination", "determination", "text"), ("reason", "reason", "text"),
-                            ("lines", "lines", "int"), ("billed_amount", "billed", "money")], counts["by_reason"]),
+        table(
+            "by-reason",
+            [
+                ("determination", "determination", "text"),
+                ("reason", "reason", "text"),
+                ("lines", "lines", "int"),
+                ("billed_amount", "billed", "money"),
+            ],
+            counts["by_reason"],
+        ),
     ]
     if rows:
-        parts.insert(0, chart("by-reason", "Billed dollars by reason, coloured by determination",
-                              bars(_numbers(rows, "billed_amount"), category="label", amount="billed_amount",
-                                   amount_title="billed ($)", color="determination")))
+        parts.insert(
+            0,
+            chart(
+                "by-reason",
+                "Billed dollars by reason, coloured by determination",
+                bars(
+                    _numbers(rows, "billed_amount"),
+                    category="label",
+                    amount="billed_amount",
+                    amount_title="billed ($)",
+                    color="determination",
+                ),
+            ),
+        )
     return _section("Determinations and reasons", *parts)
 
 
@@ -398,9 +436,12 @@ def _monthly(summary: dict[str, Any]) -> str:
     }
     return _section(
         "Monthly trend by date of service",
-        chart("monthly-trend", f"Billed dollars per {period} of service, stacked by determination"
-              + ("" if period == "month" else f" (the months span {months // 12} years; the table has each month)"),
-              spec),
+        chart(
+            "monthly-trend",
+            f"Billed dollars per {period} of service, stacked by determination"
+            + ("" if period == "month" else f" (the months span {months // 12} years; the table has each month)"),
+            spec,
+        ),
         "<details><summary>the numbers</summary>",
         table("by-month", [("month", "month", "text"), *DETERMINATION_COLUMNS], rows),
         "</details>",
@@ -413,13 +454,22 @@ def _breakdown(summary: dict[str, Any], key: str, title: str, caption: str, colu
         return _section(title, _note("No results."))
     label = columns[0][0]
     if key == "by_policy":
-        rows = [{**r, "label": f"{r['policy_id'] or '(no policy in effect)'} {r['policy_version'] or ''}".strip()}
-                for r in rows]
+        rows = [
+            {**r, "label": f"{r['policy_id'] or '(no policy in effect)'} {r['policy_version'] or ''}".strip()}
+            for r in rows
+        ]
         label = "label"
-    figure = chart(key.replace("_", "-"), caption, bars(
-        _numbers(rows, "billed_amount"), category=label, amount="billed_amount", amount_title="billed ($)",
-        color="determination",
-    ))
+    figure = chart(
+        key.replace("_", "-"),
+        caption,
+        bars(
+            _numbers(rows, "billed_amount"),
+            category=label,
+            amount="billed_amount",
+            amount_title="billed ($)",
+            color="determination",
+        ),
+    )
     return _section(title, figure, table(key.replace("_", "-"), [*columns, *DETERMINATION_COLUMNS], rows))
 
 
@@ -428,8 +478,11 @@ def _edits(summary: dict[str, Any]) -> str:
     columns: list[Column] = [("edit", "edit", "text"), ("lines", "lines", "int"), ("billed_amount", "billed", "money")]
     if not rows:
         return _section("Edits", _note("No line carries an edit."), table("edits", columns, rows))
-    figure = chart("edits", "Lines carrying each edit (a line can carry both)",
-                   bars(_numbers(rows, "billed_amount"), category="edit", amount="lines", amount_title="lines"))
+    figure = chart(
+        "edits",
+        "Lines carrying each edit (a line can carry both)",
+        bars(_numbers(rows, "billed_amount"), category="edit", amount="lines", amount_title="lines"),
+    )
     return _section("Edits", figure, table("edits", columns, rows))
 
 
@@ -439,8 +492,11 @@ def _rejects(counts: dict[str, Any], summary: dict[str, Any] | None) -> str:
     if not by_check:
         return _section("Rejects by check", _note("No line was rejected."), table("rejects-by-check", columns, []))
     parts = [
-        chart("rejects-by-check", "Rejected lines by check failed (a line can fail several)",
-              bars(by_check, category="check", amount="lines", amount_title="lines")),
+        chart(
+            "rejects-by-check",
+            "Rejected lines by check failed (a line can fail several)",
+            bars(by_check, category="check", amount="lines", amount_title="lines"),
+        ),
         table("rejects-by-check", columns, by_check),
     ]
     if summary is not None:
@@ -453,15 +509,25 @@ def _rejects(counts: dict[str, Any], summary: dict[str, Any] | None) -> str:
 
 def _top_claims(summary: dict[str, Any]) -> str:
     rows = summary["top_claims"]
-    columns: list[Column] = [("claim_id", "claim", "text"), ("flagged_lines", "flagged lines", "int"),
-                             ("flagged_billed_amount", "flagged billed", "money")]
+    columns: list[Column] = [
+        ("claim_id", "claim", "text"),
+        ("flagged_lines", "flagged lines", "int"),
+        ("flagged_billed_amount", "flagged billed", "money"),
+    ]
     if not rows:
-        return _section("Top claims by flagged dollars", _note("No line was flagged."),
-                        table("top-claims", columns, rows))
-    figure = chart("top-claims", "Claims with the most billed on flagged lines (not NO_ACTION)", bars(
-        _numbers(rows, "flagged_billed_amount"), category="claim_id", amount="flagged_billed_amount",
-        amount_title="flagged billed ($)",
-    ))
+        return _section(
+            "Top claims by flagged dollars", _note("No line was flagged."), table("top-claims", columns, rows)
+        )
+    figure = chart(
+        "top-claims",
+        "Claims with the most billed on flagged lines (not NO_ACTION)",
+        bars(
+            _numbers(rows, "flagged_billed_amount"),
+            category="claim_id",
+            amount="flagged_billed_amount",
+            amount_title="flagged billed ($)",
+        ),
+    )
     return _section("Top claims by flagged dollars", figure, table("top-claims", columns, rows))
 
 
@@ -471,24 +537,39 @@ def render_run_report(manifest: dict[str, Any]) -> str:
     summary = manifest.get("summary")
     body = [*_header(manifest), _reasons(counts)]
     if summary is None:
-        body.append(_note("This manifest was written before runs kept a summary for the report: the monthly trend, "
-                          "payers, policy versions, edits, reject examples and top claims need the run to be done "
-                          "again with this version."))
+        body.append(
+            _note(
+                "This manifest was written before runs kept a summary for the report: the monthly trend, "
+                "payers, policy versions, edits, reject examples and top claims need the run to be done "
+                "again with this version."
+            )
+        )
     else:
         body += [
             _monthly(summary),
-            _breakdown(summary, "by_payer", "By payer", "Billed dollars by payer, coloured by determination",
-                       [("payer_id", "payer", "text")]),
-            _breakdown(summary, "by_policy", "By policy version in effect",
-                       "Billed dollars by policy and version in effect on the date of service",
-                       [("policy_id", "policy", "text"), ("policy_version", "version", "text")]),
+            _breakdown(
+                summary,
+                "by_payer",
+                "By payer",
+                "Billed dollars by payer, coloured by determination",
+                [("payer_id", "payer", "text")],
+            ),
+            _breakdown(
+                summary,
+                "by_policy",
+                "By policy version in effect",
+                "Billed dollars by policy and version in effect on the date of service",
+                [("policy_id", "policy", "text"), ("policy_version", "version", "text")],
+            ),
             _edits(summary),
         ]
     body.append(_rejects(counts, summary))
     if summary is not None:
         body.append(_top_claims(summary))
-    subtitle = f"{manifest.get('finished_at') or ''}  ·  layout {manifest.get('layout')}  ·  " \
-               f"{len(manifest.get('inputs') or [])} input file(s)"
+    subtitle = (
+        f"{manifest.get('finished_at') or ''}  ·  layout {manifest.get('layout')}  ·  "
+        f"{len(manifest.get('inputs') or [])} input file(s)"
+    )
     return _page(f"Adjudication run {manifest.get('run_id')}", subtitle, body)
 
 
@@ -506,8 +587,10 @@ def _moved_claims(changes: pl.LazyFrame) -> list[dict[str, Any]]:
         .head(MOVED_CLAIMS_SHOWN)
         .collect()
     )
-    return [{**r, "moved_billed_amount": f"{Decimal(r['moved_billed_amount'] or 0):.2f}"}
-            for r in frame.iter_rows(named=True)]
+    return [
+        {**r, "moved_billed_amount": f"{Decimal(r['moved_billed_amount'] or 0):.2f}"}
+        for r in frame.iter_rows(named=True)
+    ]
 
 
 #: what the moved-lines table shows of each side (shown column -> the compared fields it joins)
@@ -525,7 +608,10 @@ def _moved_lines(changes: pl.LazyFrame) -> tuple[list[dict[str, Any]], int]:
     fields = [f for joined in _MOVED_SHOWN.values() for f in joined if f"old_{f}" in present]
     frame = (
         changes.select(
-            CLAIM_ID, LINE_NUMBER, CHANGE_KIND, BILLED_AMOUNT,
+            CLAIM_ID,
+            LINE_NUMBER,
+            CHANGE_KIND,
+            BILLED_AMOUNT,
             pl.col(CHANGED_FIELDS).list.join(", ").alias(CHANGED_FIELDS),
             *(pl.col(f"{side}_{f}").cast(pl.String) for f in fields for side in ("old", "new")),
             pl.len().alias("_total"),
@@ -540,8 +626,10 @@ def _moved_lines(changes: pl.LazyFrame) -> tuple[list[dict[str, Any]], int]:
         row = {k: v for k, v in r.items() if not k.startswith(("old_", "new_"))}
         row[BILLED_AMOUNT] = None if r[BILLED_AMOUNT] is None else f"{r[BILLED_AMOUNT]:.2f}"
         for shown, joined in _MOVED_SHOWN.items():
-            old, new = (" ".join(r[f"{side}_{f}"] or "" for f in joined if f in fields).strip() or "—"
-                        for side in ("old", "new"))
+            old, new = (
+                " ".join(r[f"{side}_{f}"] or "" for f in joined if f in fields).strip() or "—"
+                for side in ("old", "new")
+            )
             row[shown] = old if old == new else f"{old} → {new}"
         rows.append(row)
     return rows, total
@@ -564,24 +652,37 @@ def _matrix_grid(cells: list[dict[str, Any]], what: str, table_id: str) -> str:
             else:
                 tds.append('<td class="n">·</td>')
         body.append(f"<tr><th>{_esc(o)}</th>{''.join(tds)}</tr>")
-    return f'<table id="{table_id}" class="data matrix"><thead><tr>{head}</tr></thead>' \
-           f'<tbody>{"".join(body)}</tbody></table>'
+    return (
+        f'<table id="{table_id}" class="data matrix"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def render_diff_report(summary: dict[str, Any], changes: pl.LazyFrame | None) -> str:
     """The diff report's HTML from the diff's summary and its changed lines (None: not available)."""
     totals, old, new = summary["totals"], summary["old"], summary["new"]
-    figures = counts_block([
-        ("count-compared", "lines compared", totals["lines_compared"], f"{totals['lines_compared']:,}"),
-        ("count-changed", "changed", totals["changed"], f"{totals['changed']:,}"),
-        ("count-unchanged", "unchanged", totals["unchanged"], f"{totals['unchanged']:,}"),
-    ])
-    runs = table("runs", [("side", "", "text"), ("path", "output folder", "code"), ("run_id", "run id", "code")],
-                 [{"side": "old", **old}, {"side": "new", **new}])
-    kinds = table("change-kinds", [("change_kind", "change", "text"), ("lines", "lines", "int")],
-                  [{"change_kind": k, "lines": v} for k, v in summary["by_change_kind"].items()])
-    fields = table("changed-fields", [("field", "field changed", "text"), ("lines", "lines", "int")],
-                   [{"field": k, "lines": v} for k, v in summary["changed_fields"].items() if v])
+    figures = counts_block(
+        [
+            ("count-compared", "lines compared", totals["lines_compared"], f"{totals['lines_compared']:,}"),
+            ("count-changed", "changed", totals["changed"], f"{totals['changed']:,}"),
+            ("count-unchanged", "unchanged", totals["unchanged"], f"{totals['unchanged']:,}"),
+        ]
+    )
+    runs = table(
+        "runs",
+        [("side", "", "text"), ("path", "output folder", "code"), ("run_id", "run id", "code")],
+        [{"side": "old", **old}, {"side": "new", **new}],
+    )
+    kinds = table(
+        "change-kinds",
+        [("change_kind", "change", "text"), ("lines", "lines", "int")],
+        [{"change_kind": k, "lines": v} for k, v in summary["by_change_kind"].items()],
+    )
+    fields = table(
+        "changed-fields",
+        [("field", "field changed", "text"), ("lines", "lines", "int")],
+        [{"field": k, "lines": v} for k, v in summary["changed_fields"].items() if v],
+    )
     body = [figures, _section("The runs compared", runs, kinds, fields)]
 
     cells = summary["matrix"]
@@ -590,55 +691,115 @@ def render_diff_report(summary: dict[str, Any], changes: pl.LazyFrame | None) ->
         heat = {
             "data": {"values": _numbers(cells, "billed_amount")},
             "encoding": {
-                "x": {"field": "new_determination", "type": "nominal", "title": "new", "sort": list(COLORS),
-                      "axis": {"labelAngle": 0, "labelLimit": 200}},
+                "x": {
+                    "field": "new_determination",
+                    "type": "nominal",
+                    "title": "new",
+                    "sort": list(COLORS),
+                    "axis": {"labelAngle": 0, "labelLimit": 200},
+                },
                 "y": {"field": "old_determination", "type": "nominal", "title": "old", "sort": list(COLORS)},
             },
             "layer": [
-                {"mark": "rect", "encoding": {"color": {"field": "lines", "type": "quantitative",
-                                                        "scale": {"type": "log", "scheme": "blues"}}}},
+                {
+                    "mark": "rect",
+                    "encoding": {
+                        "color": {"field": "lines", "type": "quantitative", "scale": {"type": "log", "scheme": "blues"}}
+                    },
+                },
                 {"mark": {"type": "text", "fontSize": 12}, "encoding": {"text": {"field": "lines", "format": ","}}},
             ],
             "width": {"step": 150},
             "height": {"step": 34},
         }
-        matrix_parts.insert(0, chart("matrix", "Lines by old determination (rows) and new (columns); "
-                                               "off the diagonal they moved", heat))
+        matrix_parts.insert(
+            0, chart("matrix", "Lines by old determination (rows) and new (columns); off the diagonal they moved", heat)
+        )
     body.append(_section("Old x new determination: lines and billed dollars", *matrix_parts))
 
-    reasons = [{**r, "label": f"{r['old_reason'] or '—'} → {r['new_reason'] or '—'}"}
-               for r in summary["top_reason_changes"]]
-    reason_parts = [table("reason-changes", [("old_reason", "old reason", "text"), ("new_reason", "new reason", "text"),
-                                             ("lines", "lines", "int"), ("billed_amount", "billed", "money")], reasons)]
+    reasons = [
+        {**r, "label": f"{r['old_reason'] or '—'} → {r['new_reason'] or '—'}"} for r in summary["top_reason_changes"]
+    ]
+    reason_parts = [
+        table(
+            "reason-changes",
+            [
+                ("old_reason", "old reason", "text"),
+                ("new_reason", "new reason", "text"),
+                ("lines", "lines", "int"),
+                ("billed_amount", "billed", "money"),
+            ],
+            reasons,
+        )
+    ]
     if reasons:
-        reason_parts.insert(0, chart("reason-changes", "Changed lines by old reason → new reason",
-                                     bars(reasons, category="label", amount="lines", amount_title="lines")))
+        reason_parts.insert(
+            0,
+            chart(
+                "reason-changes",
+                "Changed lines by old reason → new reason",
+                bars(reasons, category="label", amount="lines", amount_title="lines"),
+            ),
+        )
     body.append(_section("Top reason changes", *reason_parts))
 
     if changes is None:
         body.append(_note(f"{DIFF_CHANGES} is not beside the summary: the claims and lines that moved are not shown."))
     else:
         claims = _moved_claims(changes)
-        claim_parts = [table("moved-claims", [("claim_id", "claim", "text"), ("moved_lines", "changed lines", "int"),
-                                              ("moved_billed_amount", "billed on them", "money")], claims)]
+        claim_parts = [
+            table(
+                "moved-claims",
+                [
+                    ("claim_id", "claim", "text"),
+                    ("moved_lines", "changed lines", "int"),
+                    ("moved_billed_amount", "billed on them", "money"),
+                ],
+                claims,
+            )
+        ]
         if claims:
-            claim_parts.insert(0, chart("moved-claims", "Claims with the most billed on changed lines", bars(
-                _numbers(claims, "moved_billed_amount"), category="claim_id", amount="moved_billed_amount",
-                amount_title="billed on changed lines ($)")))
+            claim_parts.insert(
+                0,
+                chart(
+                    "moved-claims",
+                    "Claims with the most billed on changed lines",
+                    bars(
+                        _numbers(claims, "moved_billed_amount"),
+                        category="claim_id",
+                        amount="moved_billed_amount",
+                        amount_title="billed on changed lines ($)",
+                    ),
+                ),
+            )
         body.append(_section("Claims that moved most", *claim_parts))
         lines, total = _moved_lines(changes)
-        shown = f"All {total:,} changed lines" if total <= len(lines) else \
-            f"The {len(lines):,} changed lines with the most billed, of {total:,} (all are in {DIFF_CHANGES})"
-        columns: list[Column] = [(CLAIM_ID, "claim", "text"), (LINE_NUMBER, "line", "int"),
-                                 (CHANGE_KIND, "change", "text"), (BILLED_AMOUNT, "billed", "money"),
-                                 *((f, f"{f.replace('_', ' ')} old → new", "change") for f in _MOVED_SHOWN),
-                                 (CHANGED_FIELDS, "fields changed", "text")]
-        body.append(_section("Moved lines", _note(shown + "."),
-                             table("moved-lines", columns, lines, extra=f' data-total="{total}"')))
+        shown = (
+            f"All {total:,} changed lines"
+            if total <= len(lines)
+            else f"The {len(lines):,} changed lines with the most billed, of {total:,} (all are in {DIFF_CHANGES})"
+        )
+        columns: list[Column] = [
+            (CLAIM_ID, "claim", "text"),
+            (LINE_NUMBER, "line", "int"),
+            (CHANGE_KIND, "change", "text"),
+            (BILLED_AMOUNT, "billed", "money"),
+            *((f, f"{f.replace('_', ' ')} old → new", "change") for f in _MOVED_SHOWN),
+            (CHANGED_FIELDS, "fields changed", "text"),
+        ]
+        body.append(
+            _section(
+                "Moved lines", _note(shown + "."), table("moved-lines", columns, lines, extra=f' data-total="{total}"')
+            )
+        )
     subtitle = f"{old['path']} → {new['path']}"
     return _page("What changed between two runs", subtitle, body)
 
 
 __all__ = [
-    "render_diff_report", "render_run_report", "rewrite_report", "write_diff_report", "write_run_report",
+    "render_diff_report",
+    "render_run_report",
+    "rewrite_report",
+    "write_diff_report",
+    "write_run_report",
 ]

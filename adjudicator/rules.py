@@ -124,9 +124,7 @@ def schemas() -> dict[str, pa.DataFrameSchema]:
         UNIT_LIMITS: pa.DataFrameSchema(
             {
                 "procedure_code": code(),
-                "max_units_per_member_day": pa.Column(
-                    pl.Int64, nullable=False, checks=pa.Check.ge(1)
-                ),
+                "max_units_per_member_day": pa.Column(pl.Int64, nullable=False, checks=pa.Check.ge(1)),
                 "edit": text,
                 "group_code": text,
                 "carc": text,
@@ -218,17 +216,17 @@ def _read_table(path: Path, table: str) -> pl.DataFrame:
         text = pl.read_csv(path, infer_schema=False)
     except Exception as exc:  # polars raises several types for unreadable CSV
         raise RulesError(f"{path}: rule table {table} cannot be read as CSV: {exc}") from None
-    text = text.with_columns(
-        pl.col(c).str.strip_chars().replace("", None) for c in text.columns
-    )
+    text = text.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in text.columns)
     typed = text
     for column in text.columns:
         if column in _DATE_COLUMNS:
             parsed = pl.col(column).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
             what = "a date YYYY-MM-DD"
         elif column in _BOOL_COLUMNS:
-            parsed = pl.col(column).str.to_lowercase().replace_strict(
-                {"true": True, "false": False}, default=None, return_dtype=pl.Boolean
+            parsed = (
+                pl.col(column)
+                .str.to_lowercase()
+                .replace_strict({"true": True, "false": False}, default=None, return_dtype=pl.Boolean)
             )
             what = "true or false"
         elif column in _INT_COLUMNS:
@@ -237,14 +235,10 @@ def _read_table(path: Path, table: str) -> pl.DataFrame:
         else:
             continue
         typed = typed.with_columns(parsed.alias(column))
-        bad = text.with_row_index("_row").filter(
-            pl.col(column).is_not_null() & typed[column].is_null()
-        )
+        bad = text.with_row_index("_row").filter(pl.col(column).is_not_null() & typed[column].is_null())
         if bad.height:
             row = int(bad["_row"][0])
-            raise _row_error(
-                table, path, row, f"{column} {bad[column][0]!r} is not {what}"
-            )
+            raise _row_error(table, path, row, f"{column} {bad[column][0]!r} is not {what}")
     return typed
 
 
@@ -275,9 +269,7 @@ def _schema_error(table: str, path: Path, exc: Exception) -> RulesError:
     return _row_error(table, path, None, str(exc).splitlines()[0])
 
 
-def check_no_overlap(
-    frame: pl.DataFrame, keys: list[str], table: str, path: Path
-) -> None:
+def check_no_overlap(frame: pl.DataFrame, keys: list[str], table: str, path: Path) -> None:
     """Fail when a row ends before it starts, or two versions of one key share a day.
 
     An empty effective date is open to the past and an empty end date open to
@@ -292,7 +284,9 @@ def check_no_overlap(
     if backwards.height:
         r = backwards.row(0, named=True)
         raise _row_error(
-            table, path, int(r["_row"]),
+            table,
+            path,
+            int(r["_row"]),
             f"end_date {r['end_date']} is before effective_date {r['effective_date']}",
         )
     ordered = indexed.sort([*keys, "effective_date"], nulls_last=False).with_columns(
@@ -312,7 +306,9 @@ def check_no_overlap(
         r = clash.row(0, named=True)
         key = ", ".join(f"{k}={r[k]}" for k in keys)
         raise _row_error(
-            table, path, int(r["_row"]),
+            table,
+            path,
+            int(r["_row"]),
             f"version overlaps the one on line {int(r['_prev_row']) + 2} for {key}",
         )
 
@@ -320,13 +316,9 @@ def check_no_overlap(
 def load_policies(path: Path, *, as_of: dt.date | None = None, validate: bool = True) -> pl.DataFrame:
     frame = _validate(POLICIES, path, _read_table(path, POLICIES), validate=validate)
     # a version adopted without a stated publication date was published when it took effect
-    frame = frame.with_columns(
-        pl.coalesce("published_date", "effective_date").alias("published_date")
-    )
+    frame = frame.with_columns(pl.coalesce("published_date", "effective_date").alias("published_date"))
     if as_of is not None:
-        frame = frame.filter(
-            pl.col("published_date").is_null() | (pl.col("published_date") <= as_of)
-        )
+        frame = frame.filter(pl.col("published_date").is_null() | (pl.col("published_date") <= as_of))
     # a later row for the same version revises it (its dates, its stance): the latest published wins
     version_key = ["payer_id", "procedure_code", "policy_id", "version"]
     frame = (
@@ -382,7 +374,9 @@ def load_rules(
         unknown = sorted(set(PLACEHOLDER.findall(template)) - set(MESSAGE_PLACEHOLDERS))
         if unknown:
             raise _row_error(
-                REASONS_TABLE, files[REASONS_TABLE], row,
+                REASONS_TABLE,
+                files[REASONS_TABLE],
+                row,
                 f"message names unknown placeholders {unknown}; use {list(MESSAGE_PLACEHOLDERS)}",
             )
     missing = sorted(set(REASONS) - set(reasons["reason"].to_list()))
@@ -391,13 +385,13 @@ def load_rules(
     if ANY_PLACE not in places["place_of_service"].to_list():
         raise _row_error(PLACES, files[PLACES], None, f"no '{ANY_PLACE}' row for codes not listed")
     settings = set(places["setting"].to_list())
-    listed = (
-        policies["places_of_service"].drop_nulls().str.split(";").explode().str.strip_chars()
-    )
+    listed = policies["places_of_service"].drop_nulls().str.split(";").explode().str.strip_chars()
     unknown = sorted({p for p in listed.to_list() if p not in settings and not p.isdigit()})
     if unknown:
         raise _row_error(
-            POLICIES, files[POLICIES], None,
+            POLICIES,
+            files[POLICIES],
+            None,
             f"places_of_service names unknown settings {unknown} (known: {sorted(settings)})",
         )
     aliases = None

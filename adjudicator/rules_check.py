@@ -117,7 +117,8 @@ class RulesCheck:
         checked = outcome.get("checksums")
         if checked != checksums:
             changed = sorted(
-                name for name in {*checksums, *(checked if isinstance(checked, dict) else {})}
+                name
+                for name in {*checksums, *(checked if isinstance(checked, dict) else {})}
                 if not isinstance(checked, dict) or checked.get(name) != checksums.get(name)
             )
             raise RulesError(f"{self._where}: rule tables {changed} changed while the run was loading them")

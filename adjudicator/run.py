@@ -4,13 +4,14 @@ by the driver, then the manifest and the report, published atomically."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
 import platform
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,86 +20,16 @@ import polars as pl
 from adjudicator import claims_list, output, report, safety
 from adjudicator.canonical import find_bad_utf8, find_malformed_row, is_parquet
 from adjudicator.compiled import CompiledRules, compile_rules
-from adjudicator.contract import CLAIM_ID, DETERMINATION, PAYER_ID, REASON, SERVICE_DATE, SOURCE_FILE
+from adjudicator.contract import DETERMINATION, REASON, SOURCE_FILE
 from adjudicator.driver import run_batches
 from adjudicator.errors import InputError, first_line
+from adjudicator.options import RunOptions, recorded_path
 from adjudicator.prepass import Supersede, find_facts
 from adjudicator.rules import RuleSet, load_rules
 from adjudicator.rules_check import RulesCheck
 from adjudicator.tuning import tune_reader
 
 MANIFEST_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Slice:
-    """Which lines a reprocessing run looks at; the others are counted as skipped."""
-
-    service_from: dt.date | None = None
-    service_to: dt.date | None = None
-    payers: tuple[str, ...] = ()
-    claims_file: Path | None = None
-
-    def predicate(self) -> pl.Expr | None:
-        """True for lines inside the slice, over the typed canonical columns."""
-        parts: list[pl.Expr] = []
-        if self.service_from is not None:
-            parts.append(pl.col(SERVICE_DATE) >= self.service_from)
-        if self.service_to is not None:
-            parts.append(pl.col(SERVICE_DATE) <= self.service_to)
-        if self.payers:
-            parts.append(pl.col(PAYER_ID).is_in(pl.Series(self.payers, dtype=pl.String)))
-        if self.claims_file is not None:
-            parts.append(pl.col(CLAIM_ID).is_in(read_claim_ids(self.claims_file)))
-        return pl.all_horizontal(parts) if parts else None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "service_from": self.service_from.isoformat() if self.service_from else None,
-            "service_to": self.service_to.isoformat() if self.service_to else None,
-            "only_payers": list(self.payers),
-            "claims_file": str(self.claims_file) if self.claims_file else None,
-        }
-
-
-def read_claim_ids(path: Path) -> pl.Series:
-    """Claim ids, one per line (see ``claims_list.claim_ids`` for what is tolerated)."""
-    return claims_list.read_claim_ids(path)
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """What a run is asked to do; recorded in the manifest so a run can be replayed."""
-
-    inputs: tuple[str, ...]
-    out: Path
-    rules_dir: Path | None = None
-    plans: Path | None = None
-    layout: str | None = None
-    payer: str | None = None
-    overwrite: bool = False
-    rules_as_of: dt.date | None = None
-    slice: Slice = field(default_factory=Slice)
-    #: the command line as typed, recorded for the audit trail (not used to replay)
-    command_line: tuple[str, ...] = ()
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "inputs": list(self.inputs),
-            "out": str(self.out),
-            "rules_dir": str(self.rules_dir) if self.rules_dir else None,
-            "plans": str(self.plans) if self.plans else None,
-            "layout": self.layout,
-            "payer": self.payer,
-            "rules_as_of": self.rules_as_of.isoformat() if self.rules_as_of else None,
-            "slice": self.slice.as_json(),
-            "command_line": list(self.command_line),
-            "cwd": os.getcwd(),
-        }
-
-
-def _date_or_none(text: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(text) if text else None
 
 
 def replay_options(manifest_path: Path, *, out: Path | None = None, overwrite: bool = False) -> RunOptions:
@@ -119,39 +50,25 @@ def replay_options(manifest_path: Path, *, out: Path | None = None, overwrite: b
 def _replay_options(manifest: dict[str, Any], *, out: Path | None, overwrite: bool) -> RunOptions:
     recorded = manifest["options"]
     run_id = manifest["run_id"]
-    base = Path(recorded.get("cwd") or ".")
-
-    def where(path: str) -> str:
-        """A recorded path as seen from here: relative paths were relative to the run's folder."""
-        return str(base / path) if not os.path.isabs(path) and not os.path.exists(path) else path
-
-    inputs = [where(i["path"]) for i in manifest["inputs"]]
+    cwd = recorded.get("cwd")
+    inputs = tuple(recorded_path(i["path"], cwd) for i in manifest["inputs"])
+    options = RunOptions.from_json(recorded, inputs=inputs)
     files = [(path, i["sha256"], "input") for path, i in zip(inputs, manifest["inputs"], strict=True)]
-    files += [(where(r["path"]), r["sha256"], f"rule table {name}") for name, r in manifest["rules"].items()]
-    sliced = recorded.get("slice") or {}
-    claims = where(sliced["claims_file"]) if sliced.get("claims_file") else None
-    if claims:
-        files.append((claims, manifest.get("claims_file_sha256"), "claims list"))
+    files += [
+        (recorded_path(r["path"], cwd), r["sha256"], f"rule table {name}") for name, r in manifest["rules"].items()
+    ]
+    if options.slice.claims_file is not None:
+        files.append((str(options.slice.claims_file), manifest.get("claims_file_sha256"), "claims list"))
     for path, digest, what in files:
         if not os.path.isfile(path):
             raise InputError(f"{path}: {what} of the run {run_id} is gone; cannot replay")
         if output.file_sha256(path) != digest:
             raise InputError(f"{path}: {what} changed since run {run_id} (sha256 differs); refusing to replay")
-    return RunOptions(
-        inputs=tuple(inputs),
-        out=Path(out) if out is not None else Path(where(recorded["out"])),
-        rules_dir=Path(where(recorded["rules_dir"])) if recorded.get("rules_dir") else None,
-        plans=Path(where(recorded["plans"])) if recorded.get("plans") else None,
+    return dataclasses.replace(
+        options,
+        out=Path(out) if out is not None else options.out,
         layout=manifest.get("layout") or recorded.get("layout"),
-        payer=recorded.get("payer"),
         overwrite=overwrite,
-        rules_as_of=_date_or_none(recorded.get("rules_as_of")),
-        slice=Slice(
-            service_from=_date_or_none(sliced.get("service_from")),
-            service_to=_date_or_none(sliced.get("service_to")),
-            payers=tuple(sliced.get("only_payers", ())),
-            claims_file=Path(claims) if claims else None,
-        ),
     )
 
 
@@ -277,9 +194,19 @@ def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
         compiled = compile_rules(rule_set)
         raw, paths, layout, supersede = read_inputs(options, rule_set)
         return Prepared(
-            options=options, started=started, started_at=started_at, rules=rule_set, compiled=compiled, raw=raw,
-            paths=paths, layout=layout, supersede=supersede, watch=safety.watch_inputs(paths, options),
-            run_id=output.new_run_id(), keep=options.slice.predicate(), rules_check=check,
+            options=options,
+            started=started,
+            started_at=started_at,
+            rules=rule_set,
+            compiled=compiled,
+            raw=raw,
+            paths=paths,
+            layout=layout,
+            supersede=supersede,
+            watch=safety.watch_inputs(paths, options),
+            run_id=output.new_run_id(),
+            keep=claims_list.slice_predicate(options.slice),
+            rules_check=check,
         )
 
 
@@ -298,8 +225,15 @@ def publish_run(
         run.rules_check.wait(run.rules.checksums)
     run.watch.verify()
     manifest = _manifest(
-        run.options, run.rules, run.layout, run.paths, hashes, summary, run.run_id,
-        started_at=run.started_at, timings=timings,
+        run.options,
+        run.rules,
+        run.layout,
+        run.paths,
+        hashes,
+        summary,
+        run.run_id,
+        started_at=run.started_at,
+        timings=timings,
     )
     amend(manifest)
     output.write_manifest(tmp, manifest)
@@ -341,7 +275,12 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
                     lines = staged_rows(raw, paths)
                     prepass_started = time.perf_counter()
                     facts = find_facts(
-                        raw, run.compiled, supersede=run.supersede, spill_dir=scratch, expected_rows=lines
+                        raw,
+                        run.compiled,
+                        supersede=run.supersede,
+                        spill_dir=scratch,
+                        expected_rows=lines,
+                        settings=options.settings,
                     )
                 except pl.exceptions.PolarsError as exc:
                     raise InputError(_polars_message(exc, paths)) from exc
@@ -349,8 +288,17 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
                 with output.staging(options.out, run_id) as tmp:
                     try:
                         totals = run_batches(
-                            raw, facts, run.compiled, run_id, tmp / output.RESULTS, tmp / output.REJECTS,
-                            keep=run.keep, expected_lines=lines, progress=progress, scratch=scratch,
+                            raw,
+                            facts,
+                            run.compiled,
+                            run_id,
+                            tmp / output.RESULTS,
+                            tmp / output.REJECTS,
+                            keep=run.keep,
+                            settings=options.settings,
+                            expected_lines=lines,
+                            progress=progress,
+                            scratch=scratch,
                             # the report's renderer warms up once the input is read: started with the run, it
                             # delayed the first batch by 0.4 s (sample) and added 65 MB to the peak (20M lines)
                             after_read=report.warm_up,
@@ -361,7 +309,11 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
                     executed = time.perf_counter()
                     timings = phase_timings(run, prepass_started, planned, executed, _startup(totals.first_batch_at))
                     return publish_run(
-                        run, tmp, hashes, totals.summary(), timings,
+                        run,
+                        tmp,
+                        hashes,
+                        totals.summary(),
+                        timings,
                         amend=lambda manifest: safety.report_claims_list(manifest, raw, options),
                     )
         finally:
@@ -446,10 +398,7 @@ def _manifest(
         "layout": layout,
         "options": options.as_json(),
         "inputs": inputs,
-        "rules": {
-            name: {"path": str(path), "sha256": rules.checksums[name]}
-            for name, path in rules.files.items()
-        },
+        "rules": {name: {"path": str(path), "sha256": rules.checksums[name]} for name, path in rules.files.items()},
         "rules_as_of": rules.as_of.isoformat() if rules.as_of else None,
         "claims_file_sha256": output.file_sha256(options.slice.claims_file) if options.slice.claims_file else None,
         "counts": {
@@ -457,14 +406,10 @@ def _manifest(
             "results": n_results,
             "rejects": n_rejects,
             "skipped": n_skipped,
-            "reconciled": read == n_results + n_rejects + n_skipped
-            and all(i["reconciled"] for i in inputs),
+            "reconciled": read == n_results + n_rejects + n_skipped and all(i["reconciled"] for i in inputs),
             "by_determination": {
                 k: v
-                for k, v in by_reason.group_by(DETERMINATION)
-                .agg(pl.col("lines").sum())
-                .sort(DETERMINATION)
-                .iter_rows()
+                for k, v in by_reason.group_by(DETERMINATION).agg(pl.col("lines").sum()).sort(DETERMINATION).iter_rows()
             },
             "by_reason": [
                 {

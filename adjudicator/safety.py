@@ -11,12 +11,11 @@ import polars as pl
 from adjudicator import output
 from adjudicator.claims_list import unmatched_report
 from adjudicator.errors import InputError
+from adjudicator.options import RunOptions
 from adjudicator.rules import DEFAULT_RULES_DIR
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from adjudicator.run import RunOptions
 
 
 def expand_leniently(inputs: tuple[str, ...] | list[str]) -> list[str]:

@@ -22,9 +22,7 @@ def results_schema() -> pa.DataFrameSchema:
             "policy_version": pa.Column(pl.String, nullable=True),
             "policy_effective_date": pa.Column(pl.Date, nullable=True),
             "policy_end_date": pa.Column(pl.Date, nullable=True),
-            "policy_stance": pa.Column(
-                pl.String, pa.Check.isin(list(STANCES)), nullable=True
-            ),
+            "policy_stance": pa.Column(pl.String, pa.Check.isin(list(STANCES)), nullable=True),
             "policy_source": pa.Column(pl.String, nullable=True),
             "plan_version_effective_date": pa.Column(pl.Date, nullable=True),
             "plan_line_of_business": pa.Column(pl.String, pa.Check.isin(list(LINES_OF_BUSINESS)), nullable=True),
@@ -64,6 +62,7 @@ def rejects_schema() -> pa.DataFrameSchema:
     """One row per rejected line: the original values as text, the checks it failed (at least one)."""
     columns = {name: pa.Column(pl.String, nullable=True) for name in CANONICAL}
     columns[SOURCE_FILE] = pa.Column(pl.String, nullable=False)
+
     def names_a_check(data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col(data.key).list.len() >= 1)
 

@@ -68,8 +68,9 @@ from adjudicator.contract import (
     PROCEDURE_CODE,
     SOURCE_FILE,
 )
-from adjudicator.driver import BATCH_SIZE, ParquetSink, Totals, arrow
+from adjudicator.driver import ParquetSink, Totals, arrow
 from adjudicator.errors import AdjudicatorError, InputError
+from adjudicator.options import DEFAULT_SETTINGS, EngineSettings, RunOptions, Slice
 from adjudicator.prepass import (
     _EDIT_FUNCTIONS,
     DUPLICATE,
@@ -82,7 +83,7 @@ from adjudicator.prepass import (
     keyed,
 )
 from adjudicator.rules import RuleSet, load_rules
-from adjudicator.run import Prepared, RunOptions, Slice, _polars_message, phase_timings, prepare, publish_run
+from adjudicator.run import Prepared, _polars_message, phase_timings, prepare, publish_run
 from adjudicator.summary import (
     FLAGGED_BILLED,
     FLAGGED_LINES,
@@ -123,13 +124,9 @@ TAG_REJECTS: Final = "rejects"
 TAG_TOTALS: Final = "totals"
 TAG_CLAIMS: Final = "claims"
 
-#: at most this many fact keys (about 60 bytes each) are sent to every task; more are joined by key, moving
-#: the lines instead (the facts are a few keys per thousand lines: 10M lines, about 100,000 keys)
-BROADCAST_FACT_KEYS = 250_000
-#: lines per call of the batch function in a task (Spark's Arrow batches, 10,000 rows by default, are gathered)
-BATCH_LINES = BATCH_SIZE
-#: Parquet rows per read task (a file's row range; each text file is one task: its quoting needs one reader)
-ROWS_PER_ITEM = 1_000_000
+#: lines per frame in the tasks that only reshape lines (Spark's Arrow batches, 10,000 rows by default, are
+#: gathered); the batch function's own calls take ``EngineSettings.batch_size``
+BATCH_SIZE = DEFAULT_SETTINGS.batch_size
 #: how a failure inside a task names the input problem, so the driver can report it as exit 2
 _INPUT_ERROR_MARK: Final = "adjudicator-input-error: "
 #: the Boolean columns of a fact key
@@ -183,10 +180,20 @@ def arrow_type(dtype: pl.DataType) -> pa.DataType:
     if isinstance(dtype, pl.Struct):
         return pa.struct([pa.field(f.name, arrow_type(_instance(f.dtype))) for f in dtype.fields])
     simple: dict[type[pl.DataType], pa.DataType] = {
-        pl.Boolean: pa.bool_(), pl.Int8: pa.int8(), pl.Int16: pa.int16(), pl.Int32: pa.int32(),
-        pl.Int64: pa.int64(), pl.UInt8: pa.int16(), pl.UInt16: pa.int32(), pl.UInt32: pa.int64(),
-        pl.UInt64: pa.decimal128(20, 0), pl.Float32: pa.float32(), pl.Float64: pa.float64(),
-        pl.Date: pa.date32(), pl.Binary: pa.binary(), pl.Duration: pa.duration("us"),
+        pl.Boolean: pa.bool_(),
+        pl.Int8: pa.int8(),
+        pl.Int16: pa.int16(),
+        pl.Int32: pa.int32(),
+        pl.Int64: pa.int64(),
+        pl.UInt8: pa.int16(),
+        pl.UInt16: pa.int32(),
+        pl.UInt32: pa.int64(),
+        pl.UInt64: pa.decimal128(20, 0),
+        pl.Float32: pa.float32(),
+        pl.Float64: pa.float64(),
+        pl.Date: pa.date32(),
+        pl.Binary: pa.binary(),
+        pl.Duration: pa.duration("us"),
     }
     return simple.get(type(dtype), pa.string())
 
@@ -219,9 +226,7 @@ def _spark_ready(dtype: pl.DataType) -> pl.DataType | None:
 def to_spark_arrow(frame: pl.DataFrame, target: pa.Schema) -> pa.Table:
     """``frame`` as an Arrow table of exactly ``target`` (the Spark schema's Arrow form), columns by name."""
     casts = {n: _spark_ready(d) for n, d in frame.schema.items()}
-    ready = frame.select(
-        (pl.col(n).cast(to) if (to := casts.get(n)) is not None else pl.col(n)) for n in target.names
-    )
+    ready = frame.select((pl.col(n).cast(to) if (to := casts.get(n)) is not None else pl.col(n)) for n in target.names)
     return ready.to_arrow().cast(target)
 
 
@@ -257,6 +262,7 @@ def _frames(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pl.DataFra
 def _per_group(task: Callable[[pa.Table], pa.Table]) -> Callable[[pa.Table], pa.Table]:
     """``task`` as a plain function of one argument: Spark counts a callable object's ``self`` as the grouping
     key's argument and would call it with (key, table)."""
+
     def call(table: pa.Table) -> pa.Table:
         return task(table)
 
@@ -306,8 +312,16 @@ def _with_keys(frame: pl.DataFrame) -> pl.DataFrame:
 
 def line_schema(raw: pl.Schema) -> pl.Schema:
     """The schema of the Spark lines: the raw frame's, the file index, the row in the file and the typed key."""
-    return pl.Schema({**raw, FILE_INDEX: pl.Int32(), ROW_INDEX: pl.Int64(), KEY_CLAIM: pl.String(),
-                      KEY_LINE: pl.Int64(), KEYED: pl.Boolean()})
+    return pl.Schema(
+        {
+            **raw,
+            FILE_INDEX: pl.Int32(),
+            ROW_INDEX: pl.Int64(),
+            KEY_CLAIM: pl.String(),
+            KEY_LINE: pl.Int64(),
+            KEYED: pl.Boolean(),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -329,8 +343,9 @@ class _ReadItems:
             for item in batch.to_pylist():
                 path = item["path"]
                 try:
-                    frame = scan_layout(self.layout, [path], payer=self.payer, aliases=self.aliases,
-                                        flag_supersede=False)
+                    frame = scan_layout(
+                        self.layout, [path], payer=self.payer, aliases=self.aliases, flag_supersede=False
+                    )
                     if item["rows"] >= 0:
                         frame = frame.slice(item["first"], item["rows"])
                     frame = _aligned(frame, self.raw)
@@ -346,33 +361,45 @@ class _ReadItems:
                     raise _input_error(exc, [path]) from None
 
 
-def _work_items(paths: list[str], layout: str) -> list[tuple[int, str, int, int]]:
-    """(file index, path, first row, rows) per read task: Parquet files in ranges of ``ROWS_PER_ITEM`` rows
-    (the footer gives the count), every other file whole."""
+def _work_items(paths: list[str], layout: str, rows_per_item: int) -> list[tuple[int, str, int, int]]:
+    """(file index, path, first row, rows) per read task: Parquet files in ranges of ``rows_per_item`` rows
+    (the footer gives the count; each text file is one task: its quoting needs one reader)."""
     items: list[tuple[int, str, int, int]] = []
     for index, path in enumerate(paths):
         if layout == "canonical" and is_parquet(path):
             rows = int(pl.scan_parquet(path, glob=False).select(pl.len()).collect().item())
-            items += [(index, path, first, min(ROWS_PER_ITEM, rows - first))
-                      for first in range(0, max(rows, 1), ROWS_PER_ITEM)]
+            items += [
+                (index, path, first, min(rows_per_item, rows - first))
+                for first in range(0, max(rows, 1), rows_per_item)
+            ]
         else:
             items.append((index, path, 0, -1))
     return items
 
 
 def read_lines(
-    spark: SparkSession, paths: list[str], raw: pl.Schema, layout: str, *, payer: str | None = None,
+    spark: SparkSession,
+    paths: list[str],
+    raw: pl.Schema,
+    layout: str,
+    *,
+    payer: str | None = None,
     aliases: pl.DataFrame | None = None,
+    settings: EngineSettings = DEFAULT_SETTINGS,
 ) -> DataFrame:
     """The Spark lines of ``paths`` read as ``layout``: one row per line as the local reader reads it (the
     raw frame's columns, in its combined schema), with ``_file_index``, ``_row_index`` and the typed key."""
     from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
 
-    items = _work_items(paths, layout)
-    schema = StructType([
-        StructField("file", IntegerType()), StructField("path", StringType()),
-        StructField("first", LongType()), StructField("rows", LongType()),
-    ])
+    items = _work_items(paths, layout, settings.spark_rows_per_item)
+    schema = StructType(
+        [
+            StructField("file", IntegerType()),
+            StructField("path", StringType()),
+            StructField("first", LongType()),
+            StructField("rows", LongType()),
+        ]
+    )
     # one item per task (a plain DataFrame, not an RDD: Spark Connect, as on Databricks, has no SparkContext)
     work = spark.createDataFrame(items, schema).repartition(max(1, len(items)))
     lines = line_schema(raw)
@@ -442,14 +469,18 @@ def _task_facts(frame: pl.DataFrame, supersede: Supersede | None) -> BatchFacts:
     """
     keys = pl.DataFrame(schema={CLAIM_ID: pl.String, LINE_NUMBER: pl.Int64, **dict.fromkeys(_FACT_FLAGS, pl.Boolean)})
     if FACT_CLAIM in frame.columns:
-        keys = frame.filter(pl.col(FACT_CLAIM).is_not_null()).select(
-            pl.col(FACT_CLAIM).alias(CLAIM_ID), pl.col(FACT_LINE).alias(LINE_NUMBER), *_FACT_FLAGS
-        ).unique([CLAIM_ID, LINE_NUMBER])
+        keys = (
+            frame.filter(pl.col(FACT_CLAIM).is_not_null())
+            .select(pl.col(FACT_CLAIM).alias(CLAIM_ID), pl.col(FACT_LINE).alias(LINE_NUMBER), *_FACT_FLAGS)
+            .unique([CLAIM_ID, LINE_NUMBER])
+        )
     deliveries = None
     if supersede is not None:
-        deliveries = frame.filter(pl.col(LATEST_DELIVERY).is_not_null()).select(
-            *supersede.key, LATEST_DELIVERY
-        ).unique(list(supersede.key))
+        deliveries = (
+            frame.filter(pl.col(LATEST_DELIVERY).is_not_null())
+            .select(*supersede.key, LATEST_DELIVERY)
+            .unique(list(supersede.key))
+        )
     return BatchFacts(keys=keys, supersede=supersede, deliveries=deliveries)
 
 
@@ -535,8 +566,13 @@ class Facts:
 
 
 def find_facts(
-    lines: DataFrame, raw: pl.Schema, compiled: CompiledRules, *, supersede: Supersede | None = None,
-    buckets: int | None = None, materialize: bool = False,
+    lines: DataFrame,
+    raw: pl.Schema,
+    compiled: CompiledRules,
+    *,
+    supersede: Supersede | None = None,
+    buckets: int | None = None,
+    materialize: bool = False,
 ) -> tuple[DataFrame, Facts]:
     """The facts of every line of ``lines`` (whatever the slice), and the lines with their deliveries joined.
 
@@ -634,6 +670,7 @@ def find_facts(
 def _output_frames(results: pl.DataFrame, rejects: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A batch's outputs as written: the row in the file kept as ``source_row`` (typed again in rejects,
     where every extra column is text), the file index dropped."""
+
     def written(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.with_columns(pl.col(ROW_INDEX).cast(pl.Int64)).drop(FILE_INDEX).rename({ROW_INDEX: SOURCE_ROW})
 
@@ -642,9 +679,7 @@ def _output_frames(results: pl.DataFrame, rejects: pl.DataFrame) -> tuple[pl.Dat
 
 def _order_key(frame: pl.DataFrame) -> pl.Series:
     """A line's place in the input order of the run: file index, then row in the file."""
-    return frame.select(
-        pl.col(FILE_INDEX).cast(pl.Int64) * (1 << 40) + pl.col(ROW_INDEX).cast(pl.Int64)
-    ).to_series()
+    return frame.select(pl.col(FILE_INDEX).cast(pl.Int64) * (1 << 40) + pl.col(ROW_INDEX).cast(pl.Int64)).to_series()
 
 
 @dataclass
@@ -680,10 +715,15 @@ class _TaskTotals:
         return pl.concat(self.claims).group_by(CLAIM_ID).agg(pl.col(FLAGGED_LINES).sum(), pl.col(FLAGGED_BILLED).sum())
 
     def row(self) -> bytes:
-        return pickle.dumps({
-            "counts": self.counts, "by_reason": self.by_reason, "by_check": self.by_check,
-            "parts": [merge_summary_parts(self.parts)] if self.parts else [], "fired_lines": self.fired_lines,
-        })
+        return pickle.dumps(
+            {
+                "counts": self.counts,
+                "by_reason": self.by_reason,
+                "by_check": self.by_check,
+                "parts": [merge_summary_parts(self.parts)] if self.parts else [],
+                "fired_lines": self.fired_lines,
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -795,7 +835,12 @@ class Plan:
 
 
 def plan(
-    lines: DataFrame, raw: pl.Schema, compiled: CompiledRules, *, run_id: str, keep: pl.Expr | None = None,
+    lines: DataFrame,
+    raw: pl.Schema,
+    compiled: CompiledRules,
+    *,
+    run_id: str,
+    keep: pl.Expr | None = None,
     supersede: Supersede | None = None,
 ) -> Plan:
     """The lazy plan of a run over Spark ``lines`` (``read_lines`` or ``lines_from_frame``): the facts, then
@@ -806,9 +851,17 @@ def plan(
 
 
 def adjudicate_lines(
-    lines: DataFrame, facts: Facts, raw: pl.Schema, compiled: CompiledRules, *, run_id: str,
-    keep: pl.Expr | None = None, supersede: Supersede | None = None, broadcast: bool = False,
+    lines: DataFrame,
+    facts: Facts,
+    raw: pl.Schema,
+    compiled: CompiledRules,
+    *,
+    run_id: str,
+    keep: pl.Expr | None = None,
+    supersede: Supersede | None = None,
+    broadcast: bool = False,
     write_to: tuple[Path, Path] | None = None,
+    settings: EngineSettings = DEFAULT_SETTINGS,
 ) -> Plan:
     """Each line joined to the facts of its exact typed key and adjudicated in one ``mapInArrow`` whose
     output (results, rejects and the tasks' totals, tagged) is persisted, so that it is computed once.
@@ -821,9 +874,7 @@ def adjudicate_lines(
     """
     from pyspark.sql import functions as F
 
-    named = facts.keys.select(
-        F.col(CLAIM_ID).alias(FACT_CLAIM), F.col(LINE_NUMBER).alias(FACT_LINE), *_FACT_FLAGS
-    )
+    named = facts.keys.select(F.col(CLAIM_ID).alias(FACT_CLAIM), F.col(LINE_NUMBER).alias(FACT_LINE), *_FACT_FLAGS)
     if broadcast:
         named = F.broadcast(named)
     joined = lines.join(
@@ -833,18 +884,20 @@ def adjudicate_lines(
     empty = adjudicate_batch(empty_lines, _task_facts(empty_lines, None), compiled, run_id, keep=keep)
     results, rejects = _output_frames(empty.results, empty.rejects)
     claims = collect_parts(empty.results, empty.rejects)["top_claims"]
-    target = pa.schema([
-        pa.field(TAG_RESULTS, arrow_type(pl.Struct(results.schema))),
-        pa.field(TAG_REJECTS, arrow_type(pl.Struct(rejects.schema))),
-        pa.field(TAG_CLAIMS, arrow_type(pl.Struct(claims.schema))),
-        pa.field(TAG_TOTALS, pa.binary()),
-    ])
+    target = pa.schema(
+        [
+            pa.field(TAG_RESULTS, arrow_type(pl.Struct(results.schema))),
+            pa.field(TAG_REJECTS, arrow_type(pl.Struct(rejects.schema))),
+            pa.field(TAG_CLAIMS, arrow_type(pl.Struct(claims.schema))),
+            pa.field(TAG_TOTALS, pa.binary()),
+        ]
+    )
     from pyspark.sql.pandas.types import from_arrow_schema
 
     files = None
     if write_to is not None:
         files = _PartFiles(str(write_to[0]), str(write_to[1]), arrow(results).schema, arrow(rejects).schema)
-    task = _Adjudicate(raw, supersede, compiled, run_id, keep, target, BATCH_LINES, files)
+    task = _Adjudicate(raw, supersede, compiled, run_id, keep, target, settings.batch_size, files)
     tagged = joined.mapInArrow(task, from_arrow_schema(target, prefer_timestamp_ntz=True)).persist()
     return Plan(tagged=tagged, facts=facts, empty=empty)
 
@@ -863,7 +916,7 @@ def adjudicate(
     reader maps them) and any extra columns, carried through; ``source_file``
     when it has one, else ``source``. ``rules``: a ``RuleSet`` (default: the
     shipped rules) or compiled rules. ``keep``: a slice, a polars expression
-    over the typed canonical columns (``run.Slice(...).predicate()``); lines
+    over the typed canonical columns (``Slice.predicate``); lines
     outside it are neither results nor rejects. The outputs are those of
     a local run of the same lines, with ``source_row`` (the frame's row
     order) beside ``source_file``. Nothing runs until an output is used.
@@ -933,12 +986,20 @@ def _claims_list(lines: DataFrame, path: Path) -> dict[str, Any]:
     spark = lines.sparkSession
     listed = read_claim_ids(path)
     ids = spark.createDataFrame(pl.DataFrame({CLAIM_ID: listed}).to_arrow().cast(pa.schema([(CLAIM_ID, pa.string())])))
-    found = {row[0] for row in ids.join(
-        lines.select(lines[KEY_CLAIM].alias(CLAIM_ID)).distinct(), on=CLAIM_ID, how="left_semi"
-    ).collect()}
+    found = {
+        row[0]
+        for row in ids.join(
+            lines.select(lines[KEY_CLAIM].alias(CLAIM_ID)).distinct(), on=CLAIM_ID, how="left_semi"
+        ).collect()
+    }
     unmatched = sorted(set(listed.to_list()) - found)
-    return {"path": str(path), "ids": listed.len(), "matched": listed.len() - len(unmatched),
-            "unmatched": len(unmatched), "unmatched_ids": unmatched[:UNMATCHED_SHOWN]}
+    return {
+        "path": str(path),
+        "ids": listed.len(),
+        "matched": listed.len() - len(unmatched),
+        "unmatched": len(unmatched),
+        "unmatched_ids": unmatched[:UNMATCHED_SHOWN],
+    }
 
 
 def run_options(spark: SparkSession, options: RunOptions, *, rules: RuleSet | None = None) -> dict[str, Any]:
@@ -971,7 +1032,9 @@ def _run_prepared(spark: SparkSession, run: Prepared) -> dict[str, Any]:
             try:
                 from pyspark.sql import functions as F
 
-                lines = read_lines(spark, paths, raw_schema, layout, payer=options.payer, aliases=aliases)
+                lines = read_lines(
+                    spark, paths, raw_schema, layout, payer=options.payer, aliases=aliases, settings=options.settings
+                )
                 # read once, before the facts' queries run side by side: each would read the inputs again
                 lines = lines.persist()
                 persisted.append(lines)
@@ -986,8 +1049,16 @@ def _run_prepared(spark: SparkSession, run: Prepared) -> dict[str, Any]:
                 for folder in folders:
                     folder.mkdir()
                 found = adjudicate_lines(
-                    lines, facts, raw_schema, compiled, run_id=run_id, keep=keep, supersede=supersede,
-                    broadcast=fact_keys <= BROADCAST_FACT_KEYS, write_to=folders,
+                    lines,
+                    facts,
+                    raw_schema,
+                    compiled,
+                    run_id=run_id,
+                    keep=keep,
+                    supersede=supersede,
+                    broadcast=fact_keys <= options.settings.spark_broadcast_fact_keys,
+                    write_to=folders,
+                    settings=options.settings,
                 )
                 persisted.append(found.tagged)
                 planned = time.perf_counter()
@@ -1039,8 +1110,15 @@ def run(
     ``manifest.json``, ``report.html``); the options are those of ``adjudicate run``. Returns the manifest."""
     require_pyspark()
     options = RunOptions(
-        inputs=tuple(str(i) for i in inputs), out=Path(out), rules_dir=rules_dir, plans=plans, layout=layout,
-        payer=payer, overwrite=overwrite, rules_as_of=rules_as_of, slice=slice or Slice(),
+        inputs=tuple(str(i) for i in inputs),
+        out=Path(out),
+        rules_dir=rules_dir,
+        plans=plans,
+        layout=layout,
+        payer=payer,
+        overwrite=overwrite,
+        rules_as_of=rules_as_of,
+        slice=slice or Slice(),
     )
     return run_options(spark, options)
 
@@ -1069,6 +1147,18 @@ def session(master: str | None = None) -> tuple[SparkSession, bool]:
 
 
 __all__ = [
-    "REJECTS_DIR", "RESULTS_DIR", "SOURCE_ROW", "Plan", "adjudicate", "adjudicate_lines", "find_facts",
-    "lines_from_frame", "plan", "read_lines", "require_pyspark", "run", "run_options", "session",
+    "REJECTS_DIR",
+    "RESULTS_DIR",
+    "SOURCE_ROW",
+    "Plan",
+    "adjudicate",
+    "adjudicate_lines",
+    "find_facts",
+    "lines_from_frame",
+    "plan",
+    "read_lines",
+    "require_pyspark",
+    "run",
+    "run_options",
+    "session",
 ]

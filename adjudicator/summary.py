@@ -90,9 +90,9 @@ def summary_parts(results: pl.LazyFrame, rejects: pl.LazyFrame, *, row_offset: i
         .explode("edit")
         .group_by("edit")
         .agg(_lines_and_billed()),
-        "top_claims": results.filter(pl.col(DETERMINATION) != NO_ACTION).group_by(CLAIM_ID).agg(
-            pl.len().alias(FLAGGED_LINES), pl.col(BILLED_AMOUNT).sum().alias(FLAGGED_BILLED)
-        ),
+        "top_claims": results.filter(pl.col(DETERMINATION) != NO_ACTION)
+        .group_by(CLAIM_ID)
+        .agg(pl.len().alias(FLAGGED_LINES), pl.col(BILLED_AMOUNT).sum().alias(FLAGGED_BILLED)),
     }
     out["reject_examples"] = _reject_examples(rejects, row_offset)
     return out
@@ -167,6 +167,7 @@ def collect_parts(results: pl.DataFrame, rejects: pl.DataFrame, *, row_offset: i
 
 def merge_summary_parts(parts: Sequence[dict[str, pl.DataFrame]]) -> dict[str, pl.DataFrame]:
     """The partials of several slices combined into the partials of their union (sums by key; first rows)."""
+
     def summed(name: str, keys: Sequence[str]) -> pl.DataFrame:
         return (
             pl.concat([p[name] for p in parts], how="vertical_relaxed")
@@ -247,6 +248,15 @@ def extended_summary(results: pl.LazyFrame, rejects: pl.LazyFrame) -> dict[str, 
 
 
 __all__ = [
-    "REJECT_EXAMPLES", "SUMMED_PIECES", "TOP_CLAIMS", "collect_parts", "extended_summary", "finish_summary",
-    "merge_summary_parts", "month_of_service", "summary_parts", "tally_parts", "top_claims",
+    "REJECT_EXAMPLES",
+    "SUMMED_PIECES",
+    "TOP_CLAIMS",
+    "collect_parts",
+    "extended_summary",
+    "finish_summary",
+    "merge_summary_parts",
+    "month_of_service",
+    "summary_parts",
+    "tally_parts",
+    "top_claims",
 ]

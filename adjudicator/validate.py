@@ -199,16 +199,13 @@ CHECKS: tuple[RowCheck, ...] = (
     _unparseable(UNITS, "a whole number"),
     RowCheck("units_below_1", "units must be >= 1", lambda _: pl.col(UNITS) < 1),
     _unparseable(BILLED_AMOUNT, "a decimal number"),
-    RowCheck(
-        "negative_billed_amount", "billed_amount must be >= 0", lambda _: pl.col(BILLED_AMOUNT) < 0
-    ),
+    RowCheck("negative_billed_amount", "billed_amount must be >= 0", lambda _: pl.col(BILLED_AMOUNT) < 0),
     RowCheck(
         "malformed_place_of_service",
         "place_of_service, when given, must be 2 digits",
         lambda _: ~pl.col(PLACE_OF_SERVICE).str.contains(r"^[0-9]{2}$"),
     ),
 )
-
 
 
 def layout_checks(schema: pl.Schema) -> list[str]:
@@ -233,10 +230,7 @@ def with_checks(raw: pl.LazyFrame) -> pl.LazyFrame:
     )
     dtypes = {c: schema[c] for c in CANONICAL}
     flags = [c.failed(dtypes).fill_null(False).alias(FLAG_PREFIX + c.name) for c in CHECKS]
-    flags += [
-        pl.col(REJECT_PREFIX + name).fill_null(False).alias(FLAG_PREFIX + name)
-        for name in layout_checks(schema)
-    ]
+    flags += [pl.col(REJECT_PREFIX + name).fill_null(False).alias(FLAG_PREFIX + name) for name in layout_checks(schema)]
     return typed.with_columns(flags).drop(_TEXT_PREFIX + c for c in texts)
 
 
@@ -267,8 +261,7 @@ def input_schema() -> pa.DataFrameSchema:
     import pandera.polars as pa
 
     columns = {
-        name: pa.Column(dtype, nullable=not required, required=True)
-        for name, (dtype, required) in CANONICAL.items()
+        name: pa.Column(dtype, nullable=not required, required=True) for name, (dtype, required) in CANONICAL.items()
     }
 
     def as_pandera(check: RowCheck) -> pa.Check:

@@ -190,7 +190,10 @@ def spark_missing() -> str | None:
 
 
 def contenders(
-    names: Sequence[str], *, pandas_max_lines: int, adjudicator_cmd: str | None,
+    names: Sequence[str],
+    *,
+    pandas_max_lines: int,
+    adjudicator_cmd: str | None,
     spark_master: str = DEFAULT_SPARK_MASTER,
 ) -> list[Contender]:
     """The requested contenders, in the order they take turns."""
@@ -219,9 +222,20 @@ def contenders(
         def on_spark(input_path: Path, outdir: Path) -> list[str]:
             assert prefix is not None
             # the driver's memory is fixed when its JVM starts: spark-submit's own option, through pyspark
-            return ["env", f"PYSPARK_SUBMIT_ARGS=--driver-memory {SPARK_DRIVER_MEMORY} pyspark-shell", *prefix,
-                    "run", str(input_path), "--out", str(outdir), "--overwrite", "--engine", "spark",
-                    "--spark-master", spark_master]
+            return [
+                "env",
+                f"PYSPARK_SUBMIT_ARGS=--driver-memory {SPARK_DRIVER_MEMORY} pyspark-shell",
+                *prefix,
+                "run",
+                str(input_path),
+                "--out",
+                str(outdir),
+                "--overwrite",
+                "--engine",
+                "spark",
+                "--spark-master",
+                spark_master,
+            ]
 
         known[SPARK] = Contender(
             SPARK,
@@ -449,11 +463,13 @@ def diff_contenders(
         return [sys.executable, "-m", "benchmarks.diff_partitioned", str(old), str(new), str(outdir)]
 
     known = {
-        RUN: Contender(RUN, "adjudicate run INPUT --plans CORRECTED --out OUT", run,
-                       outputs=("results.parquet", "rejects.parquet")),
+        RUN: Contender(
+            RUN, "adjudicate run INPUT --plans CORRECTED --out OUT", run, outputs=("results.parquet", "rejects.parquet")
+        ),
         DIFF: Contender(DIFF, "adjudicate diff OLD NEW --out OUT", diff, outputs=("changes.parquet",)),
-        DIFF_PARTITIONED: Contender(DIFF_PARTITIONED, "diff_runs(OLD, NEW, OUT, aligned=False)", diff_partitioned,
-                                    outputs=("changes.parquet",)),
+        DIFF_PARTITIONED: Contender(
+            DIFF_PARTITIONED, "diff_runs(OLD, NEW, OUT, aligned=False)", diff_partitioned, outputs=("changes.parquet",)
+        ),
     }
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -469,8 +485,12 @@ def prepare_runs(prefix: list[str], input_path: Path, plans: Path, folder: Path)
     made again when either changed.
     """
     stat = input_path.stat()
-    made_from = {"input": str(input_path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-                 "plans": plans.read_text(encoding="utf-8")}
+    made_from = {
+        "input": str(input_path),
+        "bytes": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "plans": plans.read_text(encoding="utf-8"),
+    }
     note = folder / "made_from.json"
     old, new = folder / "old", folder / "new"
     if note.is_file() and json.loads(note.read_text(encoding="utf-8")) == made_from:
@@ -479,8 +499,9 @@ def prepare_runs(prefix: list[str], input_path: Path, plans: Path, folder: Path)
     folder.mkdir(parents=True)
     for out, extra in ((old, []), (new, ["--plans", str(plans)])):
         print(f"adjudicating {input_path.name} into {out} (untimed) ...", file=sys.stderr, flush=True)
-        subprocess.run([*prefix, "run", str(input_path), *extra, "--out", str(out), "--quiet"], cwd=REPO_ROOT,
-                       check=True)
+        subprocess.run(
+            [*prefix, "run", str(input_path), *extra, "--out", str(out), "--quiet"], cwd=REPO_ROOT, check=True
+        )
     note.write_text(json.dumps(made_from), encoding="utf-8")
     return old, new
 
@@ -517,8 +538,18 @@ def diff_targets(cells: Sequence[Cell]) -> list[dict[str, Any]]:
 
     def check(cell: Cell, name: str, value: float | None, limit: float, official: bool) -> None:
         if value is not None:
-            checks.append({"format": cell.format, "lines": cell.lines, "contender": cell.contender, "target": name,
-                           "value": value, "limit": limit, "met": value <= limit, "official": official})
+            checks.append(
+                {
+                    "format": cell.format,
+                    "lines": cell.lines,
+                    "contender": cell.contender,
+                    "target": name,
+                    "value": value,
+                    "limit": limit,
+                    "met": value <= limit,
+                    "official": official,
+                }
+            )
 
     for cell in cells:
         if cell.contender not in (DIFF, DIFF_PARTITIONED):
@@ -533,7 +564,12 @@ def diff_targets(cells: Sequence[Cell]) -> list[dict[str, Any]]:
 
 
 def measure_in_turn(
-    chosen: Sequence[Contender], fmt: str, lines: int, input_path: Path, args: argparse.Namespace, logs: Path,
+    chosen: Sequence[Contender],
+    fmt: str,
+    lines: int,
+    input_path: Path,
+    args: argparse.Namespace,
+    logs: Path,
     data_dir: Path,
 ) -> list[Cell]:
     """Every contender on one input, ``args.repeats`` times, taking turns (A B C A B C ...)."""
@@ -659,22 +695,34 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description=(__doc__ or "").splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--scenario", choices=SCENARIOS, default="adjudicate",
-                        help="adjudicate: a run against its peers; diff: `adjudicate diff` against one run")
+    parser.add_argument(
+        "--scenario",
+        choices=SCENARIOS,
+        default="adjudicate",
+        help="adjudicate: a run against its peers; diff: `adjudicate diff` against one run",
+    )
     parser.add_argument("--scales", type=_counts, default=[1_000_000], help="e.g. 1M,20M")
-    parser.add_argument("--formats", type=_names, default=None,
-                        help=f"default: {','.join(FORMATS)}; parquet for the diff scenario")
+    parser.add_argument(
+        "--formats", type=_names, default=None, help=f"default: {','.join(FORMATS)}; parquet for the diff scenario"
+    )
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--contenders", type=_names, default=None,
-                        help=f"default: {','.join(CONTENDERS)}; for the diff scenario {RUN},{DIFF} "
-                        f"(also: {DIFF_PARTITIONED}); {SPARK} (the Spark engine) runs only when named")
+    parser.add_argument(
+        "--contenders",
+        type=_names,
+        default=None,
+        help=f"default: {','.join(CONTENDERS)}; for the diff scenario {RUN},{DIFF} "
+        f"(also: {DIFF_PARTITIONED}); {SPARK} (the Spark engine) runs only when named",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--pandas-max-lines", type=parse_count, default=2_000_000)
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
     parser.add_argument("--adjudicator-cmd", default=None, help="argv prefix (default: python -m adjudicator)")
-    parser.add_argument("--spark-master", default=DEFAULT_SPARK_MASTER,
-                        help=f"the {SPARK} contender's master (default {DEFAULT_SPARK_MASTER}; local[1] to compare)")
+    parser.add_argument(
+        "--spark-master",
+        default=DEFAULT_SPARK_MASTER,
+        help=f"the {SPARK} contender's master (default {DEFAULT_SPARK_MASTER}; local[1] to compare)",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -706,7 +754,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-
 def measured_header(env: dict[str, Any], started: dt.datetime, argv: Sequence[str] | None, run: str) -> str:
     """The two lines above a results table: the machine, the commit and ``run`` (seed, repeats and the
     like), then the command that measured it."""
@@ -717,6 +764,7 @@ def measured_header(env: dict[str, Any], started: dt.datetime, argv: Sequence[st
         f"{env['git']['commit'][:10]}{' (dirty)' if env['git']['dirty'] else ''}; {run}.\n"
         f"Command: `python -m benchmarks.run {' '.join(argv or sys.argv[1:])}`"
     )
+
 
 def main_diff(args: argparse.Namespace, argv: Sequence[str] | None, started: dt.datetime, env: dict[str, Any]) -> int:
     """The diff scenario (issue 14): per scale, two runs made once, then the diff and one run timed in turn."""
@@ -771,15 +819,22 @@ def main_diff(args: argparse.Namespace, argv: Sequence[str] | None, started: dt.
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": ["python", "-m", "benchmarks.run", *(argv or sys.argv[1:])],
-        "config": {"scales": args.scales, "formats": args.formats, "repeats": args.repeats, "seed": args.seed,
-                   "contenders": [{"name": c.name, "description": c.description} for c in chosen],
-                   "plans": plans.read_text(encoding="utf-8")},
+        "config": {
+            "scales": args.scales,
+            "formats": args.formats,
+            "repeats": args.repeats,
+            "seed": args.seed,
+            "contenders": [{"name": c.name, "description": c.description} for c in chosen],
+            "plans": plans.read_text(encoding="utf-8"),
+        },
         "environment": env,
         "rows": rows,
         "memory_growth": growth,
         "targets": checks,
-        "samples": [{"format": c.format, "lines": c.lines, "contender": c.contender,
-                     "runs": [asdict(s) for s in c.samples]} for c in cells],
+        "samples": [
+            {"format": c.format, "lines": c.lines, "contender": c.contender, "runs": [asdict(s) for s in c.samples]}
+            for c in cells
+        ],
     }
     results_dir = args.results_dir or (data_dir if args.quick else RESULTS_DIR)
     commit = env["git"]["commit"][:7] or "nogit"

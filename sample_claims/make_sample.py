@@ -17,9 +17,24 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SEED = 97545
 BOUNDARIES = [
-    "1996-10-31", "1996-11-01", "2003-11-30", "2003-12-01", "2006-02-28", "2006-03-01",
-    "2008-02-29", "2008-03-01", "2013-12-14", "2013-12-15", "2018-06-14", "2018-06-15",
-    "2019-12-31", "2020-01-01", "2024-03-31", "2024-04-01", "2025-12-31", "2026-01-01",
+    "1996-10-31",
+    "1996-11-01",
+    "2003-11-30",
+    "2003-12-01",
+    "2006-02-28",
+    "2006-03-01",
+    "2008-02-29",
+    "2008-03-01",
+    "2013-12-14",
+    "2013-12-15",
+    "2018-06-14",
+    "2018-06-15",
+    "2019-12-31",
+    "2020-01-01",
+    "2024-03-31",
+    "2024-04-01",
+    "2025-12-31",
+    "2026-01-01",
 ]
 PLANS = {
     "HCSC": ["HCSC-PPO-100", "HCSC-HMO-200", "HCSC-WC-300", "HCSC-MCD-400"],
@@ -31,8 +46,17 @@ PLANS = {
 }
 OTHER_CODES = ["99213", "97110", "97140", "97530", "G0283"]
 COLUMNS = [
-    "claim_id", "line_number", "member_id", "payer_id", "plan_id", "service_date",
-    "procedure_code", "units", "billed_amount", "place_of_service", "provider_npi",
+    "claim_id",
+    "line_number",
+    "member_id",
+    "payer_id",
+    "plan_id",
+    "service_date",
+    "procedure_code",
+    "units",
+    "billed_amount",
+    "place_of_service",
+    "provider_npi",
 ]
 
 
@@ -63,24 +87,37 @@ def main() -> None:
             codes.append((rng.choice(OTHER_CODES), 1))
         for n, (code, units) in enumerate(codes, start=1):
             rate = {"97545": 180.0, "97546": 65.0}.get(code, 95.0)
-            rows.append({
-                "claim_id": f"CLM{claim_no:06d}",
-                "line_number": str(n),
-                "member_id": member,
-                "payer_id": payer,
-                "plan_id": plan,
-                "service_date": day.isoformat(),
-                "procedure_code": code,
-                "units": str(units),
-                "billed_amount": f"{rate * units:.2f}",
-                "place_of_service": pos,
-                "provider_npi": f"1{rng.randrange(10**8, 10**9)}",
-            })
+            rows.append(
+                {
+                    "claim_id": f"CLM{claim_no:06d}",
+                    "line_number": str(n),
+                    "member_id": member,
+                    "payer_id": payer,
+                    "plan_id": plan,
+                    "service_date": day.isoformat(),
+                    "procedure_code": code,
+                    "units": str(units),
+                    "billed_amount": f"{rate * units:.2f}",
+                    "place_of_service": pos,
+                    "provider_npi": f"1{rng.randrange(10**8, 10**9)}",
+                }
+            )
     # the same member twice on one day: the daily unit limit summed across claims
     for claim in ("CLM900001", "CLM900002"):
-        rows.append({**rows[0], "claim_id": claim, "line_number": "1", "member_id": "M9999",
-                     "procedure_code": "97545", "units": "1", "service_date": "2024-06-03",
-                     "payer_id": "HCSC", "plan_id": "HCSC-PPO-100", "place_of_service": "11"})
+        rows.append(
+            {
+                **rows[0],
+                "claim_id": claim,
+                "line_number": "1",
+                "member_id": "M9999",
+                "procedure_code": "97545",
+                "units": "1",
+                "service_date": "2024-06-03",
+                "payer_id": "HCSC",
+                "plan_id": "HCSC-PPO-100",
+                "place_of_service": "11",
+            }
+        )
     bad = [
         {"service_date": "2024-13-01"},
         {"service_date": "02/30/2024"},

@@ -117,10 +117,21 @@ def chromium(binary: str) -> Iterator[int]:
         with log.open("wb") as stderr:
             process = subprocess.Popen(
                 [
-                    binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--remote-debugging-port=0", "--remote-allow-origins=*", f"--user-data-dir={profile}",
-                    "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--disable-extensions", "--hide-scrollbars",
+                    binary,
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--remote-debugging-port=0",
+                    "--remote-allow-origins=*",
+                    f"--user-data-dir={profile}",
+                    "--no-first-run",
+                    "--no-default-browser-check",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--disable-extensions",
+                    "--hide-scrollbars",
                     "about:blank",
                 ],
                 stdout=subprocess.DEVNULL,
@@ -162,21 +173,28 @@ def visit(binary: str, page: Path, *, height: int | None = None, scale: float = 
         try:
             for domain in ("Page", "Network", "Runtime", "Log"):
                 tools.send(f"{domain}.enable")
-            tools.send("Emulation.setDeviceMetricsOverride", width=WIDTH, height=900, deviceScaleFactor=1,
-                       mobile=False)
+            tools.send("Emulation.setDeviceMetricsOverride", width=WIDTH, height=900, deviceScaleFactor=1, mobile=False)
             tools.send("Page.navigate", url=url)
             tools.wait_for("Page.loadEventFired")
             evaluated = tools.send("Runtime.evaluate", expression=MEASURE_CHARTS, returnByValue=True)
             result.charts = json.loads(evaluated["result"]["value"])
             resources = tools.send(
-                "Runtime.evaluate", expression="JSON.stringify(performance.getEntriesByType('resource')"
-                ".map(e => e.name))", returnByValue=True,
+                "Runtime.evaluate",
+                expression="JSON.stringify(performance.getEntriesByType('resource').map(e => e.name))",
+                returnByValue=True,
             )
             full = tools.send("Page.getLayoutMetrics")["cssContentSize"]
             shot = tools.send(
-                "Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                clip={"x": 0, "y": 0, "width": WIDTH, "height": min(height or full["height"], full["height"]),
-                      "scale": scale},
+                "Page.captureScreenshot",
+                format="png",
+                captureBeyondViewport=True,
+                clip={
+                    "x": 0,
+                    "y": 0,
+                    "width": WIDTH,
+                    "height": min(height or full["height"], full["height"]),
+                    "scale": scale,
+                },
             )
             result.screenshot = base64.b64decode(shot["data"])
         finally:

@@ -9,6 +9,7 @@ import polars as pl
 from adjudicator.compiled import compile_rules
 from adjudicator.contract import CANONICAL_COLUMNS, SOURCE_FILE
 from adjudicator.driver import adjudicate_frame
+from adjudicator.options import DEFAULT_SETTINGS, EngineSettings
 from adjudicator.rules import RuleSet
 
 BASE_LINE: dict[str, str | None] = {
@@ -30,16 +31,19 @@ def raw_frame(rows: list[dict[str, Any]], source: str = "inline.csv") -> pl.Lazy
     full = [{**BASE_LINE, **row} for row in rows]
     columns = list(dict.fromkeys([*CANONICAL_COLUMNS, *(k for r in full for k in r)]))
     data = {c: [r.get(c) for r in full] for c in columns}
-    return pl.LazyFrame(data, schema={c: pl.String for c in columns}).with_columns(
-        pl.lit(source).alias(SOURCE_FILE)
-    )
+    return pl.LazyFrame(data, schema={c: pl.String for c in columns}).with_columns(pl.lit(source).alias(SOURCE_FILE))
 
 
 def run_plan(
-    rows: list[dict[str, Any]], rules: RuleSet, *, batch_size: int | None = None
+    rows: list[dict[str, Any]],
+    rules: RuleSet,
+    *,
+    batch_size: int | None = None,
+    settings: EngineSettings = DEFAULT_SETTINGS,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Results and rejects of inline rows, through the prepass and the batch function (one batch by default)."""
+    """Results and rejects of inline rows, through the prepass and the batch function (one batch by default);
+    ``settings`` size the prepass's spills."""
     results, rejects, _ = adjudicate_frame(
-        raw_frame(rows), compile_rules(rules), run_id="test-run", batch_size=batch_size
+        raw_frame(rows), compile_rules(rules), run_id="test-run", batch_size=batch_size, settings=settings
     )
     return results, rejects

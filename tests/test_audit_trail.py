@@ -69,8 +69,13 @@ CHANGES = [
 
 @pytest.mark.parametrize(("case", "name", "change", "words"), CHANGES, ids=[c[0] for c in CHANGES])
 def test_an_input_changed_while_read_publishes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    case: str, name: str, change: Callable[[Path], None], words: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+    name: str,
+    change: Callable[[Path], None],
+    words: str,
 ) -> None:
     path = tmp_path / name
     if name.endswith(".parquet"):

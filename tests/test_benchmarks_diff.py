@@ -28,14 +28,25 @@ def _cell(lines: int, contender: str, wall: float, peak: float) -> Cell:
 
 # (case, cells, expected {(lines, target): (value, met)})
 TARGET_CASES = [
-    ("10M met", [_cell(10_000_000, RUN, 20.0, 1000.0), _cell(10_000_000, DIFF, 10.0, 900.0)],
-     {(10_000_000, "wall / one run"): (0.5, True), (10_000_000, "peak RSS MiB"): (900.0, True)}),
-    ("slower than the run, too large", [_cell(10_000_000, RUN, 10.0, 1000.0), _cell(10_000_000, DIFF, 12.0, 2048.0)],
-     {(10_000_000, "wall / one run"): (1.2, False), (10_000_000, "peak RSS MiB"): (2048.0, False)}),
-    ("growth from 10M to 100M",
-     [_cell(10_000_000, DIFF, 10.0, 800.0), _cell(100_000_000, DIFF, 100.0, 1000.0)],
-     {(10_000_000, "peak RSS MiB"): (800.0, True), (100_000_000, "peak RSS MiB"): (1000.0, True),
-      (100_000_000, "peak(100M) / peak(10M)"): (1.25, False)}),
+    (
+        "10M met",
+        [_cell(10_000_000, RUN, 20.0, 1000.0), _cell(10_000_000, DIFF, 10.0, 900.0)],
+        {(10_000_000, "wall / one run"): (0.5, True), (10_000_000, "peak RSS MiB"): (900.0, True)},
+    ),
+    (
+        "slower than the run, too large",
+        [_cell(10_000_000, RUN, 10.0, 1000.0), _cell(10_000_000, DIFF, 12.0, 2048.0)],
+        {(10_000_000, "wall / one run"): (1.2, False), (10_000_000, "peak RSS MiB"): (2048.0, False)},
+    ),
+    (
+        "growth from 10M to 100M",
+        [_cell(10_000_000, DIFF, 10.0, 800.0), _cell(100_000_000, DIFF, 100.0, 1000.0)],
+        {
+            (10_000_000, "peak RSS MiB"): (800.0, True),
+            (100_000_000, "peak RSS MiB"): (1000.0, True),
+            (100_000_000, "peak(100M) / peak(10M)"): (1.25, False),
+        },
+    ),
 ]
 
 

@@ -65,37 +65,72 @@ DIFF_CASES = [
     ("identical runs", BASE, BASE, {}),
     ("a line only in the new run", BASE, [*BASE, _line("ADD")], {("ADD", 1): ("only_in_new", [])}),
     ("a line only in the old run", BASE, BASE[1:], {("NMN", 1): ("only_in_old", [])}),
-    ("a result becomes a reject", BASE, _replace(BASE, "HMO", units="0"),
-     {("HMO", 1): ("rejected_in_new", [])}),
-    ("a reject becomes a result", _replace(BASE, "HMO", service_date="2024-13-01"), BASE,
-     {("HMO", 1): ("rejected_in_old", [])}),
+    ("a result becomes a reject", BASE, _replace(BASE, "HMO", units="0"), {("HMO", 1): ("rejected_in_new", [])}),
+    (
+        "a reject becomes a result",
+        _replace(BASE, "HMO", service_date="2024-13-01"),
+        BASE,
+        {("HMO", 1): ("rejected_in_old", [])},
+    ),
     ("a reject in both runs is unchanged", _replace(BASE, "HMO", units="0"), _replace(BASE, "HMO", units="x"), {}),
-    ("a duplicated key rejected in the old run counts once",
-     [*BASE, _line("HMO", plan_id="HCSC-HMO-200")], BASE, {("HMO", 1): ("rejected_in_old", [])}),
+    (
+        "a duplicated key rejected in the old run counts once",
+        [*BASE, _line("HMO", plan_id="HCSC-HMO-200")],
+        BASE,
+        {("HMO", 1): ("rejected_in_old", [])},
+    ),
     ("a reject without a usable key is not compared", [*BASE, _line("BAD", line_number="x")], BASE, {}),
     ("a reject only in the old run", [*BASE, _line("BAD", units="0")], BASE, {("BAD", 1): ("only_in_old", [])}),
-    ("another plan: determination, reason and codes move", BASE, _replace(BASE, "NMN", plan_id="HCSC-HMO-200"),
-     {("NMN", 1): ("changed", ["determination", "reason", "group_code", "carc"])}),
-    ("a date in another revision of the same policy",
-     _replace(BASE, "HMO", service_date="2023-01-01"), _replace(BASE, "HMO", service_date="2023-08-01"),
-     {("HMO", 1): ("changed", ["policy_version", "policy_effective_date", "policy_end_date"])}),
-    ("a date in another policy", BASE, _replace(BASE, "HMO", service_date="2023-08-01"),
-     {("HMO", 1): ("changed", ["policy_id", "policy_version", "policy_effective_date", "policy_end_date"])}),
-    ("units over the daily limit: only the edits move", BASE, _replace(BASE, "NMN", units="2"),
-     {("NMN", 1): ("changed", ["edits", "edit_carcs"])}),
-    ("a line leaves the policy's codes: policy columns go null", BASE, _replace(BASE, "HMO", procedure_code="99213"),
-     {("HMO", 1): ("changed", ["determination", "reason", "policy_id", "policy_version",
-                               "policy_effective_date", "policy_end_date"])}),
+    (
+        "another plan: determination, reason and codes move",
+        BASE,
+        _replace(BASE, "NMN", plan_id="HCSC-HMO-200"),
+        {("NMN", 1): ("changed", ["determination", "reason", "group_code", "carc"])},
+    ),
+    (
+        "a date in another revision of the same policy",
+        _replace(BASE, "HMO", service_date="2023-01-01"),
+        _replace(BASE, "HMO", service_date="2023-08-01"),
+        {("HMO", 1): ("changed", ["policy_version", "policy_effective_date", "policy_end_date"])},
+    ),
+    (
+        "a date in another policy",
+        BASE,
+        _replace(BASE, "HMO", service_date="2023-08-01"),
+        {("HMO", 1): ("changed", ["policy_id", "policy_version", "policy_effective_date", "policy_end_date"])},
+    ),
+    (
+        "units over the daily limit: only the edits move",
+        BASE,
+        _replace(BASE, "NMN", units="2"),
+        {("NMN", 1): ("changed", ["edits", "edit_carcs"])},
+    ),
+    (
+        "a line leaves the policy's codes: policy columns go null",
+        BASE,
+        _replace(BASE, "HMO", procedure_code="99213"),
+        {
+            ("HMO", 1): (
+                "changed",
+                ["determination", "reason", "policy_id", "policy_version", "policy_effective_date", "policy_end_date"],
+            )
+        },
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case", "old", "new", "expected"), DIFF_CASES, ids=[c[0] for c in DIFF_CASES])
 def test_diff_lists_exactly_the_lines_that_moved(
-    tmp_path: Path, rules: RuleSet, case: str, old: list[dict[str, Any]], new: list[dict[str, Any]],
+    tmp_path: Path,
+    rules: RuleSet,
+    case: str,
+    old: list[dict[str, Any]],
+    new: list[dict[str, Any]],
     expected: dict[tuple[str, int], tuple[str, list[str]]],
 ) -> None:
     summary = diff_runs(
-        write_run(tmp_path / "old", old, rules, "old"), write_run(tmp_path / "new", new, rules, "new"),
+        write_run(tmp_path / "old", old, rules, "old"),
+        write_run(tmp_path / "new", new, rules, "new"),
         tmp_path / "diff",
     )
     got = {key: (row["change_kind"], row["changed_fields"]) for key, row in changes(tmp_path / "diff").items()}
@@ -167,11 +202,22 @@ def test_plan_correction_moves_exactly_that_plans_nmn_lines(tmp_path: Path, rule
 
     assert set(changes(tmp_path / "diff")) == {("NMN", 1), ("NMN2", 1)}
     moved = [c for c in summary["matrix"] if c["old_determination"] != c["new_determination"]]
-    assert moved == [{"old_determination": "NOT_MEDICALLY_NECESSARY", "new_determination": "BENEFIT_PLAN_REVIEW",
-                      "lines": 2, "billed_amount": "360.00"}]
-    assert summary["top_reason_changes"] == [{"old_reason": "NOT_MEDICALLY_NECESSARY",
-                                              "new_reason": "NO_NMN_EXCLUSION_IN_PLAN",
-                                              "lines": 2, "billed_amount": "360.00"}]
+    assert moved == [
+        {
+            "old_determination": "NOT_MEDICALLY_NECESSARY",
+            "new_determination": "BENEFIT_PLAN_REVIEW",
+            "lines": 2,
+            "billed_amount": "360.00",
+        }
+    ]
+    assert summary["top_reason_changes"] == [
+        {
+            "old_reason": "NOT_MEDICALLY_NECESSARY",
+            "new_reason": "NO_NMN_EXCLUSION_IN_PLAN",
+            "lines": 2,
+            "billed_amount": "360.00",
+        }
+    ]
     assert summary["totals"] == {"lines_compared": 7, "changed": 2, "unchanged": 5}
     assert summary["changed_fields"]["determination"] == 2
     assert summary["changed_fields"]["policy_version"] == 0
@@ -181,11 +227,13 @@ def test_summary_matrix_counts_every_line_including_absent_and_rejected(tmp_path
     old_rows = [*BASE, _line("BAD", units="0"), _line("GONE", billed_amount="10.00"), _line("DROP", units="0")]
     new_rows = [*_replace(BASE, "OFF", units="0"), _line("BAD"), _line("NEW", billed_amount="5.00")]
     summary = diff_runs(
-        write_run(tmp_path / "old", old_rows, rules, "old"), write_run(tmp_path / "new", new_rows, rules, "new"),
+        write_run(tmp_path / "old", old_rows, rules, "old"),
+        write_run(tmp_path / "new", new_rows, rules, "new"),
         tmp_path / "diff",
     )
-    cells = {(c["old_determination"], c["new_determination"]): (c["lines"], c["billed_amount"])
-             for c in summary["matrix"]}
+    cells = {
+        (c["old_determination"], c["new_determination"]): (c["lines"], c["billed_amount"]) for c in summary["matrix"]
+    }
     assert cells == {
         ("NOT_MEDICALLY_NECESSARY", "NOT_MEDICALLY_NECESSARY"): (1, "180.00"),
         ("BENEFIT_PLAN_REVIEW", "BENEFIT_PLAN_REVIEW"): (2, "360.00"),
@@ -196,7 +244,11 @@ def test_summary_matrix_counts_every_line_including_absent_and_rejected(tmp_path
         ("(rejected)", "(absent)"): (1, "180.00"),
     }
     assert summary["by_change_kind"] == {
-        "changed": 0, "only_in_old": 2, "only_in_new": 1, "rejected_in_old": 1, "rejected_in_new": 1,
+        "changed": 0,
+        "only_in_old": 2,
+        "only_in_new": 1,
+        "rejected_in_old": 1,
+        "rejected_in_new": 1,
     }
     assert summary["totals"] == {"lines_compared": 8, "changed": 5, "unchanged": 3}
     assert json.loads((tmp_path / "diff" / SUMMARY).read_text()) == summary
@@ -218,8 +270,10 @@ def test_compare_is_null_safe(case: str, old: str | None, new: str | None, kind:
         values: dict[str, Any] = {f: [None] for f in COMPARED_FIELDS}
         values.update(claim_id=["C"], line_number=[1], billed_amount=[1], rarc=[rarc], edits=[[]], edit_carcs=[[]])
         results = pl.LazyFrame(values).with_columns(pl.col(c).cast(pl.String) for c in ("rarc", "reason"))
-        rejects = pl.LazyFrame({"claim_id": [], "line_number": [], "billed_amount": []}, schema=dict.fromkeys(
-            ("claim_id", "line_number", "billed_amount"), pl.String))
+        rejects = pl.LazyFrame(
+            {"claim_id": [], "line_number": [], "billed_amount": []},
+            schema=dict.fromkeys(("claim_id", "line_number", "billed_amount"), pl.String),
+        )
         return side(results.with_columns(pl.col("billed_amount").cast(pl.Decimal(18, 2))), rejects)
 
     row = compare(one(old), one(new)).collect().row(0, named=True)
@@ -291,7 +345,13 @@ BROKEN_RUNS = [
 
 @pytest.mark.parametrize(("case", "breaks", "names", "says"), BROKEN_RUNS, ids=[c[0] for c in BROKEN_RUNS])
 def test_unreadable_run_is_an_input_error_naming_the_file(
-    tmp_path: Path, rules: RuleSet, capsys: pytest.CaptureFixture[str], case: str, breaks: Any, names: str, says: str,
+    tmp_path: Path,
+    rules: RuleSet,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+    breaks: Any,
+    names: str,
+    says: str,
 ) -> None:
     old = write_run(tmp_path / "old", BASE, rules, "old")
     new = write_run(tmp_path / "new", BASE, rules, "new")

@@ -21,8 +21,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from adjudicator import diff
 from adjudicator.diff import CHANGES, SUMMARY, diff_runs
+from adjudicator.options import EngineSettings
 from adjudicator.rules import RuleSet, load_rules
 from tests.test_diff import BASE, DIFF_CASES, _line, _plans_without_nmn_exclusion, _replace, write_run
 
@@ -33,8 +33,14 @@ Rows = list[dict[str, Any]]
 #: (plan_id, payer_id) the generated lines draw from: plans that exclude NMN, that do not, cover the
 #: service, a Medicare plan, one no table knows, and none
 _PLANS = [
-    ("HCSC-PPO-100", "HCSC"), ("HCSC-HMO-200", "HCSC"), ("HCSC-WC-300", "HCSC"), ("AETNA-OPEN-100", "AETNA"),
-    ("CAM-PPO-100", "CAM"), ("MCR-ADV-100", "MEDICARE"), ("NOPE-1", "HCSC"), (None, "HCSC"),
+    ("HCSC-PPO-100", "HCSC"),
+    ("HCSC-HMO-200", "HCSC"),
+    ("HCSC-WC-300", "HCSC"),
+    ("AETNA-OPEN-100", "AETNA"),
+    ("CAM-PPO-100", "CAM"),
+    ("MCR-ADV-100", "MEDICARE"),
+    ("NOPE-1", "HCSC"),
+    (None, "HCSC"),
 ]
 _CODES = ["97545", "97545", "97546", "99213"]
 _DATES = ["2018-03-01", "2019-06-15", "2020-02-01", "2023-01-01", "2023-08-01", "2024-05-01"]
@@ -44,9 +50,16 @@ _PLACES = ["11", "21", None]
 def _generated_line(rng: random.Random, claim: str, n: int, member: str) -> dict[str, Any]:
     plan, payer = rng.choice(_PLANS)
     return {
-        "claim_id": claim, "line_number": str(n), "member_id": member, "payer_id": payer, "plan_id": plan,
-        "service_date": rng.choice(_DATES), "procedure_code": rng.choice(_CODES), "units": rng.choice("1112"),
-        "billed_amount": f"{rng.randint(20, 500)}.{rng.randint(0, 99):02d}", "place_of_service": rng.choice(_PLACES),
+        "claim_id": claim,
+        "line_number": str(n),
+        "member_id": member,
+        "payer_id": payer,
+        "plan_id": plan,
+        "service_date": rng.choice(_DATES),
+        "procedure_code": rng.choice(_CODES),
+        "units": rng.choice("1112"),
+        "billed_amount": f"{rng.randint(20, 500)}.{rng.randint(0, 99):02d}",
+        "place_of_service": rng.choice(_PLACES),
     }
 
 
@@ -87,8 +100,10 @@ _MUTATIONS: list[tuple[float, Mutation]] = [
     # rejects without a usable key beside the line: a blank claim id, a line number that does not parse
     (0.02, lambda line, rng: ([line, {**line, "claim_id": "  ", "units": "0"}], [line, {**line, "line_number": "x"}])),
     # the other place-of-service class
-    (0.03, lambda line, rng: ([line], [{**line, "place_of_service": "21" if line["place_of_service"] != "21"
-                                        else "11"}])),
+    (
+        0.03,
+        lambda line, rng: ([line], [{**line, "place_of_service": "21" if line["place_of_service"] != "21" else "11"}]),
+    ),
 ]
 
 
@@ -108,7 +123,7 @@ def generated_runs(seed: int, claims: int = 160) -> tuple[Rows, Rows]:
         claim, member = f"G{k:03d}", f"GM{k // 3}"
         for n in range(1, rng.randint(1, 3) + 1):
             line = _generated_line(rng, claim, n, member)
-            (_, mutate), = rng.choices(_MUTATIONS, weights=shares)
+            ((_, mutate),) = rng.choices(_MUTATIONS, weights=shares)
             old_copies, new_copies = mutate(line, rng)
             old += old_copies
             new += new_copies
@@ -120,13 +135,18 @@ CASES: list[tuple[str, Rows, Rows, bool]] = [
     *((name, old, new, False) for name, old, new, _ in DIFF_CASES),
     ("side by side", BASE, _replace(BASE, "NMN", plan_id="HCSC-HMO-200", units="2"), False),
     ("one-sided", BASE, _replace(BASE[1:], "HMO", units="0"), False),
-    ("plan correction",
-     [*BASE, _line("NMN2"), _line("OLDPLAN", service_date="2019-05-01"), _line("NMN", 2, procedure_code="99213")],
-     [*BASE, _line("NMN2"), _line("OLDPLAN", service_date="2019-05-01"), _line("NMN", 2, procedure_code="99213")],
-     True),
-    ("matrix with absent and rejected",
-     [*BASE, _line("BAD", units="0"), _line("GONE", billed_amount="10.00"), _line("DROP", units="0")],
-     [*_replace(BASE, "OFF", units="0"), _line("BAD"), _line("NEW", billed_amount="5.00")], False),
+    (
+        "plan correction",
+        [*BASE, _line("NMN2"), _line("OLDPLAN", service_date="2019-05-01"), _line("NMN", 2, procedure_code="99213")],
+        [*BASE, _line("NMN2"), _line("OLDPLAN", service_date="2019-05-01"), _line("NMN", 2, procedure_code="99213")],
+        True,
+    ),
+    (
+        "matrix with absent and rejected",
+        [*BASE, _line("BAD", units="0"), _line("GONE", billed_amount="10.00"), _line("DROP", units="0")],
+        [*_replace(BASE, "OFF", units="0"), _line("BAD"), _line("NEW", billed_amount="5.00")],
+        False,
+    ),
     ("generated, every change kind, plan correction", *generated_runs(14), True),
     ("generated, same rules", *generated_runs(15), False),
     ("generated, identical runs", generated_runs(16)[0], generated_runs(16)[0], True),
@@ -208,14 +228,16 @@ SPILLS: list[tuple[str, dict[str, Any]]] = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_diff_outputs_equal_the_pinned_outputs(
-    tmp_path: Path, rules: RuleSet, golden: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    rules: RuleSet,
+    golden: dict[str, Any],
     case: tuple[str, Rows, Rows, bool],
 ) -> None:
-    monkeypatch.setattr(diff, "_FAN_OUT", 3)  # more than 3 partitions are spilled in two steps
+    settings = EngineSettings(spill_files_open=3)  # more than 3 partitions are spilled in two steps
     old, new = _runs(tmp_path, case, rules)
     for name, options in SPILLS:
         out = tmp_path / f"diff {name}"
-        diff_runs(old, new, out, **options)
+        diff_runs(old, new, out, **options, settings=settings)
         got = observed(out, old, new)
         if os.environ.get("UPDATE_GOLDEN") and not options:
             pinned = json.loads(GOLDEN.read_text()) if GOLDEN.is_file() else {}

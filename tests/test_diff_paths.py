@@ -10,8 +10,10 @@ import polars as pl
 import pytest
 
 from adjudicator import diff
+from adjudicator.options import EngineSettings
 from adjudicator.output import RESULTS
 from adjudicator.rules import RuleSet, load_rules
+from adjudicator.spill import MAX_PARTITIONS, partitions_for
 from tests.test_diff import BASE, _line, _plans_without_nmn_exclusion, _replace, write_run
 from tests.test_diff_equivalence import observed
 
@@ -38,17 +40,30 @@ BATCH = [*BASE, _line("NMN2"), _line("BAD", units="0"), _line("DUP"), _line("DUP
 
 # (case, new lines, how the old run's folder is then edited, how the new one's is, diff_runs options,
 #  whether the aligned path takes the runs)
-PATH_CASES: list[tuple[str, list[dict[str, Any]], Callable[[Path], None], Callable[[Path], None],
-                       dict[str, Any], bool]] = [
+PATH_CASES: list[
+    tuple[str, list[dict[str, Any]], Callable[[Path], None], Callable[[Path], None], dict[str, Any], bool]
+] = [
     ("same lines, one plan corrected", BATCH, _unchanged, _unchanged, {}, True),
-    ("same lines, other rejects", [*_replace(BATCH, "BAD", units="x"), _line("NEWBAD", line_number="0")],
-     _unchanged, _unchanged, {}, True),
+    (
+        "same lines, other rejects",
+        [*_replace(BATCH, "BAD", units="x"), _line("NEWBAD", line_number="0")],
+        _unchanged,
+        _unchanged,
+        {},
+        True,
+    ),
     ("a line fewer", BATCH[1:], _unchanged, _unchanged, {}, False),
     ("same keys, another order", BATCH, _unchanged, _results_reversed, {}, False),
     ("same count, another key", [*BATCH[1:], _line("OTHER")], _unchanged, _unchanged, {}, False),
     ("a key twice in both runs' results", BATCH, _first_result_twice, _first_result_twice, {}, False),
-    ("a key-hash collision", BATCH, _unchanged, _unchanged,
-     {"key_hash": lambda: pl.col("line_number").cast(pl.UInt64)}, False),
+    (
+        "a key-hash collision",
+        BATCH,
+        _unchanged,
+        _unchanged,
+        {"key_hash": lambda: pl.col("line_number").cast(pl.UInt64)},
+        False,
+    ),
 ]
 
 
@@ -57,11 +72,17 @@ PATH_CASES: list[tuple[str, list[dict[str, Any]], Callable[[Path], None], Callab
     ("case", "new_rows", "edit_old", "edit_new", "options", "aligned"), PATH_CASES, ids=[c[0] for c in PATH_CASES]
 )
 def test_aligned_path_only_when_verified_and_then_equal_to_the_partitioned_path(
-    tmp_path: Path, rules: RuleSet, monkeypatch: pytest.MonkeyPatch, zip_rows: int, case: str,
-    new_rows: list[dict[str, Any]], edit_old: Callable[[Path], None], edit_new: Callable[[Path], None],
-    options: dict[str, Any], aligned: bool,
+    tmp_path: Path,
+    rules: RuleSet,
+    zip_rows: int,
+    case: str,
+    new_rows: list[dict[str, Any]],
+    edit_old: Callable[[Path], None],
+    edit_new: Callable[[Path], None],
+    options: dict[str, Any],
+    aligned: bool,
 ) -> None:
-    monkeypatch.setattr(diff, "_ZIP_ROWS", zip_rows)  # 3: the runs are zipped in several slices
+    settings = EngineSettings(diff_zip_rows=zip_rows)  # 3: the runs are zipped in several slices
     corrected = load_rules(plans=_plans_without_nmn_exclusion(tmp_path, "HCSC-PPO-100"))
     old = write_run(tmp_path / "old", BATCH, rules, "old")
     new = write_run(tmp_path / "new", new_rows, corrected, "new")
@@ -70,26 +91,31 @@ def test_aligned_path_only_when_verified_and_then_equal_to_the_partitioned_path(
     spill = tmp_path / "spill"
     spill.mkdir()
     hash_ = options.get("key_hash", diff.line_hash)()
-    took = diff._compare_aligned(old, new, hash_, tmp_path / "changes.parquet", spill) is not None
+    took = diff._compare_aligned(old, new, hash_, tmp_path / "changes.parquet", spill, settings) is not None
     assert took == aligned
-    diff.diff_runs(old, new, tmp_path / "auto", **options)
-    diff.diff_runs(old, new, tmp_path / "partitioned", aligned=False, partitions=3)
+    diff.diff_runs(old, new, tmp_path / "auto", **options, settings=settings)
+    diff.diff_runs(old, new, tmp_path / "partitioned", aligned=False, partitions=3, settings=settings)
     assert observed(tmp_path / "auto", old, new) == observed(tmp_path / "partitioned", old, new)
 
 
-def test_aligned_path_leaves_large_rejects_to_the_partitioned_path(
-    tmp_path: Path, rules: RuleSet, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_aligned_path_leaves_large_rejects_to_the_partitioned_path(tmp_path: Path, rules: RuleSet) -> None:
     old = write_run(tmp_path / "old", BATCH, rules, "old")
     new = write_run(tmp_path / "new", BATCH, rules, "new")
-    monkeypatch.setattr(diff, "_ALIGNED_MAX_REJECTS", 2)  # each run rejects 3 lines (BAD, DUP twice)
-    assert diff._compare_aligned(old, new, diff.line_hash(), tmp_path / "c.parquet", tmp_path) is None
+    settings = EngineSettings(diff_aligned_max_rejects=2)  # each run rejects 3 lines (BAD, DUP twice)
+    assert diff._compare_aligned(old, new, diff.line_hash(), tmp_path / "c.parquet", tmp_path, settings) is None
 
 
-@pytest.mark.parametrize(("rows", "partitions"), [(0, 1), (1, 1), (diff.ROWS_PER_PARTITION, 1),
-                                                  (diff.ROWS_PER_PARTITION + 1, 2), (10**12, 1024)])
+#: the diff's default rows per spill partition (``EngineSettings.diff_rows_per_partition``)
+PER_PARTITION = 500_000
+
+
+@pytest.mark.parametrize(
+    ("rows", "partitions"), [(0, 1), (1, 1), (PER_PARTITION, 1), (PER_PARTITION + 1, 2), (10**12, 1024)]
+)
 def test_partitions_grow_with_the_runs_within_bounds(rows: int, partitions: int) -> None:
-    assert diff.partitions_for(rows) == partitions
+    assert EngineSettings().diff_rows_per_partition == PER_PARTITION
+    assert MAX_PARTITIONS == 1024
+    assert partitions_for(rows, PER_PARTITION) == partitions
 
 
 def test_partitions_must_be_positive(tmp_path: Path, rules: RuleSet) -> None:
@@ -105,7 +131,8 @@ def test_runs_without_any_result_take_the_aligned_path_and_equal_the_partitioned
     new = write_run(tmp_path / "new", [_line("A", units="0")], rules, "new")
     spill = tmp_path / "spill"
     spill.mkdir()
-    assert diff._compare_aligned(old, new, diff.line_hash(), tmp_path / "changes.parquet", spill) is not None
+    changes = tmp_path / "changes.parquet"
+    assert diff._compare_aligned(old, new, diff.line_hash(), changes, spill, EngineSettings()) is not None
     summary = diff.diff_runs(old, new, tmp_path / "auto")
     diff.diff_runs(old, new, tmp_path / "partitioned", aligned=False, partitions=3)
     assert observed(tmp_path / "auto", old, new) == observed(tmp_path / "partitioned", old, new)

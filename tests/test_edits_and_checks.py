@@ -23,44 +23,60 @@ def _line(claim: str, n: int, code: str, **more: Any) -> dict[str, Any]:
 
 # (case, lines, expected edits per (claim_id, line_number))
 EDIT_CASES = [
-    ("add-on with its primary on the same claim and day",
-     [_line("A", 1, "97545"), _line("A", 2, "97546")],
-     {("A", 1): [], ("A", 2): []}),
+    (
+        "add-on with its primary on the same claim and day",
+        [_line("A", 1, "97545"), _line("A", 2, "97546")],
+        {("A", 1): [], ("A", 2): []},
+    ),
     ("add-on alone", [_line("A", 1, "97546")], {("A", 1): ["ADDON_WITHOUT_PRIMARY"]}),
-    ("primary on another day of the claim",
-     [_line("A", 1, "97545", service_date="2024-05-02"), _line("A", 2, "97546")],
-     {("A", 1): [], ("A", 2): ["ADDON_WITHOUT_PRIMARY"]}),
-    ("primary on another claim of the member",
-     [_line("A", 1, "97545"), _line("B", 1, "97546")],
-     {("A", 1): [], ("B", 1): ["ADDON_WITHOUT_PRIMARY"]}),
-    ("primary is a reject, so not a valid primary",
-     [_line("A", 1, "97545", units="0"), _line("A", 2, "97546")],
-     {("A", 2): ["ADDON_WITHOUT_PRIMARY"]}),
-    ("one 97545 unit a day is the limit",
-     [_line("A", 1, "97545", units="1")], {("A", 1): []}),
-    ("two units on one line",
-     [_line("A", 1, "97545", units="2")], {("A", 1): ["UNITS_EXCEED_DAILY_LIMIT"]}),
-    ("two lines of one member and day across claims: every contributing line",
-     [_line("A", 1, "97545"), _line("B", 1, "97545"), _line("B", 2, "99213")],
-     {("A", 1): ["UNITS_EXCEED_DAILY_LIMIT"], ("B", 1): ["UNITS_EXCEED_DAILY_LIMIT"],
-      ("B", 2): []}),
-    ("other members or days do not add up",
-     [_line("A", 1, "97545"), _line("B", 1, "97545", member_id="M2"),
-      _line("C", 1, "97545", service_date="2024-05-02")],
-     {("A", 1): [], ("B", 1): [], ("C", 1): []}),
-    ("97546 units are not limited",
-     [_line("A", 1, "97545"), _line("A", 2, "97546", units="6")],
-     {("A", 1): [], ("A", 2): []}),
-    ("both edits on one line set",
-     [_line("A", 1, "97545", units="3"), _line("B", 1, "97546")],
-     {("A", 1): ["UNITS_EXCEED_DAILY_LIMIT"], ("B", 1): ["ADDON_WITHOUT_PRIMARY"]}),
+    (
+        "primary on another day of the claim",
+        [_line("A", 1, "97545", service_date="2024-05-02"), _line("A", 2, "97546")],
+        {("A", 1): [], ("A", 2): ["ADDON_WITHOUT_PRIMARY"]},
+    ),
+    (
+        "primary on another claim of the member",
+        [_line("A", 1, "97545"), _line("B", 1, "97546")],
+        {("A", 1): [], ("B", 1): ["ADDON_WITHOUT_PRIMARY"]},
+    ),
+    (
+        "primary is a reject, so not a valid primary",
+        [_line("A", 1, "97545", units="0"), _line("A", 2, "97546")],
+        {("A", 2): ["ADDON_WITHOUT_PRIMARY"]},
+    ),
+    ("one 97545 unit a day is the limit", [_line("A", 1, "97545", units="1")], {("A", 1): []}),
+    ("two units on one line", [_line("A", 1, "97545", units="2")], {("A", 1): ["UNITS_EXCEED_DAILY_LIMIT"]}),
+    (
+        "two lines of one member and day across claims: every contributing line",
+        [_line("A", 1, "97545"), _line("B", 1, "97545"), _line("B", 2, "99213")],
+        {("A", 1): ["UNITS_EXCEED_DAILY_LIMIT"], ("B", 1): ["UNITS_EXCEED_DAILY_LIMIT"], ("B", 2): []},
+    ),
+    (
+        "other members or days do not add up",
+        [
+            _line("A", 1, "97545"),
+            _line("B", 1, "97545", member_id="M2"),
+            _line("C", 1, "97545", service_date="2024-05-02"),
+        ],
+        {("A", 1): [], ("B", 1): [], ("C", 1): []},
+    ),
+    (
+        "97546 units are not limited",
+        [_line("A", 1, "97545"), _line("A", 2, "97546", units="6")],
+        {("A", 1): [], ("A", 2): []},
+    ),
+    (
+        "both edits on one line set",
+        [_line("A", 1, "97545", units="3"), _line("B", 1, "97546")],
+        {("A", 1): ["UNITS_EXCEED_DAILY_LIMIT"], ("B", 1): ["ADDON_WITHOUT_PRIMARY"]},
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "lines", "expected"), EDIT_CASES,
-                         ids=[c[0] for c in EDIT_CASES])
-def test_edit(rules: RuleSet, case: str, lines: list[dict[str, Any]],
-              expected: dict[tuple[str, int], list[str]]) -> None:
+@pytest.mark.parametrize(("case", "lines", "expected"), EDIT_CASES, ids=[c[0] for c in EDIT_CASES])
+def test_edit(
+    rules: RuleSet, case: str, lines: list[dict[str, Any]], expected: dict[tuple[str, int], list[str]]
+) -> None:
     results, _ = run_plan(lines, rules)
     got = {(r["claim_id"], r["line_number"]): r["edits"] for r in results.iter_rows(named=True)}
     assert got == expected
@@ -94,13 +110,15 @@ CHECK_CASES = [
     ("amount with a third decimal", {"billed_amount": "12.345"}, ["unparseable_billed_amount"]),
     ("amount in exponent form", {"billed_amount": "1e3"}, ["unparseable_billed_amount"]),
     ("date without zero padding", {"service_date": "2024-1-5"}, ["unparseable_service_date"]),
-    ("several at once", {"units": "0", "billed_amount": "-1", "service_date": "x"},
-     ["unparseable_service_date", "units_below_1", "negative_billed_amount"]),
+    (
+        "several at once",
+        {"units": "0", "billed_amount": "-1", "service_date": "x"},
+        ["unparseable_service_date", "units_below_1", "negative_billed_amount"],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "changes", "failed"), CHECK_CASES,
-                         ids=[c[0] for c in CHECK_CASES])
+@pytest.mark.parametrize(("case", "changes", "failed"), CHECK_CASES, ids=[c[0] for c in CHECK_CASES])
 def test_row_check(rules: RuleSet, case: str, changes: dict[str, Any], failed: list[str]) -> None:
     results, rejects = run_plan([changes, {"claim_id": "OK"}], rules)
     assert results["claim_id"].to_list() == ["OK"]
@@ -129,7 +147,8 @@ def test_text_values_are_trimmed(rules: RuleSet) -> None:
     lines = [
         {"claim_id": "A ", "payer_id": " HCSC", "plan_id": "HCSC-PPO-100 ", "procedure_code": "97545 "},
         {"claim_id": "A", "line_number": "2", "procedure_code": "97546"},
-        {"claim_id": " B", "line_number": "1"}, {"claim_id": "B", "line_number": "1"},
+        {"claim_id": " B", "line_number": "1"},
+        {"claim_id": "B", "line_number": "1"},
     ]
     results, rejects = run_plan(lines, rules)
     assert results["claim_id"].to_list() == ["A", "A"]
@@ -189,15 +208,21 @@ def test_rejects_keep_source_file(rules: RuleSet) -> None:
 def test_hash_collisions_fall_back_to_exact_keys(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
     """With a key hash that maps every line to one value, the verdicts must not change."""
     from adjudicator import prepass
+    from adjudicator.options import DEFAULT_SETTINGS, EngineSettings
 
     lines = [
-        _line("A", 1, "97545"), _line("A", 2, "97546"), _line("B", 1, "97546"),
-        _line("C", 1, "97545", units="2"), _line("D", 1, "99213"), _line("D", 1, "99213"),
-        _line("E", 1, "97545", member_id="M9"), _line("F", 1, "97545", member_id="M9"),
+        _line("A", 1, "97545"),
+        _line("A", 2, "97546"),
+        _line("B", 1, "97546"),
+        _line("C", 1, "97545", units="2"),
+        _line("D", 1, "99213"),
+        _line("D", 1, "99213"),
+        _line("E", 1, "97545", member_id="M9"),
+        _line("F", 1, "97545", member_id="M9"),
     ]
 
-    def outcome() -> list[tuple[Any, ...]]:
-        results, rejects = run_plan(lines, rules)
+    def outcome(settings: EngineSettings = DEFAULT_SETTINGS) -> list[tuple[Any, ...]]:
+        results, rejects = run_plan(lines, rules, settings=settings)
         got = [(r["claim_id"], r["line_number"], r["edits"]) for r in results.iter_rows(named=True)]
         got += [(r["claim_id"], r["line_number"], r["failed_checks"]) for r in rejects.iter_rows(named=True)]
         return sorted(got, key=str)
@@ -205,8 +230,6 @@ def test_hash_collisions_fall_back_to_exact_keys(rules: RuleSet, monkeypatch: py
     honest = outcome()
     # every line in one spill partition of several, chosen by a hash that collides for every key
     monkeypatch.setattr(prepass, "spill_hash", lambda expr: pl.lit(7, dtype=pl.UInt64))
-    monkeypatch.setattr(prepass, "ROWS_PER_PARTITION", 2)
-    monkeypatch.setattr(prepass, "HASHES_IN_MEMORY", 0)  # the spilled key check
-    monkeypatch.setattr(prepass, "CONCERNED_ROWS_PER_PARTITION", 2)
-    assert outcome() == honest
+    # the spilled key check, 2 lines per partition, and the edits 2 concerned lines per partition
+    assert outcome(EngineSettings(rows_per_partition=2, hashes_in_memory=0, concerned_rows_per_partition=2)) == honest
     assert ("D", "1", ["duplicate_key"]) in honest and ("C", 1, ["UNITS_EXCEED_DAILY_LIMIT"]) in honest

@@ -27,7 +27,9 @@ from adjudicator.cli import main
 from adjudicator.compiled import CompiledRules, compile_rules
 from adjudicator.driver import adjudicate_frame
 from adjudicator.errors import InternalError
+from adjudicator.options import EngineSettings
 from adjudicator.rules import RuleSet, load_rules
+from adjudicator.spill import MAX_PARTITIONS, partitions_for
 from adjudicator.summary import extended_summary, finish_summary, merge_summary_parts
 from adjudicator.validate import with_checks
 from tests.helpers import raw_frame
@@ -62,15 +64,12 @@ def _split_sample(folder: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.parametrize("batch_size", [1, 7, 1_000, None])
-def test_any_batch_size_gives_the_golden_outputs(
-    tmp_path: Path, batch_size: int | None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_any_batch_size_gives_the_golden_outputs(tmp_path: Path, batch_size: int | None) -> None:
     """Through the CLI and both Parquet writers: byte-identical content at every batch size."""
-    if batch_size is not None:
-        monkeypatch.setattr(driver, "BATCH_SIZE", batch_size)
+    sized = [] if batch_size is None else ["--engine-settings", json.dumps({"batch_size": batch_size})]
     first, second = _split_sample(tmp_path)
     out = tmp_path / "out"
-    assert main(["run", str(first), str(second), "--out", str(out), "--quiet"]) == 0
+    assert main(["run", str(first), str(second), "--out", str(out), "--quiet", *sized]) == 0
     results = _as_text(pl.read_parquet(out / "results.parquet").select(RESULT_COLUMNS))
     rejects = _as_text(pl.read_parquet(out / "rejects.parquet").drop("run_id", "source_file"))
     assert results.equals(pl.read_csv(GOLDEN / "sample_results.csv", infer_schema=False))
@@ -91,8 +90,10 @@ def _run_in_slices(raw: pl.LazyFrame, compiled: CompiledRules, cuts: list[int]) 
     bounds = [0, *sorted(c for c in cuts if 0 < c < lines.height), lines.height]
     outs = [adjudicate_batch(lines[a:b], facts, compiled, "r") for a, b in zip(bounds, bounds[1:], strict=False)]
     empty = adjudicate_batch(lines.head(0), facts, compiled, "r")
-    return (pl.concat([empty.results, *(o.results for o in outs)]),
-            pl.concat([empty.rejects, *(o.rejects for o in outs)]))
+    return (
+        pl.concat([empty.results, *(o.results for o in outs)]),
+        pl.concat([empty.rejects, *(o.rejects for o in outs)]),
+    )
 
 
 @st.composite
@@ -172,17 +173,17 @@ def test_facts_are_exact_keys_even_when_every_spill_hash_collides(
     compiled: CompiledRules, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rows = [
-        {"claim_id": "A", "line_number": "1"}, {"claim_id": "A", "line_number": "1"},
+        {"claim_id": "A", "line_number": "1"},
+        {"claim_id": "A", "line_number": "1"},
         {"claim_id": "B", "line_number": "1", "member_id": "MB"},
         {"claim_id": "C", "line_number": "2", "member_id": "MC"},
         {"claim_id": "P", "line_number": "1", "procedure_code": "97546", "member_id": "MP"},
     ]
     honest = prepass.find_facts(raw_frame(rows), compiled, expected_rows=len(rows))
     monkeypatch.setattr(prepass, "spill_hash", lambda expr: pl.lit(3, dtype=pl.UInt64))
-    monkeypatch.setattr(prepass, "ROWS_PER_PARTITION", 2)
-    monkeypatch.setattr(prepass, "HASHES_IN_MEMORY", 0)  # the spilled key check
-    monkeypatch.setattr(prepass, "CONCERNED_ROWS_PER_PARTITION", 1)
-    collided = prepass.find_facts(raw_frame(rows), compiled, expected_rows=len(rows))
+    # the spilled key check, 2 lines per partition, and the edits 1 concerned line per partition
+    small = EngineSettings(rows_per_partition=2, hashes_in_memory=0, concerned_rows_per_partition=1)
+    collided = prepass.find_facts(raw_frame(rows), compiled, expected_rows=len(rows), settings=small)
     for facts in (honest, collided):
         keys = facts.keys.sort(prepass.CLAIM_ID)
         assert keys.filter(pl.col(prepass.DUPLICATE))[prepass.CLAIM_ID].to_list() == ["A"]
@@ -193,11 +194,13 @@ def test_facts_are_exact_keys_even_when_every_spill_hash_collides(
 def test_duplicates_from_hashes_in_memory_are_exact_and_equal_the_spilled_ones(
     tmp_path: Path, compiled: CompiledRules, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Below ``HASHES_IN_MEMORY`` lines the key check sorts the key hashes in memory; a hash every key shares
-    makes every line a candidate, and the exact keys still decide."""
+    """Up to ``EngineSettings.hashes_in_memory`` lines the key check sorts the key hashes in memory; a hash every
+    key shares makes every line a candidate, and the exact keys still decide."""
     rows = [
-        {"claim_id": "A", "line_number": "1"}, {"claim_id": "A", "line_number": "1"},
-        {"claim_id": "A", "line_number": "2"}, {"claim_id": "B", "line_number": "1"},
+        {"claim_id": "A", "line_number": "1"},
+        {"claim_id": "A", "line_number": "1"},
+        {"claim_id": "A", "line_number": "2"},
+        {"claim_id": "B", "line_number": "1"},
         {"claim_id": " B", "line_number": "01"},  # trimmed and parsed: the same key as B/1
         {"claim_id": "C", "line_number": "x"},  # no key: never a duplicate
         {"claim_id": "C", "line_number": "x"},
@@ -214,9 +217,7 @@ def test_duplicates_from_hashes_in_memory_are_exact_and_equal_the_spilled_ones(
 
 
 @pytest.mark.parametrize("partitions", [1, 5])  # 5: 48 concerned lines, 10 per partition
-def test_spilled_edit_facts_equal_the_unspilled_ones(
-    tmp_path: Path, compiled: CompiledRules, partitions: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_spilled_edit_facts_equal_the_unspilled_ones(tmp_path: Path, compiled: CompiledRules, partitions: int) -> None:
     """Partitioned by claim for the add-on edit, by member for the unit limit: the same facts."""
     rows = [
         {"claim_id": "U1", "line_number": "1", "member_id": "MU", "units": "3"},
@@ -224,15 +225,15 @@ def test_spilled_edit_facts_equal_the_unspilled_ones(
         {"claim_id": "A1", "line_number": "1", "procedure_code": "97545"},
         {"claim_id": "A1", "line_number": "2", "procedure_code": "97546"},
         {"claim_id": "A2", "line_number": "1", "procedure_code": "97546"},
-        {"claim_id": "D", "line_number": "1"}, {"claim_id": "D", "line_number": "1"},
+        {"claim_id": "D", "line_number": "1"},
+        {"claim_id": "D", "line_number": "1"},
         {"claim_id": "B", "line_number": "1", "units": "0"},
         *({"claim_id": f"K{i}", "line_number": "1", "member_id": f"M{i % 7}"} for i in range(40)),
     ]
     raw = raw_frame(rows)
-    monkeypatch.setattr(prepass, "CONCERNED_ROWS_PER_PARTITION", 10 if partitions > 1 else 10**6)
-    spilled = prepass.find_facts(raw, compiled, spill_dir=tmp_path, expected_rows=len(rows))
-    monkeypatch.setattr(prepass, "CONCERNED_ROWS_PER_PARTITION", 10**6)
-    whole = prepass.find_facts(raw, compiled)
+    sized = EngineSettings(concerned_rows_per_partition=10 if partitions > 1 else 10**6)
+    spilled = prepass.find_facts(raw, compiled, spill_dir=tmp_path, expected_rows=len(rows), settings=sized)
+    whole = prepass.find_facts(raw, compiled, settings=EngineSettings(concerned_rows_per_partition=10**6))
     assert spilled.keys.sort(prepass.CLAIM_ID, prepass.LINE_NUMBER).equals(
         whole.keys.sort(prepass.CLAIM_ID, prepass.LINE_NUMBER)
     )
@@ -264,10 +265,14 @@ def test_an_edit_fact_the_batches_never_meet_is_an_internal_error(compiled: Comp
             adjudicate_frame(raw, compiled, run_id="r")
 
 
-@pytest.mark.parametrize(("rows", "parts"), [(0, 1), (1, 1), (2_500_000, 1), (2_500_001, 2), (20_000_000, 8),
-                                              (10**12, 256)])
+@pytest.mark.parametrize(
+    ("rows", "parts"), [(0, 1), (1, 1), (2_500_000, 1), (2_500_001, 2), (20_000_000, 8), (10**12, MAX_PARTITIONS)]
+)
 def test_partitions_grow_with_the_input_and_are_bounded(rows: int, parts: int) -> None:
-    assert prepass.partitions_for(rows) == parts
+    """The prepass's key check, at its default lines per partition: 1 to ``MAX_PARTITIONS`` (1,024) parts."""
+    per_partition = EngineSettings().rows_per_partition
+    assert per_partition == 2_500_000
+    assert partitions_for(rows, per_partition) == parts
 
 
 def test_reader_settings_are_applied_unless_the_environment_sets_them(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -317,15 +322,12 @@ def test_results_keep_the_statistics_a_reader_prunes_with(tmp_path: Path) -> Non
     assert determination.min <= "NO_ACTION" <= determination.max
 
 
-def test_an_out_folder_named_with_glob_characters_spills_and_publishes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_out_folder_named_with_glob_characters_spills_and_publishes(tmp_path: Path) -> None:
     """The prepass's spill files live beside OUT: their names must be read literally, never as patterns."""
-    monkeypatch.setattr(prepass, "ROWS_PER_PARTITION", 50)
-    monkeypatch.setattr(prepass, "HASHES_IN_MEMORY", 0)  # the spilled key check
-    monkeypatch.setattr(prepass, "CONCERNED_ROWS_PER_PARTITION", 5)
+    # the spilled key check, and the edits' spill in several partitions
+    small = {"rows_per_partition": 50, "hashes_in_memory": 0, "concerned_rows_per_partition": 5}
     out = tmp_path / "night [1] *"
-    assert main(["run", str(SAMPLE), "--out", str(out), "--quiet"]) == 0
+    assert main(["run", str(SAMPLE), "--out", str(out), "--quiet", "--engine-settings", json.dumps(small)]) == 0
     counts = json.loads((out / "manifest.json").read_text())["counts"]
     assert counts == json.loads((GOLDEN / "sample_counts.json").read_text())
 
@@ -348,12 +350,9 @@ class _Terminal:
 
 
 @pytest.mark.parametrize(("tty", "enabled", "shown"), [(True, True, True), (False, True, False), (True, False, False)])
-def test_progress_goes_to_a_terminal_only_and_never_when_quiet(
-    tty: bool, enabled: bool, shown: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(driver, "PROGRESS_AFTER_S", 0.0)
+def test_progress_goes_to_a_terminal_only_and_never_when_quiet(tty: bool, enabled: bool, shown: bool) -> None:
     stream = _Terminal(tty)
-    progress = driver.Progress(1_000, enabled=enabled, stream=stream)  # type: ignore[arg-type]
+    progress = driver.Progress(1_000, enabled=enabled, after_s=0.0, stream=stream)  # type: ignore[arg-type]
     progress.update(250)
     progress.finish()
     assert ("250 of 1,000 lines" in stream.text) is shown
@@ -369,19 +368,23 @@ def test_progress_waits_a_few_seconds_before_showing() -> None:
 
 def test_fired_lookup_equals_a_join_on_exact_keys() -> None:
     """The binary search over fired keys' hashes gives what a join on (claim_id, line_number) gives."""
-    keys = pl.DataFrame({
-        prepass.CLAIM_ID: [f"C{i}" for i in range(0, 300, 3)],
-        prepass.LINE_NUMBER: [i % 4 + 1 for i in range(0, 300, 3)],
-    }).with_columns(
+    keys = pl.DataFrame(
+        {
+            prepass.CLAIM_ID: [f"C{i}" for i in range(0, 300, 3)],
+            prepass.LINE_NUMBER: [i % 4 + 1 for i in range(0, 300, 3)],
+        }
+    ).with_columns(
         pl.lit(False).alias(prepass.DUPLICATE),
         (pl.int_range(pl.len()) % 2 == 0).alias(prepass.FIRED["addon_without_primary"]),
         (pl.int_range(pl.len()) % 2 == 1).alias(prepass.FIRED["units_exceed_limit"]),
     )
     facts = prepass.BatchFacts(keys=keys, edit_lines=keys.height)
-    lines = pl.DataFrame({
-        prepass.CLAIM_ID: [f"C{i}" for i in range(300)] + [None, "C3"],
-        prepass.LINE_NUMBER: [i % 4 + 1 for i in range(300)] + [1, 99],
-    })
+    lines = pl.DataFrame(
+        {
+            prepass.CLAIM_ID: [f"C{i}" for i in range(300)] + [None, "C3"],
+            prepass.LINE_NUMBER: [i % 4 + 1 for i in range(300)] + [1, 99],
+        }
+    )
     expected = lines.join(keys, on=[prepass.CLAIM_ID, prepass.LINE_NUMBER], how="left", maintain_order="left")
     got = facts.fired(lines)
     for column in prepass.FIRED.values():
@@ -389,18 +392,18 @@ def test_fired_lookup_equals_a_join_on_exact_keys() -> None:
     assert int(got.select(pl.any_horizontal(pl.all())).to_series().sum()) == keys.height
 
 
-def test_top_claims_from_the_claim_spill_equal_sums_over_the_outputs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_top_claims_from_the_claim_spill_equal_sums_over_the_outputs(tmp_path: Path) -> None:
     """Per-claim sums go to disk batch by batch and are summed part by part: the top claims must not change."""
     from adjudicator.summary import extended_summary
 
-    monkeypatch.setattr(driver, "BATCH_SIZE", 7)  # a claim's lines fall in different batches
-    monkeypatch.setattr(driver, "CLAIMS_PER_PARTITION", 5)  # and the claim sums in several parts
-    monkeypatch.setattr(prepass, "ROWS_PER_PARTITION", 5)
-    monkeypatch.setattr(prepass, "HASHES_IN_MEMORY", 0)  # the spilled key check
+    small = {
+        "batch_size": 7,  # a claim's lines fall in different batches
+        "claims_per_partition": 5,  # and the claim sums in several parts
+        "rows_per_partition": 5,
+        "hashes_in_memory": 0,  # the spilled key check
+    }
     out = tmp_path / "out"
-    assert main(["run", str(SAMPLE), "--out", str(out), "--quiet"]) == 0
+    assert main(["run", str(SAMPLE), "--out", str(out), "--quiet", "--engine-settings", json.dumps(small)]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     whole = extended_summary(pl.scan_parquet(out / "results.parquet"), pl.scan_parquet(out / "rejects.parquet"))
     assert manifest["summary"]["top_claims"] == whole["top_claims"]

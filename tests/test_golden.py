@@ -19,9 +19,26 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_claims" / "claims.csv"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 RESULT_COLUMNS = [
-    "claim_id", "line_number", "payer_id", "plan_id", "service_date", "procedure_code", "units",
-    "place_of_service", "determination", "reason", "policy_id", "policy_version", "policy_effective_date",
-    "policy_end_date", "group_code", "carc", "rarc", "edits", "edit_carcs", "message",
+    "claim_id",
+    "line_number",
+    "payer_id",
+    "plan_id",
+    "service_date",
+    "procedure_code",
+    "units",
+    "place_of_service",
+    "determination",
+    "reason",
+    "policy_id",
+    "policy_version",
+    "policy_effective_date",
+    "policy_end_date",
+    "group_code",
+    "carc",
+    "rarc",
+    "edits",
+    "edit_carcs",
+    "message",
 ]
 
 

@@ -129,10 +129,14 @@ def test_the_same_day_for_both_ends_of_the_slice_is_fine(tmp_path: Path) -> None
     assert main(["run", str(SAMPLE), "--out", str(tmp_path / "o"), *args, "--quiet"]) == EXIT_OK
 
 
-@pytest.mark.parametrize("slice_args", [
-    ["--service-from", "2020-01-01"],
-    ["--only-payer", "HCSC"],
-], ids=["date slice", "payer slice"])
+@pytest.mark.parametrize(
+    "slice_args",
+    [
+        ["--service-from", "2020-01-01"],
+        ["--only-payer", "HCSC"],
+    ],
+    ids=["date slice", "payer slice"],
+)
 def test_diff_of_a_full_run_against_a_slice_compares_only_lines_both_adjudicated(
     tmp_path: Path, slice_args: list[str]
 ) -> None:

@@ -37,6 +37,7 @@ SAMPLES = ROOT / "tests" / "fixtures" / "samples"
 FIXTURES = ROOT / "tests" / "fixtures" / "layouts"
 ALIASES = ROOT / "rules" / "payer_aliases.csv"
 
+
 @pytest.fixture(scope="module")
 def rules() -> RuleSet:
     return load_rules()

@@ -116,8 +116,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with (rules / "medical_policies.csv").open("a") as f:
         f.write(REVISION.read_text())
     _run(base / "revised", "--rules", str(rules))
-    assert main(["diff", str(base / "night"), str(base / "revised"), "--out", str(base / "what-changed"),
-                 "--quiet"]) == EXIT_OK
+    assert (
+        main(["diff", str(base / "night"), str(base / "revised"), "--out", str(base / "what-changed"), "--quiet"])
+        == EXIT_OK
+    )
     return base
 
 
@@ -146,8 +148,10 @@ def test_summary_pieces_equal_sums_over_the_written_outputs(runs: Path) -> None:
     pieces = {
         "by_month": (["month", "determination"], lambda r: (r["service_date"].strftime("%Y-%m"), r["determination"])),
         "by_payer": (["payer_id", "determination"], lambda r: (r["payer_id"], r["determination"])),
-        "by_policy": (["policy_id", "policy_version", "determination"],
-                      lambda r: (r["policy_id"], r["policy_version"], r["determination"])),
+        "by_policy": (
+            ["policy_id", "policy_version", "determination"],
+            lambda r: (r["policy_id"], r["policy_version"], r["determination"]),
+        ),
     }
     for name, (keys, key) in pieces.items():
         got = {tuple(row[k] for k in keys): (row["lines"], row["billed_amount"]) for row in summary[name]}
@@ -213,8 +217,14 @@ def test_summary_of_an_empty_run_is_empty_lists(tmp_path: Path) -> None:
     empty.write_text(SAMPLE.read_text().splitlines()[0] + "\n")
     assert main(["run", str(empty), "--out", str(tmp_path / "out"), "--quiet"]) == EXIT_OK
     summary = json.loads((tmp_path / "out" / MANIFEST).read_text())["summary"]
-    assert summary == {"by_month": [], "by_payer": [], "by_policy": [], "edits": [], "reject_examples": {},
-                       "top_claims": []}
+    assert summary == {
+        "by_month": [],
+        "by_payer": [],
+        "by_policy": [],
+        "edits": [],
+        "reject_examples": {},
+        "top_claims": [],
+    }
     page = _page(tmp_path / "out")
     assert page.figures["count-read"] == "0" and page.charts == {}
 
@@ -236,8 +246,10 @@ def test_run_report_numbers_are_the_manifests(runs: Path) -> None:
     amounts = ["lines", "billed_amount"]
     assert page.tables["by-reason"] == [_as_text(r, ["determination", "reason", *amounts]) for r in counts["by_reason"]]
     assert page.tables["inputs"] == [
-        {**_as_text(i, ["path", "bytes", "sha256", "read", "results", "rejects", "skipped"]),
-         "reconciled": json.dumps(i["reconciled"])}
+        {
+            **_as_text(i, ["path", "bytes", "sha256", "read", "results", "rejects", "skipped"]),
+            "reconciled": json.dumps(i["reconciled"]),
+        }
         for i in manifest["inputs"]
     ]
     assert {r["path"]: r["sha256"] for r in page.tables["rules"]} == {
@@ -259,14 +271,24 @@ def test_run_report_numbers_are_the_manifests(runs: Path) -> None:
         _as_text(r, ["claim_id", "flagged_lines", "flagged_billed_amount"]) for r in summary["top_claims"]
     ]
     columns = [*CANONICAL_COLUMNS, SOURCE_FILE]
-    assert page.examples == {check: [_as_text(r, columns) for r in rows]
-                             for check, rows in summary["reject_examples"].items()}
+    assert page.examples == {
+        check: [_as_text(r, columns) for r in rows] for check, rows in summary["reject_examples"].items()
+    }
     # the sums the page shows add up to the manifest's totals
     assert sum(int(r["lines"]) for r in page.tables["by-month"]) == counts["results"]
-    assert _money([r["billed_amount"] for r in page.tables["by-payer"] if r["determination"] != "NO_ACTION"]) \
+    assert (
+        _money([r["billed_amount"] for r in page.tables["by-payer"] if r["determination"] != "NO_ACTION"])
         == counts["flagged_billed_amount"]
-    assert set(page.charts) == {"by-reason", "monthly-trend", "by-payer", "by-policy", "edits", "rejects-by-check",
-                                "top-claims"}
+    )
+    assert set(page.charts) == {
+        "by-reason",
+        "monthly-trend",
+        "by-payer",
+        "by-policy",
+        "edits",
+        "rejects-by-check",
+        "top-claims",
+    }
     assert all(n == 1 for n in page.charts.values())
 
 
@@ -274,7 +296,7 @@ def test_report_is_one_file_that_fetches_nothing(runs: Path) -> None:
     for folder in ("night", "what-changed"):
         text = (runs / folder / REPORT).read_text()
         lowered = text.lower()
-        for needle in ("<script", "<link", "<iframe", "<img", "@import", "src=", "url(http", "href=\"http"):
+        for needle in ("<script", "<link", "<iframe", "<img", "@import", "src=", "url(http", 'href="http'):
             assert needle not in lowered, f"{folder}: {needle}"
         assert "default-src 'none'" in text
         # the only absolute URLs are SVG's namespace names, which are never fetched
@@ -301,8 +323,11 @@ def test_report_command_rewrites_a_diff_report(runs: Path, tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     ("files", "message"),
-    [({}, "neither manifest.json"), ({MANIFEST: "{not json"}, "cannot be read as JSON"),
-     ({MANIFEST: "[]"}, "is not an adjudicator")],
+    [
+        ({}, "neither manifest.json"),
+        ({MANIFEST: "{not json"}, "cannot be read as JSON"),
+        ({MANIFEST: "[]"}, "is not an adjudicator"),
+    ],
 )
 def test_report_command_refuses_a_folder_that_is_not_a_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], files: dict[str, str], message: str
@@ -354,11 +379,15 @@ def test_diff_report_lists_exactly_the_lines_the_cam_revision_moved(runs: Path) 
     assert page.table_attrs["moved-lines"]["total"] == "19"
     changes = pl.read_parquet(runs / "what-changed" / CHANGES)
     assert sorted(zip(changes["claim_id"], changes["line_number"].cast(pl.String), strict=True)) == expected_keys
-    moved_to_exclusion = {(r["claim_id"], r["line_number"]) for r in page.tables["moved-lines"]
-                          if r["reason"].endswith("→ BENEFIT_EXCLUSION")}
+    moved_to_exclusion = {
+        (r["claim_id"], r["line_number"])
+        for r in page.tables["moved-lines"]
+        if r["reason"].endswith("→ BENEFIT_EXCLUSION")
+    }
     after_2020 = expected.filter(pl.col("service_date") >= dt.date(2020, 1, 1))
-    assert {k for k in moved_to_exclusion} <= set(zip(after_2020["claim_id"],
-                                                      after_2020["line_number"].cast(pl.String), strict=True))
+    assert {k for k in moved_to_exclusion} <= set(
+        zip(after_2020["claim_id"], after_2020["line_number"].cast(pl.String), strict=True)
+    )
 
 
 def test_diff_report_numbers_are_the_diff_summarys(runs: Path) -> None:

@@ -31,8 +31,11 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 SLICES = [
-    ("dates", ["--service-from", "2008-03-01", "--service-to", "2018-06-14"],
-     (pl.col("service_date") >= pl.date(2008, 3, 1)) & (pl.col("service_date") <= pl.date(2018, 6, 14))),
+    (
+        "dates",
+        ["--service-from", "2008-03-01", "--service-to", "2018-06-14"],
+        (pl.col("service_date") >= pl.date(2008, 3, 1)) & (pl.col("service_date") <= pl.date(2018, 6, 14)),
+    ),
     ("one payer", ["--only-payer", "HCSC"], pl.col("payer_id") == "HCSC"),
     ("two payers", ["--only-payer", "CAM", "--only-payer", "AETNA"], pl.col("payer_id").is_in(["CAM", "AETNA"])),
 ]
@@ -71,10 +74,13 @@ def _rules_with_revision(tmp_path: Path) -> Path:
     shutil.copytree(DEFAULT_RULES_DIR, rules)
     with (rules / "medical_policies.csv").open("a") as f:
         for code in ("97545", "97546"):
-            f.write(f"CAM,CAM-80306,1996-11-01,{code},1996-11-01,2019-12-31,NOT_MEDICALLY_NECESSARY,OUTPATIENT,"
-                    "2026-06-01,example revision (test)\n")
-            f.write(f"CAM,CAM-80306-R,2020-01-01,{code},2020-01-01,,BENEFIT_EXCLUSION,,2026-06-01,"
-                    "example revision (test)\n")
+            f.write(
+                f"CAM,CAM-80306,1996-11-01,{code},1996-11-01,2019-12-31,NOT_MEDICALLY_NECESSARY,OUTPATIENT,"
+                "2026-06-01,example revision (test)\n"
+            )
+            f.write(
+                f"CAM,CAM-80306-R,2020-01-01,{code},2020-01-01,,BENEFIT_EXCLUSION,,2026-06-01,example revision (test)\n"
+            )
     return rules
 
 
@@ -105,8 +111,12 @@ def test_replay_reproduces_a_run(tmp_path: Path) -> None:
     data = tmp_path / "claims.csv"
     shutil.copy(SAMPLE, data)
     first = _run(tmp_path / "first", str(data), "--only-payer", "HCSC", "--rules-as-of", "2025-01-01")
-    assert main(["run", "--replay", str(tmp_path / "first" / "manifest.json"), "--out", str(tmp_path / "again"),
-                 "--quiet"]) == EXIT_OK
+    assert (
+        main(
+            ["run", "--replay", str(tmp_path / "first" / "manifest.json"), "--out", str(tmp_path / "again"), "--quiet"]
+        )
+        == EXIT_OK
+    )
     again = json.loads((tmp_path / "again" / "manifest.json").read_text())
     assert again["counts"] == first["counts"]
     assert again["options"]["slice"] == first["options"]["slice"]

@@ -59,19 +59,35 @@ BAD_FILES = [
     ("glob matching nothing", lambda t: t / "none-*.csv", ["no file matches"]),
     ("empty file", lambda t: _write(t / "empty.csv", ""), ["empty.csv", "empty"]),
     ("truncated parquet", _truncated_parquet, ["truncated.parquet", "Parquet"]),
-    ("semicolon-delimited", lambda t: _write(t / "semi.csv", HEADER.replace(",", ";") + "\n"),
-     ["semi.csv", "delimited"]),
-    ("missing required columns",
-     lambda t: _write(t / "cols.csv", "claim_id,line_number\nC1,1\n"),
-     ["cols.csv", "missing required columns", "member_id"]),
-    ("non-UTF-8 bytes", lambda t: _write(t / "latin1.csv", (HEADER + "\n" + GOOD_LINE + "\n").encode()
-                                         + "C2,1,Mü,HCSC,,2024-05-01,97545,1,1,11,x\n".encode("latin-1")),
-     ["latin1.csv", "line 3", "UTF-8"]),
+    (
+        "semicolon-delimited",
+        lambda t: _write(t / "semi.csv", HEADER.replace(",", ";") + "\n"),
+        ["semi.csv", "delimited"],
+    ),
+    (
+        "missing required columns",
+        lambda t: _write(t / "cols.csv", "claim_id,line_number\nC1,1\n"),
+        ["cols.csv", "missing required columns", "member_id"],
+    ),
+    (
+        "non-UTF-8 bytes",
+        lambda t: _write(
+            t / "latin1.csv",
+            (HEADER + "\n" + GOOD_LINE + "\n").encode() + "C2,1,Mü,HCSC,,2024-05-01,97545,1,1,11,x\n".encode("latin-1"),
+        ),
+        ["latin1.csv", "line 3", "UTF-8"],
+    ),
     ("a folder", lambda t: t, ["is a folder"]),
-    ("a row with extra fields", lambda t: _write(t / "ragged.csv", HEADER + "\n" + GOOD_LINE + ",EXTRA\n"),
-     ["ragged.csv", "line 2", "12 fields"]),
-    ("an unclosed quote", lambda t: _write(t / "quote.csv", HEADER + "\n" + GOOD_LINE + "\n" + 'C2,1,"M2,HCSC\n'),
-     ["quote.csv", "line 3"]),
+    (
+        "a row with extra fields",
+        lambda t: _write(t / "ragged.csv", HEADER + "\n" + GOOD_LINE + ",EXTRA\n"),
+        ["ragged.csv", "line 2", "12 fields"],
+    ),
+    (
+        "an unclosed quote",
+        lambda t: _write(t / "quote.csv", HEADER + "\n" + GOOD_LINE + "\n" + 'C2,1,"M2,HCSC\n'),
+        ["quote.csv", "line 3"],
+    ),
 ]
 
 
@@ -124,8 +140,10 @@ def test_existing_out_needs_overwrite(previous_out: Path, capsys: pytest.Capture
     assert "--overwrite" in capsys.readouterr().err
     assert _snapshot(previous_out) == before
     assert main(["run", str(SAMPLE), "--out", str(previous_out), "--overwrite", "--quiet"]) == EXIT_OK
-    assert json.loads((previous_out / "manifest.json").read_text())["run_id"] != json.loads(
-        before["manifest.json"])["run_id"]
+    assert (
+        json.loads((previous_out / "manifest.json").read_text())["run_id"]
+        != json.loads(before["manifest.json"])["run_id"]
+    )
 
 
 def test_header_only_file_is_a_valid_empty_run(tmp_path: Path) -> None:
@@ -187,8 +205,12 @@ def test_results_keep_input_order(tmp_path: Path) -> None:
     assert main(["run", str(SAMPLE), "--out", str(out), "--quiet"]) == EXIT_OK
     results = pl.read_parquet(out / "results.parquet")
     source = pl.read_csv(SAMPLE, infer_schema=False)
-    kept = source.join(results.select("claim_id", pl.col("line_number").cast(pl.String)),
-                       on=["claim_id", "line_number"], how="semi", maintain_order="left")
+    kept = source.join(
+        results.select("claim_id", pl.col("line_number").cast(pl.String)),
+        on=["claim_id", "line_number"],
+        how="semi",
+        maintain_order="left",
+    )
     assert results["claim_id"].to_list() == kept["claim_id"].to_list()
 
 
@@ -210,9 +232,20 @@ def test_killed_run_leaves_previous_result_or_none(tmp_path: Path, previous_out:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for delay in (0.5, 1.5, 3.0):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "adjudicator", "run", str(big), "--out", str(previous_out), "--overwrite",
-             "--quiet"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "adjudicator",
+                "run",
+                str(big),
+                "--out",
+                str(previous_out),
+                "--overwrite",
+                "--quiet",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
@@ -243,8 +276,9 @@ def test_text_input_staged_once_gives_the_same_run_as_parquet(tmp_path: Path) ->
     for name, path in (("csv", SAMPLE), ("parquet", as_parquet)):
         out = tmp_path / name
         assert main(["run", str(path), "--out", str(out), "--quiet"]) == EXIT_OK
-        runs[name] = [pl.read_parquet(out / f).drop("run_id", "source_file") for f in ("results.parquet",
-                                                                                      "rejects.parquet")]
+        runs[name] = [
+            pl.read_parquet(out / f).drop("run_id", "source_file") for f in ("results.parquet", "rejects.parquet")
+        ]
     assert runs["csv"][0].height > 0 and runs["csv"][1].height > 0
     assert runs["csv"][0].equals(runs["parquet"][0]) and runs["csv"][1].equals(runs["parquet"][1])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["claims.parquet", "csv", "parquet"]

@@ -25,9 +25,11 @@ def test_shipped_tables_load_and_cite_seeds() -> None:
 
 
 def test_hcsc_revision_history_is_one_row_per_revision_date() -> None:
-    hcsc = load_rules().policies.filter(
-        (pl.col("payer_id") == "HCSC") & (pl.col("procedure_code") == "97545")
-    ).sort("effective_date")
+    hcsc = (
+        load_rules()
+        .policies.filter((pl.col("payer_id") == "HCSC") & (pl.col("procedure_code") == "97545"))
+        .sort("effective_date")
+    )
     assert hcsc["effective_date"][0] == dt.date(2008, 3, 1)
     assert hcsc.height == 14
     ends = hcsc["end_date"].to_list()
@@ -52,28 +54,41 @@ def _append(path: Path, line: str) -> int:
 
 # (case, table, appended line, words the message must contain)
 BROKEN = [
-    ("overlapping version", POLICIES,
-     "HCSC,THE803,2010-01-01,97545,2010-01-01,2010-12-31,NOT_MEDICALLY_NECESSARY,,,seed x",
-     ["overlaps", "payer_id=HCSC"]),
-    ("end before start", POLICIES,
-     "UHC,P1,v1,97545,2020-01-02,2020-01-01,NOT_MEDICALLY_NECESSARY,,,seed x",
-     ["before effective_date"]),
-    ("unknown stance", POLICIES,
-     "UHC,P1,v1,97545,2020-01-01,,MAYBE,,,seed x", ["stance"]),
-    ("bad date", POLICIES,
-     "UHC,P1,v1,97545,2020-13-01,,NOT_MEDICALLY_NECESSARY,,,seed x", ["effective_date", "2020-13-01"]),
-    ("unknown place-of-service setting", POLICIES,
-     "UHC,P1,v1,97545,2020-01-01,,NOT_MEDICALLY_NECESSARY,HOSPICE,,seed x", ["HOSPICE"]),
-    ("malformed code", POLICIES,
-     "UHC,P1,v1,9754,2020-01-01,,NOT_MEDICALLY_NECESSARY,,,seed x", ["procedure_code"]),
-    ("plan overlap", "plans.csv",
-     "HCSC-PPO-100,HCSC,COMMERCIAL,2019-06-01,2019-06-30,true,false", ["overlaps"]),
-    ("plan flag not boolean", "plans.csv",
-     "NEW-1,HCSC,COMMERCIAL,2019-06-01,,yes,false", ["true or false"]),
-    ("unknown line of business", "plans.csv",
-     "NEW-1,HCSC,TRICARE,2019-06-01,,true,false", ["line_of_business"]),
-    ("unit limit below 1", "unit_limits.csv",
-     "97546,0,UNITS_EXCEED_DAILY_LIMIT,CO,151,seed x", ["max_units_per_member_day"]),
+    (
+        "overlapping version",
+        POLICIES,
+        "HCSC,THE803,2010-01-01,97545,2010-01-01,2010-12-31,NOT_MEDICALLY_NECESSARY,,,seed x",
+        ["overlaps", "payer_id=HCSC"],
+    ),
+    (
+        "end before start",
+        POLICIES,
+        "UHC,P1,v1,97545,2020-01-02,2020-01-01,NOT_MEDICALLY_NECESSARY,,,seed x",
+        ["before effective_date"],
+    ),
+    ("unknown stance", POLICIES, "UHC,P1,v1,97545,2020-01-01,,MAYBE,,,seed x", ["stance"]),
+    (
+        "bad date",
+        POLICIES,
+        "UHC,P1,v1,97545,2020-13-01,,NOT_MEDICALLY_NECESSARY,,,seed x",
+        ["effective_date", "2020-13-01"],
+    ),
+    (
+        "unknown place-of-service setting",
+        POLICIES,
+        "UHC,P1,v1,97545,2020-01-01,,NOT_MEDICALLY_NECESSARY,HOSPICE,,seed x",
+        ["HOSPICE"],
+    ),
+    ("malformed code", POLICIES, "UHC,P1,v1,9754,2020-01-01,,NOT_MEDICALLY_NECESSARY,,,seed x", ["procedure_code"]),
+    ("plan overlap", "plans.csv", "HCSC-PPO-100,HCSC,COMMERCIAL,2019-06-01,2019-06-30,true,false", ["overlaps"]),
+    ("plan flag not boolean", "plans.csv", "NEW-1,HCSC,COMMERCIAL,2019-06-01,,yes,false", ["true or false"]),
+    ("unknown line of business", "plans.csv", "NEW-1,HCSC,TRICARE,2019-06-01,,true,false", ["line_of_business"]),
+    (
+        "unit limit below 1",
+        "unit_limits.csv",
+        "97546,0,UNITS_EXCEED_DAILY_LIMIT,CO,151,seed x",
+        ["max_units_per_member_day"],
+    ),
 ]
 
 
@@ -92,8 +107,7 @@ def test_broken_table_names_table_line_and_problem(
 
 
 def test_overlap_message_names_the_line(rules_copy: Path) -> None:
-    n = _append(rules_copy / POLICIES,
-                "CAM,CAM-2,v2,97545,2000-01-01,,NOT_MEDICALLY_NECESSARY,,,seed x")
+    n = _append(rules_copy / POLICIES, "CAM,CAM-2,v2,97545,2000-01-01,,NOT_MEDICALLY_NECESSARY,,,seed x")
     with pytest.raises(RulesError, match=f"line {n}"):
         load_rules(rules_copy)
 
@@ -107,11 +121,14 @@ def test_missing_table(rules_copy: Path) -> None:
 def test_revision_published_later_applies_only_as_of_its_publication(rules_copy: Path) -> None:
     """A retroactive revision: CAM's open version is cut at 2019-12-31 and a new one starts 2020-01-01."""
     for code in ("97545", "97546"):
-        _append(rules_copy / POLICIES,
-                f"CAM,CAM-80306,1996-11-01,{code},1996-11-01,2019-12-31,NOT_MEDICALLY_NECESSARY,"
-                "OUTPATIENT,2021-03-01,seed x revision")
-        _append(rules_copy / POLICIES,
-                f"CAM,CAM-80306,2020-01-01,{code},2020-01-01,,BENEFIT_EXCLUSION,,2021-03-01,seed x")
+        _append(
+            rules_copy / POLICIES,
+            f"CAM,CAM-80306,1996-11-01,{code},1996-11-01,2019-12-31,NOT_MEDICALLY_NECESSARY,"
+            "OUTPATIENT,2021-03-01,seed x revision",
+        )
+        _append(
+            rules_copy / POLICIES, f"CAM,CAM-80306,2020-01-01,{code},2020-01-01,,BENEFIT_EXCLUSION,,2021-03-01,seed x"
+        )
     before = load_rules(rules_copy, as_of=dt.date(2021, 2, 28)).policies
     after = load_rules(rules_copy).policies
     cam_before = before.filter(pl.col("payer_id") == "CAM")
@@ -133,10 +150,8 @@ def test_complete_versions_tiles_the_date_line() -> None:
     tiles = complete_versions(versions, ["k"], ["v"])
     a = tiles.filter(pl.col("k") == "a")
     assert a["_version_found"].to_list() == [False, True, False, True]
-    assert a["_effective_date"].to_list() == [
-        None, dt.date(2020, 1, 1), dt.date(2020, 2, 1), dt.date(2020, 3, 1)]
-    assert a["_end_date"].to_list() == [
-        dt.date(2019, 12, 31), dt.date(2020, 1, 31), dt.date(2020, 2, 29), None]
+    assert a["_effective_date"].to_list() == [None, dt.date(2020, 1, 1), dt.date(2020, 2, 1), dt.date(2020, 3, 1)]
+    assert a["_end_date"].to_list() == [dt.date(2019, 12, 31), dt.date(2020, 1, 31), dt.date(2020, 2, 29), None]
     b = tiles.filter(pl.col("k") == "b")
     assert b["_version_found"].to_list() == [True, False]
     assert b["_effective_date"].to_list() == [None, dt.date(2020, 1, 2)]

@@ -37,8 +37,13 @@ def _run(rules: Path, out: Path, capsys: pytest.CaptureFixture[str], *extra: str
 
 @pytest.mark.parametrize(("case", "table", "line", "words"), BROKEN, ids=[b[0] for b in BROKEN])
 def test_a_run_reports_what_an_in_process_load_reports(
-    rules_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-    case: str, table: str, line: str, words: list[str],
+    rules_copy: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+    table: str,
+    line: str,
+    words: list[str],
 ) -> None:
     _append(rules_copy / table, line)
     with pytest.raises(RulesError) as info:
@@ -93,15 +98,16 @@ def test_the_run_waits_for_the_check_and_stops_between_batches(
         failed(self)
 
     monkeypatch.setattr(RulesCheck, "failed", counting)
-    monkeypatch.setattr("adjudicator.driver.BATCH_SIZE", 5)
-    code, err = _run(rules_copy, tmp_path / "out", capsys)
+    # batches of 5 lines: the driver meets the failed check while lines are left to read
+    code, err = _run(rules_copy, tmp_path / "out", capsys, "--engine-settings", '{"batch_size": 5}')
     assert code == EXIT_BAD_INPUT and "max_units_per_member_day" in err
     assert seen == [1], "the driver went on reading after the check had failed"
     assert not (tmp_path / "out").exists()
 
 
-def test_publishing_waits_for_a_slow_check(rules_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_publishing_waits_for_a_slow_check(
+    rules_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _append(rules_copy / "reasons.csv", "NOT_A_REASON,NO_ACTION,,,,m,seed x")
     monkeypatch.setattr(rules_check, "_HELPER", "import time; time.sleep(2); " + rules_check._HELPER)
     started = time.perf_counter()

@@ -256,7 +256,9 @@ def test_a_stopped_run_leaves_no_staged_claims_behind(tmp_path: Path, sig: signa
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "adjudicator", "run", str(big), "--out", str(out), "--overwrite", "--quiet"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     if not _wait_for(".out.scratch-*/input.parquet", tmp_path, proc):
         proc.kill()
@@ -275,8 +277,11 @@ def test_a_stopped_run_leaves_no_staged_claims_behind(tmp_path: Path, sig: signa
 
 
 DISK_FULL = [
-    ("a writer's error text", "write_manifest",
-     pl.exceptions.ComputeError("failed to write parquet: No space left on device (os error 28)")),
+    (
+        "a writer's error text",
+        "write_manifest",
+        pl.exceptions.ComputeError("failed to write parquet: No space left on device (os error 28)"),
+    ),
     ("manifest", "write_manifest", OSError(errno.ENOSPC, "No space left on device")),
     ("quota", "write_manifest", OSError(errno.EDQUOT, "Disk quota exceeded")),
 ]
@@ -284,8 +289,12 @@ DISK_FULL = [
 
 @pytest.mark.parametrize(("case", "where", "error"), DISK_FULL, ids=[d[0] for d in DISK_FULL])
 def test_full_disk_is_exit_3_naming_outs_filesystem_and_keeps_out(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    case: str, where: str, error: BaseException,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+    where: str,
+    error: BaseException,
 ) -> None:
     out = tmp_path / "out"
     assert _run(SAMPLE, "--out", out) == EXIT_OK

@@ -66,11 +66,15 @@ def _in_input_order(frame: pl.DataFrame, inputs: list[str]) -> pl.DataFrame:
     )
 
 
-def _run_both(tmp_path: Path, args: list[str], *, name: str = "run") -> tuple[dict[str, Any], dict[str, Any]]:
+def _run_both(
+    tmp_path: Path, args: list[str], *, name: str = "run", settings: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The same ``adjudicate run`` arguments through both engines; asserts identical outputs and counts.
 
-    Returns both manifests.
+    ``settings``: engine settings (``--engine-settings``) given to both runs. Returns both manifests.
     """
+    if settings is not None:
+        args = [*args, "--engine-settings", json.dumps(settings)]
     local_out, spark_out = tmp_path / f"{name}-local", tmp_path / f"{name}-spark"
     assert main(["run", *args, "--out", str(local_out), "--quiet"]) == 0
     assert main(["run", *args, "--out", str(spark_out), "--quiet", "--engine", "spark"]) == 0
@@ -148,14 +152,12 @@ def _generated_inputs(folder: Path) -> list[Path]:
     return [first, second, csv]
 
 
-def test_generated_parquet_and_csv_inputs_match_the_local_engine(
-    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_generated_parquet_and_csv_inputs_match_the_local_engine(spark: Any, tmp_path: Path) -> None:
     """Parquet read in ranges of 500 rows (several tasks a file), batches of 300 lines in each task."""
-    monkeypatch.setattr(spark_engine, "ROWS_PER_ITEM", 500)
-    monkeypatch.setattr(spark_engine, "BATCH_LINES", 300)
     inputs = _generated_inputs(tmp_path)
-    local, on_spark = _run_both(tmp_path, [str(p) for p in inputs])
+    local, on_spark = _run_both(
+        tmp_path, [str(p) for p in inputs], settings={"spark_rows_per_item": 500, "batch_size": 300}
+    )
     checks = on_spark["counts"]["rejects_by_check"]
     assert set(BAD_VALUES) | {DUPLICATE_KEY} <= set(checks)
     reasons = {r["reason"] for r in on_spark["counts"]["by_reason"]}
@@ -174,8 +176,17 @@ def test_a_slice_with_rules_as_of_and_plans_matches_the_local_engine(spark: Any,
     plans.write_text((ROOT / "rules" / "plans.csv").read_text())
     local, on_spark = _run_both(
         tmp_path,
-        [str(SAMPLE), "--claims", str(claims), "--service-from", "2010-01-01", "--rules-as-of", "2026-01-01",
-         "--plans", str(plans)],
+        [
+            str(SAMPLE),
+            "--claims",
+            str(claims),
+            "--service-from",
+            "2010-01-01",
+            "--rules-as-of",
+            "2026-01-01",
+            "--plans",
+            str(plans),
+        ],
     )
     assert on_spark["counts"]["skipped"] > 0
     assert on_spark["claims_list"] == local["claims_list"]
@@ -233,9 +244,9 @@ def test_a_notebook_dataframe_gives_the_local_results(spark: Any, tmp_path: Path
     from adjudicator.rules import load_rules
 
     typed = tmp_path / "typed.parquet"
-    pl.read_csv(SAMPLE, infer_schema=False).with_columns(
-        pl.col("units").cast(pl.Int32, strict=False)
-    ).write_parquet(typed)
+    pl.read_csv(SAMPLE, infer_schema=False).with_columns(pl.col("units").cast(pl.Int32, strict=False)).write_parquet(
+        typed
+    )
     rules = load_rules()
     expected, expected_rejects, _ = adjudicate_frame(scan_canonical([str(typed)]), compile_rules(rules), run_id="r")
     raw_df = spark.read.parquet(str(typed)).drop(SOURCE_FILE)

@@ -32,8 +32,9 @@ def _typed_parquet(
 ) -> Path:
     """A Parquet file of BASE_LINE rows (canonical types), with ``dtypes`` overriding some columns' types;
     ``zone``: service_date timestamps (given in UTC) are converted to that time zone."""
-    base = pl.DataFrame([BASE_LINE]).with_columns(pl.col(c).str.to_date() if t == pl.Date else pl.col(c).cast(t)
-                                                  for c, t in TYPED.items())
+    base = pl.DataFrame([BASE_LINE]).with_columns(
+        pl.col(c).str.to_date() if t == pl.Date else pl.col(c).cast(t) for c, t in TYPED.items()
+    )
     frames = []
     for i, row in enumerate(rows):
         line = base.with_columns(pl.lit(f"T{i}").alias("claim_id"))
@@ -61,15 +62,25 @@ TYPED_CASES: list[tuple[str, str, pl.DataType, Any, Any]] = [
     ("float money, negative rounding to zero", "billed_amount", pl.Float64(), -0.004, "unparseable_billed_amount"),
     ("float money, negative", "billed_amount", pl.Float64(), -5.0, "negative_billed_amount"),
     ("decimal(18,4) money, trailing zeros", "billed_amount", pl.Decimal(18, 4), Decimal("12.3400"), Decimal("12.34")),
-    ("decimal(18,4) money, 4 decimals", "billed_amount", pl.Decimal(18, 4), Decimal("12.3456"),
-     "unparseable_billed_amount"),
+    (
+        "decimal(18,4) money, 4 decimals",
+        "billed_amount",
+        pl.Decimal(18, 4),
+        Decimal("12.3456"),
+        "unparseable_billed_amount",
+    ),
     ("decimal(38,2) money", "billed_amount", pl.Decimal(38, 2), Decimal("99.99"), Decimal("99.99")),
     ("integer money", "billed_amount", pl.Int32(), 180, Decimal("180.00")),
     ("date stored as an integer", "service_date", pl.Int64(), 20240501, "unparseable_service_date"),
     ("date stored as a float", "service_date", pl.Float64(), 20240501.0, "unparseable_service_date"),
     ("naive timestamp", "service_date", pl.Datetime("us"), dt.datetime(2024, 5, 1, 0, 0), dt.date(2024, 5, 1)),
-    ("timestamp with a zone: its local date, not UTC's", "service_date", CHICAGO,
-     dt.datetime(2024, 5, 1, 22, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5))), dt.date(2024, 5, 1)),
+    (
+        "timestamp with a zone: its local date, not UTC's",
+        "service_date",
+        CHICAGO,
+        dt.datetime(2024, 5, 1, 22, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+        dt.date(2024, 5, 1),
+    ),
     ("whole float units", "units", pl.Float64(), 1.0, 1),
     ("fractional float units", "units", pl.Float64(), 1.5, "unparseable_units"),
     ("NaN units", "units", pl.Float64(), float("nan"), "unparseable_units"),
@@ -81,8 +92,7 @@ TYPED_CASES: list[tuple[str, str, pl.DataType, Any, Any]] = [
 ]
 
 
-@pytest.mark.parametrize(("case", "column", "dtype", "value", "expected"), TYPED_CASES,
-                         ids=[c[0] for c in TYPED_CASES])
+@pytest.mark.parametrize(("case", "column", "dtype", "value", "expected"), TYPED_CASES, ids=[c[0] for c in TYPED_CASES])
 def test_typed_parquet_values_get_the_same_checks_as_text(
     tmp_path: Path, case: str, column: str, dtype: pl.DataType, value: Any, expected: Any
 ) -> None:
@@ -104,9 +114,16 @@ def test_a_typed_file_keeps_its_verdicts_when_read_with_a_csv(tmp_path: Path) ->
         {"service_date": dt.datetime(2019, 12, 31, 20, 0, tzinfo=dt.UTC), "billed_amount": 12.345},
         {"service_date": dt.datetime(2020, 1, 5, 0, 0, tzinfo=dt.UTC), "units": 2.0},
     ]
-    path = _typed_parquet(tmp_path / "typed.parquet", rows, {
-        "service_date": pl.Datetime("us", "UTC"), "billed_amount": pl.Float64(), "units": pl.Float64(),
-    }, zone="America/New_York")
+    path = _typed_parquet(
+        tmp_path / "typed.parquet",
+        rows,
+        {
+            "service_date": pl.Datetime("us", "UTC"),
+            "billed_amount": pl.Float64(),
+            "units": pl.Float64(),
+        },
+        zone="America/New_York",
+    )
     alone = tmp_path / "alone"
     alone.mkdir()
     results, rejects = _run(alone, path)
@@ -131,8 +148,11 @@ def test_integers_never_pass_through_a_float(tmp_path: Path) -> None:
     lines = [",".join(str(v) for v in {**BASE_LINE, "line_number": n, "units": n}.values()) for n in (big, big + 1)]
     text = tmp_path / "big.csv"
     text.write_text("\n".join([header, *lines]) + "\n")
-    typed = _typed_parquet(tmp_path / "big.parquet", [{"line_number": big, "units": big + 1},
-                                                     {"line_number": big + 1, "units": big + 1}], {})
+    typed = _typed_parquet(
+        tmp_path / "big.parquet",
+        [{"line_number": big, "units": big + 1}, {"line_number": big + 1, "units": big + 1}],
+        {},
+    )
     for path in (text, typed):
         folder = tmp_path / path.suffix[1:]
         folder.mkdir()
@@ -142,12 +162,23 @@ def test_integers_never_pass_through_a_float(tmp_path: Path) -> None:
         assert big + 1 in results["units"].to_list()
 
 
-@pytest.mark.parametrize(("text", "ok"), [("3", True), ("03", True), ("+3", True), ("3.0", True), ("3.", True),
-                                          ("3.5", False), ("1e3", False), ("0x3", False), ("3 3", False)])
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("3", True),
+        ("03", True),
+        ("+3", True),
+        ("3.0", True),
+        ("3.", True),
+        ("3.5", False),
+        ("1e3", False),
+        ("0x3", False),
+        ("3 3", False),
+    ],
+)
 def test_text_whole_numbers(tmp_path: Path, text: str, ok: bool) -> None:
     path = tmp_path / "c.csv"
-    path.write_text(",".join(BASE_LINE) + "\n" + ",".join(str(v) for v in {**BASE_LINE, "units": text}.values())
-                    + "\n")
+    path.write_text(",".join(BASE_LINE) + "\n" + ",".join(str(v) for v in {**BASE_LINE, "units": text}.values()) + "\n")
     results, rejects = _run(tmp_path, path)
     assert (results.height == 1) is ok, (text, rejects)
 
@@ -164,8 +195,11 @@ HEADERS_MAPPED = [
     ("a trailing carriage return in the last name", [*list(BASE_LINE)[:-1], "place_of_service\r"], "\n"),
     ("upper case", [c.upper() for c in BASE_LINE], "\n"),
     ("mixed case and spaces", ["Claim_ID ", *list(BASE_LINE)[1:]], "\n"),
-    ("optional columns named in words", [*list(BASE_LINE)[:4], "Plan ID", *list(BASE_LINE)[5:9], "PlaceOfService"],
-     "\n"),
+    (
+        "optional columns named in words",
+        [*list(BASE_LINE)[:4], "Plan ID", *list(BASE_LINE)[5:9], "PlaceOfService"],
+        "\n",
+    ),
 ]
 
 
@@ -232,7 +266,8 @@ def test_sample_as_typed_parquet_gives_the_csv_verdicts(tmp_path: Path) -> None:
         pl.col("billed_amount").str.contains(r"^\d+(\.\d{1,2})?$")
         & pl.col("service_date").str.contains(r"^\d{4}-\d{2}-\d{2}$")
         & pl.col("service_date").str.to_date(strict=False).is_not_null()
-        & pl.col("units").str.contains(r"^\d+$") & pl.col("line_number").str.contains(r"^\d+$")
+        & pl.col("units").str.contains(r"^\d+$")
+        & pl.col("line_number").str.contains(r"^\d+$")
     )
     typed = ok.with_columns(
         pl.col("line_number").cast(pl.Int32),
@@ -252,14 +287,12 @@ def test_sample_as_typed_parquet_gives_the_csv_verdicts(tmp_path: Path) -> None:
     assert runs[0][0].equals(runs[1][0]) and runs[0][1].height == runs[1][1].height
 
 
-
 def test_a_layout_file_with_a_duplicated_header_name_stops_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lines = (ROOT / "tests" / "fixtures" / "layouts" / "cclf5_partb.csv").read_text().splitlines()
     path = tmp_path / "cclf5.csv"
     path.write_text("\n".join([lines[0] + ",NOTE,NOTE", *(line + ",a,b" for line in lines[1:])]) + "\n")
-    code = main(["run", str(path), "--layout", "cclf5", "--payer", "MEDICARE", "--out", str(tmp_path / "o"),
-                 "--quiet"])
+    code = main(["run", str(path), "--layout", "cclf5", "--payer", "MEDICARE", "--out", str(tmp_path / "o"), "--quiet"])
     err = capsys.readouterr().err
     assert code == EXIT_BAD_INPUT and "more than one column named 'NOTE'" in err, err
