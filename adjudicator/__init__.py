@@ -2,7 +2,7 @@
 
 The public surface is small: ``adjudicate`` (one run, returns its manifest),
 ``RunOptions``, ``load_rules`` and the ``adjudicate`` command line. They are
-imported on first use, so importing a light module (``adjudicator.tuning``)
+imported on first use, so importing a light module (``adjudicator.embedded.tuning``)
 does not import polars and pandera.
 """
 
@@ -12,20 +12,20 @@ import os
 from typing import TYPE_CHECKING, Any
 
 #: SPARK_LOCAL_IP as this process found it: pandera sets it to 127.0.0.1 on import whenever pyspark is
-#: installed, which would bind a Spark driver started here to the loopback (``adjudicator.spark.session``)
+#: installed, which would bind a Spark driver started here to the loopback (``adjudicator.spark.engine.session``)
 SPARK_LOCAL_IP_AT_START = os.environ.get("SPARK_LOCAL_IP")
 
 if TYPE_CHECKING:
     from adjudicator.options import EngineSettings, RunOptions, Slice
-    from adjudicator.rules import RuleSet, load_rules
+    from adjudicator.rules.tables import RuleSet, load_rules
     from adjudicator.run import adjudicate
 
 __all__ = ["EngineSettings", "RuleSet", "RunOptions", "Slice", "adjudicate", "load_rules"]
 __version__ = "0.1.0"
 
 _HOMES = {
-    "RuleSet": "rules",
-    "load_rules": "rules",
+    "RuleSet": "rules.tables",
+    "load_rules": "rules.tables",
     "RunOptions": "options",
     "Slice": "options",
     "EngineSettings": "options",

@@ -17,9 +17,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from adjudicator.embedded.tuning import tune_reader
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, AdjudicatorError, first_line
 from adjudicator.options import EngineSettings, RunOptions, Slice
-from adjudicator.tuning import tune_reader
 
 
 class UsageError(AdjudicatorError):
@@ -237,7 +237,7 @@ def _run_on_engine(args: argparse.Namespace, options: RunOptions) -> dict[str, A
         from adjudicator.run import adjudicate
 
         return adjudicate(options, progress=not args.quiet)
-    from adjudicator import spark
+    from adjudicator.spark import engine as spark
 
     session, made = spark.session(args.spark_master)
     try:
@@ -314,7 +314,7 @@ def format_summary(manifest: dict[str, Any]) -> str:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from adjudicator.diff import EXIT_CHANGED, diff_runs, format_diff_summary
+    from adjudicator.diff.compare import EXIT_CHANGED, diff_runs, format_diff_summary
 
     summary = diff_runs(args.old_out, args.new_out, args.out, overwrite=args.overwrite)
     if not args.quiet:
@@ -325,7 +325,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from adjudicator.report import rewrite_report
+    from adjudicator.report.render import rewrite_report
 
     path = rewrite_report(args.folder)
     if not args.quiet:
@@ -384,12 +384,12 @@ def _interrupted(terminated: bool) -> int:
 
 #: warnings of other packages that would break the one-line stderr of an error: pyspark 4.x warns about pandas 3
 #: whenever its pandas support loads, as the Spark engine's ``mapInArrow`` does (and as pandera's import does
-#: where pyspark is installed: a run leaves pandera to its helper, ``adjudicator.rules_check``)
+#: where pyspark is installed: a run leaves pandera to its helper, ``adjudicator.rules.check``)
 _THIRD_PARTY_WARNINGS = (("PySpark does not yet fully support pandas", FutureWarning),)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # before polars is first imported: some of its settings are read once, at import (adjudicator.tuning)
+    # before polars is first imported: some of its settings are read once, at import (adjudicator.embedded.tuning)
     tune_reader()
     import warnings
 

@@ -11,7 +11,7 @@ frame*: a LazyFrame with
   layout knows about (for example ``superseded_delivery`` in CCLF); a True
   there sends the row to rejects with that check named.
 
-Validation (``adjudicator.validate``) turns a raw frame into typed columns plus
+Validation (``adjudicator.engine.checks``) turns a raw frame into typed columns plus
 one yes/no flag per failed check.
 """
 
@@ -84,6 +84,6 @@ DECISION_COLUMNS: Final = (
 )
 NO_ACTION: Final = "NO_ACTION"
 
-#: the diff's changes.parquet: what changed for a key, and which result fields changed (``adjudicator.diff``)
+#: the diff's changes.parquet: what changed for a key, and which result fields changed (``adjudicator.diff.compare``)
 CHANGE_KIND: Final = "change_kind"
 CHANGED_FIELDS: Final = "changed_fields"

@@ -17,17 +17,20 @@ from typing import Any
 
 import polars as pl
 
-from adjudicator import claims_list, output, report, safety
-from adjudicator.canonical import find_bad_utf8, find_malformed_row, is_parquet
-from adjudicator.compiled import CompiledRules, compile_rules
 from adjudicator.contract import DETERMINATION, REASON, SOURCE_FILE
-from adjudicator.driver import run_batches
+from adjudicator.embedded.driver import run_batches
+from adjudicator.embedded.prepass import find_facts
+from adjudicator.embedded.tuning import tune_reader
+from adjudicator.engine.facts import Supersede
 from adjudicator.errors import InputError, first_line
 from adjudicator.options import RunOptions, recorded_path
-from adjudicator.prepass import Supersede, find_facts
-from adjudicator.rules import RuleSet, load_rules
-from adjudicator.rules_check import RulesCheck
-from adjudicator.tuning import tune_reader
+from adjudicator.publish import output, safety
+from adjudicator.readers import claims_list
+from adjudicator.readers.canonical import find_bad_utf8, find_malformed_row, is_parquet
+from adjudicator.report import render as report
+from adjudicator.rules.check import RulesCheck
+from adjudicator.rules.compiled import CompiledRules, compile_rules
+from adjudicator.rules.tables import RuleSet, load_rules
 
 MANIFEST_VERSION = 1
 
@@ -87,7 +90,7 @@ def _versions() -> dict[str, str]:
 def read_inputs(options: RunOptions, rules: RuleSet) -> tuple[pl.LazyFrame, list[str], str, Supersede | None]:
     """The raw frame of all inputs, the files it reads, the layout used (``--layout``, else detected) and the
     layout's re-delivery rule (applied by the prepass, which sees every copy of a line)."""
-    from adjudicator.layouts import LAYOUTS, detect_layout, resolve_paths, scan_layout, supersede_rule
+    from adjudicator.readers.layouts import LAYOUTS, detect_layout, resolve_paths, scan_layout, supersede_rule
 
     paths = resolve_paths(options.inputs)
     if options.layout is not None and options.layout not in LAYOUTS:
@@ -178,7 +181,7 @@ def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
     """A run's set-up (``Prepared``); raises ``AdjudicatorError`` before anything is read or written.
 
     Without ``rules``, the rule tables are loaded here with every check but their pandera schemas, which a
-    helper process runs meanwhile (``adjudicator.rules_check``); run the rest inside ``Prepared.checking``.
+    helper process runs meanwhile (``adjudicator.rules.check``); run the rest inside ``Prepared.checking``.
     """
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
@@ -243,6 +246,12 @@ def publish_run(
     return manifest
 
 
+def report_claims_list(manifest: dict[str, Any], raw: pl.LazyFrame, options: RunOptions) -> None:
+    """Record in the manifest (``claims_list``) which ids of ``--claims`` matched no line of the batch."""
+    if options.slice.claims_file is not None:
+        manifest["claims_list"] = claims_list.unmatched_report(raw, options.slice.claims_file)
+
+
 def phase_timings(
     run: Prepared, prepass_started: float, planned: float, executed: float, startup: float | None
 ) -> dict[str, float | None]:
@@ -260,7 +269,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
 
     Compiles the rules, finds the batch-wide facts in a prepass, then reads
     the input once in batches through the batch function into the two outputs
-    (``adjudicator.driver``). Raises ``AdjudicatorError`` (one-line message)
+    (``adjudicator.embedded.driver``). Raises ``AdjudicatorError`` (one-line message)
     for bad input, rules or options; OUT is then left exactly as it was.
     ``progress``: a progress line on stderr when it is a terminal.
     """
@@ -314,7 +323,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
                         hashes,
                         totals.summary(),
                         timings,
-                        amend=lambda manifest: safety.report_claims_list(manifest, raw, options),
+                        amend=lambda manifest: report_claims_list(manifest, raw, options),
                     )
         finally:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -6,11 +6,11 @@ from typing import Any
 
 import polars as pl
 
-from adjudicator.compiled import compile_rules
 from adjudicator.contract import CANONICAL_COLUMNS, SOURCE_FILE
-from adjudicator.driver import adjudicate_frame
+from adjudicator.embedded.driver import adjudicate_frame
 from adjudicator.options import DEFAULT_SETTINGS, EngineSettings
-from adjudicator.rules import RuleSet
+from adjudicator.rules.compiled import compile_rules
+from adjudicator.rules.tables import RuleSet
 
 BASE_LINE: dict[str, str | None] = {
     "claim_id": "C1",

@@ -13,9 +13,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from adjudicator import output
 from adjudicator.cli import main
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_OK
+from adjudicator.publish import output
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_claims" / "claims.csv"

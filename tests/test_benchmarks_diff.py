@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from adjudicator.rules import load_rules
+from adjudicator.rules.tables import load_rules
 from benchmarks import _rules
 from benchmarks.run import DIFF, RUN, Cell, Sample, diff_rows, diff_targets, parse_args
 

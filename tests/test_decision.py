@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from adjudicator.rules import RuleSet, load_rules
+from adjudicator.rules.tables import RuleSet, load_rules
 from tests.helpers import run_plan
 
 

@@ -10,12 +10,12 @@ import polars as pl
 import pytest
 
 from adjudicator.cli import main
-from adjudicator.compiled import compile_rules
-from adjudicator.diff import CHANGES, COMPARED_FIELDS, SUMMARY, compare, diff_runs, format_diff_summary, side
-from adjudicator.driver import adjudicate_frame
+from adjudicator.diff.compare import CHANGES, COMPARED_FIELDS, SUMMARY, compare, diff_runs, format_diff_summary, side
+from adjudicator.embedded.driver import adjudicate_frame
 from adjudicator.errors import InputError, OutputError
-from adjudicator.output import MANIFEST, REJECTS, RESULTS
-from adjudicator.rules import RuleSet, load_rules
+from adjudicator.publish.output import MANIFEST, REJECTS, RESULTS
+from adjudicator.rules.compiled import compile_rules
+from adjudicator.rules.tables import RuleSet, load_rules
 from tests.helpers import raw_frame
 
 RULES_DIR = Path(__file__).resolve().parents[1] / "rules"

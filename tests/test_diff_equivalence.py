@@ -21,9 +21,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from adjudicator.diff import CHANGES, SUMMARY, diff_runs
+from adjudicator.diff.compare import CHANGES, SUMMARY, diff_runs
 from adjudicator.options import EngineSettings
-from adjudicator.rules import RuleSet, load_rules
+from adjudicator.rules.tables import RuleSet, load_rules
 from tests.test_diff import BASE, DIFF_CASES, _line, _plans_without_nmn_exclusion, _replace, write_run
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "diff_cases.json"

@@ -9,11 +9,11 @@ from typing import Any
 import polars as pl
 import pytest
 
-from adjudicator import diff
+from adjudicator.diff import compare as diff
+from adjudicator.embedded.spill import MAX_PARTITIONS, partitions_for
 from adjudicator.options import EngineSettings
-from adjudicator.output import RESULTS
-from adjudicator.rules import RuleSet, load_rules
-from adjudicator.spill import MAX_PARTITIONS, partitions_for
+from adjudicator.publish.output import RESULTS
+from adjudicator.rules.tables import RuleSet, load_rules
 from tests.test_diff import BASE, _line, _plans_without_nmn_exclusion, _replace, write_run
 from tests.test_diff_equivalence import observed
 

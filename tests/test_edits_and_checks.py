@@ -7,8 +7,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from adjudicator.rules import RuleSet, load_rules
-from adjudicator.validate import CHECKS, input_schema, with_checks
+from adjudicator.engine.checks import CHECKS, input_schema, with_checks
+from adjudicator.rules.tables import RuleSet, load_rules
 from tests.helpers import raw_frame, run_plan
 
 
@@ -207,7 +207,7 @@ def test_rejects_keep_source_file(rules: RuleSet) -> None:
 
 def test_hash_collisions_fall_back_to_exact_keys(rules: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
     """With a key hash that maps every line to one value, the verdicts must not change."""
-    from adjudicator import prepass
+    from adjudicator.embedded import prepass
     from adjudicator.options import DEFAULT_SETTINGS, EngineSettings
 
     lines = [

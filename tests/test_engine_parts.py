@@ -20,18 +20,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adjudicator import driver, prepass
-from adjudicator.batch import adjudicate_batch
-from adjudicator.canonical import scan_canonical
+from adjudicator import contract
 from adjudicator.cli import main
-from adjudicator.compiled import CompiledRules, compile_rules
-from adjudicator.driver import adjudicate_frame
+from adjudicator.embedded import driver, prepass
+from adjudicator.embedded.driver import adjudicate_frame
+from adjudicator.embedded.spill import MAX_PARTITIONS, partitions_for
+from adjudicator.engine import facts as engine_facts
+from adjudicator.engine.batch import adjudicate_batch
+from adjudicator.engine.checks import with_checks
+from adjudicator.engine.summary import extended_summary, finish_summary, merge_summary_parts
 from adjudicator.errors import InternalError
 from adjudicator.options import EngineSettings
-from adjudicator.rules import RuleSet, load_rules
-from adjudicator.spill import MAX_PARTITIONS, partitions_for
-from adjudicator.summary import extended_summary, finish_summary, merge_summary_parts
-from adjudicator.validate import with_checks
+from adjudicator.readers.canonical import scan_canonical
+from adjudicator.rules.compiled import CompiledRules, compile_rules
+from adjudicator.rules.tables import RuleSet, load_rules
 from tests.helpers import raw_frame
 from tests.test_golden import GOLDEN, RESULT_COLUMNS, _as_text
 from tests.test_properties import line
@@ -185,9 +187,9 @@ def test_facts_are_exact_keys_even_when_every_spill_hash_collides(
     small = EngineSettings(rows_per_partition=2, hashes_in_memory=0, concerned_rows_per_partition=1)
     collided = prepass.find_facts(raw_frame(rows), compiled, expected_rows=len(rows), settings=small)
     for facts in (honest, collided):
-        keys = facts.keys.sort(prepass.CLAIM_ID)
-        assert keys.filter(pl.col(prepass.DUPLICATE))[prepass.CLAIM_ID].to_list() == ["A"]
-        assert keys.filter(pl.col(prepass.FIRED["addon_without_primary"]))[prepass.CLAIM_ID].to_list() == ["P"]
+        keys = facts.keys.sort(contract.CLAIM_ID)
+        assert keys.filter(pl.col(engine_facts.DUPLICATE))[contract.CLAIM_ID].to_list() == ["A"]
+        assert keys.filter(pl.col(engine_facts.FIRED["addon_without_primary"]))[contract.CLAIM_ID].to_list() == ["P"]
         assert facts.edit_lines == 1
 
 
@@ -234,12 +236,12 @@ def test_spilled_edit_facts_equal_the_unspilled_ones(tmp_path: Path, compiled: C
     sized = EngineSettings(concerned_rows_per_partition=10 if partitions > 1 else 10**6)
     spilled = prepass.find_facts(raw, compiled, spill_dir=tmp_path, expected_rows=len(rows), settings=sized)
     whole = prepass.find_facts(raw, compiled, settings=EngineSettings(concerned_rows_per_partition=10**6))
-    assert spilled.keys.sort(prepass.CLAIM_ID, prepass.LINE_NUMBER).equals(
-        whole.keys.sort(prepass.CLAIM_ID, prepass.LINE_NUMBER)
+    assert spilled.keys.sort(contract.CLAIM_ID, contract.LINE_NUMBER).equals(
+        whole.keys.sort(contract.CLAIM_ID, contract.LINE_NUMBER)
     )
-    fired = spilled.keys.filter(pl.col(prepass.FIRED["units_exceed_limit"]))
-    assert {"U1", "U2"} <= set(fired[prepass.CLAIM_ID])
-    assert spilled.keys.filter(pl.col(prepass.DUPLICATE))[prepass.CLAIM_ID].to_list() == ["D"]
+    fired = spilled.keys.filter(pl.col(engine_facts.FIRED["units_exceed_limit"]))
+    assert {"U1", "U2"} <= set(fired[contract.CLAIM_ID])
+    assert spilled.keys.filter(pl.col(engine_facts.DUPLICATE))[contract.CLAIM_ID].to_list() == ["D"]
     assert list(tmp_path.iterdir()) == []  # the prepass removes its spill
 
 
@@ -251,12 +253,12 @@ def test_an_edit_fact_the_batches_never_meet_is_an_internal_error(compiled: Comp
     lines = raw.collect()
     # the batch itself counts what it met; the driver compares with the prepass
     assert adjudicate_batch(lines, facts, compiled, "r").fired_lines == 1
-    forged = prepass.BatchFacts(
-        keys=facts.keys.with_columns(pl.lit("Z").alias(prepass.CLAIM_ID)), edit_lines=facts.edit_lines
+    forged = engine_facts.BatchFacts(
+        keys=facts.keys.with_columns(pl.lit("Z").alias(contract.CLAIM_ID)), edit_lines=facts.edit_lines
     )
     assert adjudicate_batch(lines, forged, compiled, "r").fired_lines == 0
 
-    def forged_facts(*args: object, **kwargs: object) -> prepass.BatchFacts:
+    def forged_facts(*args: object, **kwargs: object) -> engine_facts.BatchFacts:
         return forged
 
     with pytest.MonkeyPatch.context() as patch:
@@ -276,7 +278,7 @@ def test_partitions_grow_with_the_input_and_are_bounded(rows: int, parts: int) -
 
 
 def test_reader_settings_are_applied_unless_the_environment_sets_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    from adjudicator.tuning import READER_SETTINGS, tune_reader
+    from adjudicator.embedded.tuning import READER_SETTINGS, tune_reader
 
     first, *rest = READER_SETTINGS
     monkeypatch.setenv(first, "7")
@@ -370,31 +372,31 @@ def test_fired_lookup_equals_a_join_on_exact_keys() -> None:
     """The binary search over fired keys' hashes gives what a join on (claim_id, line_number) gives."""
     keys = pl.DataFrame(
         {
-            prepass.CLAIM_ID: [f"C{i}" for i in range(0, 300, 3)],
-            prepass.LINE_NUMBER: [i % 4 + 1 for i in range(0, 300, 3)],
+            contract.CLAIM_ID: [f"C{i}" for i in range(0, 300, 3)],
+            contract.LINE_NUMBER: [i % 4 + 1 for i in range(0, 300, 3)],
         }
     ).with_columns(
-        pl.lit(False).alias(prepass.DUPLICATE),
-        (pl.int_range(pl.len()) % 2 == 0).alias(prepass.FIRED["addon_without_primary"]),
-        (pl.int_range(pl.len()) % 2 == 1).alias(prepass.FIRED["units_exceed_limit"]),
+        pl.lit(False).alias(engine_facts.DUPLICATE),
+        (pl.int_range(pl.len()) % 2 == 0).alias(engine_facts.FIRED["addon_without_primary"]),
+        (pl.int_range(pl.len()) % 2 == 1).alias(engine_facts.FIRED["units_exceed_limit"]),
     )
-    facts = prepass.BatchFacts(keys=keys, edit_lines=keys.height)
+    facts = engine_facts.BatchFacts(keys=keys, edit_lines=keys.height)
     lines = pl.DataFrame(
         {
-            prepass.CLAIM_ID: [f"C{i}" for i in range(300)] + [None, "C3"],
-            prepass.LINE_NUMBER: [i % 4 + 1 for i in range(300)] + [1, 99],
+            contract.CLAIM_ID: [f"C{i}" for i in range(300)] + [None, "C3"],
+            contract.LINE_NUMBER: [i % 4 + 1 for i in range(300)] + [1, 99],
         }
     )
-    expected = lines.join(keys, on=[prepass.CLAIM_ID, prepass.LINE_NUMBER], how="left", maintain_order="left")
+    expected = lines.join(keys, on=[contract.CLAIM_ID, contract.LINE_NUMBER], how="left", maintain_order="left")
     got = facts.fired(lines)
-    for column in prepass.FIRED.values():
+    for column in engine_facts.FIRED.values():
         assert got[column].to_list() == expected[column].fill_null(False).to_list()
     assert int(got.select(pl.any_horizontal(pl.all())).to_series().sum()) == keys.height
 
 
 def test_top_claims_from_the_claim_spill_equal_sums_over_the_outputs(tmp_path: Path) -> None:
     """Per-claim sums go to disk batch by batch and are summed part by part: the top claims must not change."""
-    from adjudicator.summary import extended_summary
+    from adjudicator.engine.summary import extended_summary
 
     small = {
         "batch_size": 7,  # a claim's lines fall in different batches

@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from adjudicator.cli import main
-from adjudicator.schemas import rejects_schema, results_schema
+from adjudicator.engine.schemas import rejects_schema, results_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_claims" / "claims.csv"

@@ -20,17 +20,17 @@ import pytest
 from adjudicator.cli import main
 from adjudicator.contract import CANONICAL_COLUMNS, REJECT_PREFIX, SOURCE_FILE
 from adjudicator.errors import InputError, RulesError
-from adjudicator.layouts import (
+from adjudicator.readers.layouts import (
     LAYOUT_SPECS,
     LAYOUTS,
     NORMALIZERS,
     PAYER_ID_AS_READ,
     describe_layout,
     detect_layout,
-    load_payer_aliases,
     scan_layout,
 )
-from adjudicator.rules import RuleSet, load_rules
+from adjudicator.rules.payer_aliases import load_payer_aliases
+from adjudicator.rules.tables import RuleSet, load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "tests" / "fixtures" / "samples"

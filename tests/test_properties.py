@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adjudicator.rules import RuleSet, load_rules
+from adjudicator.rules.tables import RuleSet, load_rules
 from tests.helpers import run_plan
 
 RULES: RuleSet = load_rules()

@@ -24,15 +24,15 @@ import pytest
 
 from adjudicator.cli import main
 from adjudicator.contract import CANONICAL_COLUMNS, SOURCE_FILE
-from adjudicator.diff import CHANGES, SUMMARY
-from adjudicator.errors import EXIT_BAD_INPUT, EXIT_OK
-from adjudicator.output import MANIFEST, REJECTS, REPORT, RESULTS
-from adjudicator.summary import (
+from adjudicator.diff.compare import CHANGES, SUMMARY
+from adjudicator.engine.summary import (
     extended_summary,
     finish_summary,
     merge_summary_parts,
     summary_parts,
 )
+from adjudicator.errors import EXIT_BAD_INPUT, EXIT_OK
+from adjudicator.publish.output import MANIFEST, REJECTS, REPORT, RESULTS
 from tests.browser import find_chromium, visit
 
 ROOT = Path(__file__).resolve().parents[1]

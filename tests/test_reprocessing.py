@@ -11,7 +11,7 @@ import pytest
 
 from adjudicator.cli import main
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_OK
-from adjudicator.rules import DEFAULT_RULES_DIR
+from adjudicator.rules.tables import DEFAULT_RULES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_claims" / "claims.csv"

@@ -16,7 +16,7 @@ import pytest
 
 from adjudicator.cli import main
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK
-from adjudicator.rules import DEFAULT_RULES_DIR
+from adjudicator.rules.tables import DEFAULT_RULES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_claims" / "claims.csv"
@@ -157,7 +157,7 @@ def test_header_only_file_is_a_valid_empty_run(tmp_path: Path) -> None:
 def test_internal_error_is_one_line_with_its_own_exit_code(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from adjudicator import driver
+    from adjudicator.embedded import driver
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated bug")

@@ -17,10 +17,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from adjudicator import output
 from adjudicator.cli import EXIT_TERMINATED, main
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK
-from adjudicator.rules import DEFAULT_RULES_DIR
+from adjudicator.publish import output
+from adjudicator.rules.tables import DEFAULT_RULES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_claims" / "claims.csv"

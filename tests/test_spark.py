@@ -19,8 +19,8 @@ import pytest
 
 from adjudicator.cli import main
 from adjudicator.contract import RUN_ID, SOURCE_FILE
+from adjudicator.engine.checks import CHECKS, DUPLICATE_KEY
 from adjudicator.errors import EXIT_BAD_INPUT
-from adjudicator.validate import CHECKS, DUPLICATE_KEY
 from tests.helpers import BASE_LINE
 
 pytestmark = pytest.mark.spark
@@ -161,7 +161,7 @@ def test_generated_parquet_and_csv_inputs_match_the_local_engine(spark: Any, tmp
     checks = on_spark["counts"]["rejects_by_check"]
     assert set(BAD_VALUES) | {DUPLICATE_KEY} <= set(checks)
     reasons = {r["reason"] for r in on_spark["counts"]["by_reason"]}
-    from adjudicator.rules import load_rules
+    from adjudicator.rules.tables import load_rules
 
     assert reasons >= set(load_rules().reasons["reason"].to_list()) | {None}
     edits = {e["edit"] for e in on_spark["summary"]["edits"]}
@@ -238,10 +238,10 @@ def test_a_missing_column_stops_before_spark_reads_anything(
 
 def test_a_notebook_dataframe_gives_the_local_results(spark: Any, tmp_path: Path) -> None:
     """``adjudicate(raw_df, ...)``: a Spark DataFrame in the canonical layout (typed as a table would be)."""
-    from adjudicator.canonical import scan_canonical
-    from adjudicator.compiled import compile_rules
-    from adjudicator.driver import adjudicate_frame
-    from adjudicator.rules import load_rules
+    from adjudicator.embedded.driver import adjudicate_frame
+    from adjudicator.readers.canonical import scan_canonical
+    from adjudicator.rules.compiled import compile_rules
+    from adjudicator.rules.tables import load_rules
 
     typed = tmp_path / "typed.parquet"
     pl.read_csv(SAMPLE, infer_schema=False).with_columns(pl.col("units").cast(pl.Int32, strict=False)).write_parquet(

@@ -3,14 +3,14 @@
 CSV is scanned with every column as String: the cheapest faithful read of a
 file whose values the engine must validate itself, so no contender can beat
 it by skipping type inference. It runs with the adjudicator's reader settings
-(``adjudicator.tuning``), which keep its memory flat as well.
+(``adjudicator.embedded.tuning``), which keep its memory flat as well.
 """
 
 from __future__ import annotations
 
 import sys
 
-from adjudicator.tuning import tune_reader
+from adjudicator.embedded.tuning import tune_reader
 
 # the same reader settings as the adjudicator, applied as its command line applies them: before polars is
 # imported (some are read once, at import)

@@ -28,8 +28,6 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from adjudicator.batch import BatchOutput, adjudicate_batch
-from adjudicator.compiled import CompiledRules
 from adjudicator.contract import (
     BILLED_AMOUNT,
     CLAIM_ID,
@@ -41,11 +39,14 @@ from adjudicator.contract import (
     SERVICE_DATE,
     SOURCE_FILE,
 )
+from adjudicator.embedded.prepass import find_facts
+from adjudicator.embedded.spill import partitions_for, spill_hash, spill_parts
+from adjudicator.engine.batch import BatchOutput, adjudicate_batch
+from adjudicator.engine.facts import BatchFacts, Supersede
+from adjudicator.engine.summary import TOP_CLAIMS, finish_summary, merge_summary_parts, top_claims
 from adjudicator.errors import InternalError
 from adjudicator.options import DEFAULT_SETTINGS, EngineSettings
-from adjudicator.prepass import BatchFacts, Supersede, find_facts
-from adjudicator.spill import partitions_for, spill_hash, spill_parts
-from adjudicator.summary import TOP_CLAIMS, finish_summary, merge_summary_parts, top_claims
+from adjudicator.rules.compiled import CompiledRules
 
 #: Parquet compression of the outputs (polars' default for sink_parquet)
 COMPRESSION = "zstd"
@@ -209,7 +210,7 @@ class Totals:
     counts: list[pl.DataFrame] = field(default_factory=list)
     by_reason: list[pl.DataFrame] = field(default_factory=list)
     by_check: list[pl.DataFrame] = field(default_factory=list)
-    #: the report's partial tables (``adjudicator.summary``)
+    #: the report's partial tables (``adjudicator.engine.summary``)
     parts: list[dict[str, pl.DataFrame]] = field(default_factory=list)
     fired_lines: int = 0
     lines: int = 0
@@ -249,7 +250,7 @@ class Totals:
 
     def summary(self) -> dict[str, Any]:
         """Per-file counts (read, skipped, results, rejects), results by reason, rejects by check, and
-        ``extended``: the manifest's ``summary`` (``adjudicator.summary``)."""
+        ``extended``: the manifest's ``summary`` (``adjudicator.engine.summary``)."""
         merged = merge_summary_parts(self.parts)
         if self.claims is not None:
             top = self.claims.top(TOP_CLAIMS)

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from adjudicator.errors import EXIT_INTERNAL, OutputError
-from adjudicator.rules import sha256 as file_sha256
+from adjudicator.rules.tables import sha256 as file_sha256
 
 RESULTS = "results.parquet"
 REJECTS = "rejects.parquet"
 MANIFEST = "manifest.json"
 REPORT = "report.html"
-#: what ``adjudicate diff`` writes (adjudicator.diff imports this module, so the names live here)
+#: what ``adjudicate diff`` writes (adjudicator.diff.compare imports this module, so the names live here)
 DIFF_CHANGES = "changes.parquet"
 DIFF_SUMMARY = "summary.json"
 

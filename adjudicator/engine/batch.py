@@ -18,7 +18,6 @@ from functools import cached_property
 import polars as pl
 import pyarrow as pa
 
-from adjudicator.compiled import CompiledRules, VerdictRows, plain_strings
 from adjudicator.contract import (
     BILLED_AMOUNT,
     CANONICAL,
@@ -39,9 +38,7 @@ from adjudicator.contract import (
     SERVICE_DATE,
     SOURCE_FILE,
 )
-from adjudicator.prepass import FIRED, BatchFacts
-from adjudicator.summary import FLAGGED_BILLED, FLAGGED_LINES, TALLY_COLUMNS, detached, month_of_service, tally_parts
-from adjudicator.validate import (
+from adjudicator.engine.checks import (
     DUPLICATE_KEY,
     FLAG_PREFIX,
     RAW_PREFIX,
@@ -51,6 +48,16 @@ from adjudicator.validate import (
     flag_columns,
     with_checks,
 )
+from adjudicator.engine.facts import FIRED, BatchFacts
+from adjudicator.engine.summary import (
+    FLAGGED_BILLED,
+    FLAGGED_LINES,
+    TALLY_COLUMNS,
+    detached,
+    month_of_service,
+    tally_parts,
+)
+from adjudicator.rules.compiled import CompiledRules, VerdictRows, plain_strings
 
 #: internal helper columns of a batch (never written)
 INSIDE = "_in_slice"
@@ -167,7 +174,7 @@ class BatchOutput:
         )
 
     def summary_parts(self, *, row_offset: int = 0) -> dict[str, pl.DataFrame]:
-        """The report's partial tables of this batch (``adjudicator.summary``) from its tallies."""
+        """The report's partial tables of this batch (``adjudicator.engine.summary``) from its tallies."""
         edits = self.edit_tallies.select(
             pl.lit(self.compiled.edit_names).gather(pl.col(EDIT_ROW)).alias(EDITS), "lines", BILLED_AMOUNT
         )

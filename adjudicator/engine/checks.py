@@ -217,7 +217,7 @@ def with_checks(raw: pl.LazyFrame) -> pl.LazyFrame:
     """Typed canonical columns, ``_raw_<column>`` originals, a flag per check and ``_valid``.
 
     Grain unchanged: one row per input row. The duplicate-key check needs the
-    whole batch; the batch function adds it from the prepass's facts (``adjudicator.batch``).
+    whole batch; the batch function adds it from the prepass's facts (``adjudicator.engine.batch``).
     """
     schema = raw.collect_schema()
     texts = [c for c in CANONICAL if schema[c] == pl.String]

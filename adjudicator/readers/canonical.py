@@ -21,8 +21,8 @@ from pathlib import Path
 import polars as pl
 
 from adjudicator.contract import CANONICAL, DECISION_COLUMNS, FAILED_CHECKS, REQUIRED_COLUMNS, RUN_ID, SOURCE_FILE
+from adjudicator.engine.checks import raw_form, raw_form_dtype
 from adjudicator.errors import InputError, first_line
-from adjudicator.validate import raw_form, raw_form_dtype
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _OTHER_DELIMITERS = (";", "\t", "|")

@@ -1,4 +1,4 @@
-"""The manifest's ``summary`` (what ``adjudicator.report`` draws), added up batch by batch as sums and counts by key.
+"""The manifest's ``summary`` (what the report draws), added up batch by batch as sums and counts by key.
 
 Every piece is a decomposable aggregate: ``summary_parts`` computes the
 partial tables over any slice of the outputs (one batch, or a whole run),
@@ -55,7 +55,7 @@ CHECK: Final = "check"
 FLAGGED_LINES: Final = "flagged_lines"
 #: the first day of the month of service, the cube's time key
 MONTH: Final = "month"
-#: the decision columns a batch's tallies are decoded to (``adjudicator.batch``): the cube's and by_reason's
+#: the decision columns a batch's tallies are decoded to (``adjudicator.engine.batch``): the cube's and by_reason's
 TALLY_COLUMNS: Final = (DETERMINATION, REASON, "policy_id", "policy_version")
 FLAGGED_BILLED: Final = "flagged_billed_amount"
 
@@ -125,7 +125,7 @@ def tally_parts(
     *,
     row_offset: int = 0,
 ) -> dict[str, pl.DataFrame]:
-    """The partial tables of one batch from its tallies (``adjudicator.batch.BatchOutput``), equal to
+    """The partial tables of one batch from its tallies (``adjudicator.engine.batch.BatchOutput``), equal to
     ``collect_parts`` of its results and rejects without a pass over the results.
 
     ``tallies``: lines and billed_amount by month, payer and decision row,

@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from adjudicator.errors import RulesError
+from adjudicator.rules.payer_aliases import load_payer_aliases
 
 if TYPE_CHECKING:
     import pandera.polars as pa
 
 #: the shipped rule tables, beside the package in a source checkout
-DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 
 STANCES = ("NOT_MEDICALLY_NECESSARY", "BENEFIT_EXCLUSION", "CARRIER_DISCRETION", "SUPERSEDED")
 LINES_OF_BUSINESS = ("COMMERCIAL", "MEDICARE", "MEDICAID")
@@ -63,7 +64,7 @@ _CODE = r"^[A-Za-z0-9]{5}$"
 @functools.cache
 def schemas() -> dict[str, pa.DataFrameSchema]:
     """Each rule table's pandera schema, by file name (built on first use: pandera is imported only where
-    tables are validated, see ``adjudicator.rules_check``)."""
+    tables are validated, see ``adjudicator.rules.check``)."""
     import pandera.polars as pa
 
     text = pa.Column(pl.String, nullable=False, checks=pa.Check.str_length(min_value=1))
@@ -350,7 +351,7 @@ def load_rules(
     keeps only the policy rows published on or before that day. ``validate``
     False skips the pandera schemas (every other check still runs): for a
     caller that has them checked elsewhere, as a run does in a helper process
-    (``adjudicator.rules_check``).
+    (``adjudicator.rules.check``).
     """
     directory = Path(rules_dir) if rules_dir is not None else DEFAULT_RULES_DIR
     if not directory.is_dir():
@@ -397,8 +398,6 @@ def load_rules(
     aliases = None
     alias_file = directory / PAYER_ALIASES
     if alias_file.exists():
-        from adjudicator.layouts import load_payer_aliases
-
         aliases = load_payer_aliases(alias_file, validate=validate)
         files[PAYER_ALIASES] = alias_file
     return RuleSet(

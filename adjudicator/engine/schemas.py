@@ -6,7 +6,7 @@ import pandera.polars as pa
 import polars as pl
 
 from adjudicator.contract import CANONICAL, DECISION_COLUMNS, SOURCE_FILE
-from adjudicator.rules import DETERMINATIONS, LINES_OF_BUSINESS, REASONS, STANCES
+from adjudicator.rules.tables import DETERMINATIONS, LINES_OF_BUSINESS, REASONS, STANCES
 
 
 def results_schema() -> pa.DataFrameSchema:

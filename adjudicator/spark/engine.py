@@ -51,16 +51,6 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import polars as pl
 import pyarrow as pa
 
-from adjudicator import output, report
-from adjudicator.batch import adjudicate_batch
-from adjudicator.canonical import (
-    canonical_names,
-    check_extra_names,
-    is_parquet,
-    require_columns,
-)
-from adjudicator.claims_list import UNMATCHED_SHOWN, read_claim_ids
-from adjudicator.compiled import CompiledRules, compile_rules
 from adjudicator.contract import (
     CANONICAL,
     CLAIM_ID,
@@ -68,23 +58,13 @@ from adjudicator.contract import (
     PROCEDURE_CODE,
     SOURCE_FILE,
 )
-from adjudicator.driver import ParquetSink, Totals, arrow
-from adjudicator.errors import AdjudicatorError, InputError
-from adjudicator.options import DEFAULT_SETTINGS, EngineSettings, RunOptions, Slice
-from adjudicator.prepass import (
-    _EDIT_FUNCTIONS,
-    DUPLICATE,
-    FIRED,
-    LATEST_DELIVERY,
-    ROW_OK,
-    BatchFacts,
-    Supersede,
-    concerned_lines,
-    keyed,
-)
-from adjudicator.rules import RuleSet, load_rules
-from adjudicator.run import Prepared, _polars_message, phase_timings, prepare, publish_run
-from adjudicator.summary import (
+from adjudicator.embedded.driver import ParquetSink, Totals, arrow
+from adjudicator.embedded.tuning import tune_reader
+from adjudicator.engine.batch import adjudicate_batch
+from adjudicator.engine.checks import with_checks
+from adjudicator.engine.edits import EDIT_FUNCTIONS, concerned_lines
+from adjudicator.engine.facts import DUPLICATE, FIRED, LATEST_DELIVERY, ROW_OK, BatchFacts, Supersede, keyed
+from adjudicator.engine.summary import (
     FLAGGED_BILLED,
     FLAGGED_LINES,
     ROW,
@@ -93,8 +73,20 @@ from adjudicator.summary import (
     merge_summary_parts,
     top_claims,
 )
-from adjudicator.tuning import tune_reader
-from adjudicator.validate import with_checks
+from adjudicator.errors import AdjudicatorError, InputError
+from adjudicator.options import DEFAULT_SETTINGS, EngineSettings, RunOptions, Slice
+from adjudicator.publish import output
+from adjudicator.readers.canonical import (
+    canonical_names,
+    check_extra_names,
+    is_parquet,
+    require_columns,
+)
+from adjudicator.readers.claims_list import UNMATCHED_SHOWN, read_claim_ids
+from adjudicator.report import render as report
+from adjudicator.rules.compiled import CompiledRules, compile_rules
+from adjudicator.rules.tables import RuleSet, load_rules
+from adjudicator.run import Prepared, _polars_message, phase_timings, prepare, publish_run
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -302,7 +294,7 @@ def _aligned(frame: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
 
 def _with_keys(frame: pl.DataFrame) -> pl.DataFrame:
     """The lines with their exact typed key as the checks parse it (``_key_claim_id``, ``_key_line_number``),
-    and whether the line takes part in duplicate detection before any re-delivery rule (``prepass.keyed``)."""
+    and whether the line takes part in duplicate detection before any re-delivery rule (``engine.facts.keyed``)."""
     typed = with_checks(frame.drop(FILE_INDEX, ROW_INDEX).lazy()).with_row_index(_POSITION)
     keys = typed.select(pl.col(CLAIM_ID).alias(KEY_CLAIM), pl.col(LINE_NUMBER).alias(KEY_LINE)).collect()
     positions = keyed(typed).select(_POSITION).collect().to_series()
@@ -336,7 +328,7 @@ class _ReadItems:
     target: pa.Schema
 
     def __call__(self, items: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from adjudicator.layouts import scan_layout
+        from adjudicator.readers.layouts import scan_layout
 
         tune_reader()
         for batch in items:
@@ -415,7 +407,7 @@ class _TypedLines:
     target: pa.Schema
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from adjudicator.canonical import _typed_per_file
+        from adjudicator.readers.canonical import _typed_per_file
 
         for frame in _frames(batches, BATCH_SIZE):
             typed = _typed_per_file("the DataFrame", frame.lazy()).collect()
@@ -444,7 +436,7 @@ def lines_from_frame(raw_df: DataFrame, *, source: str = "dataframe") -> tuple[D
         F.monotonically_increasing_id().alias(ROW_INDEX),
     )
     empty = cast(pl.DataFrame, pl.from_arrow(pa.Table.from_batches([], schema=_arrow_of(frame.schema))))
-    from adjudicator.canonical import _typed_per_file
+    from adjudicator.readers.canonical import _typed_per_file
 
     raw = _typed_per_file("the DataFrame", empty.drop(FILE_INDEX, ROW_INDEX).lazy()).collect_schema()
     lines = line_schema(raw)
@@ -504,7 +496,7 @@ class _Delivered:
 
 @dataclass(frozen=True)
 class _KeyedLines:
-    """Per keyed line (a key, and no rejection by its own layout: ``prepass.keyed``), its exact typed key."""
+    """Per keyed line (a key, and no rejection by its own layout: ``engine.facts.keyed``), its exact typed key."""
 
     raw: pl.Schema
     supersede: Supersede | None
@@ -520,7 +512,7 @@ class _KeyedLines:
 
 @dataclass(frozen=True)
 class _ConcernedLines:
-    """Per keyed line whose code an edit names: ``prepass.concerned_lines``."""
+    """Per keyed line whose code an edit names: ``engine.edits.concerned_lines``."""
 
     raw: pl.Schema
     supersede: Supersede | None
@@ -641,7 +633,7 @@ def find_facts(
         valid.count()
     frames = [duplicates.select(CLAIM_ID, LINE_NUMBER, F.lit(True).alias(DUPLICATE))]
     for kind in compiled.edit_kinds:
-        column, fires = _EDIT_FUNCTIONS[kind]
+        column, fires = EDIT_FUNCTIONS[kind]
         fired = (
             valid.withColumn(_BUCKET, F.pmod(F.hash(column), F.lit(buckets)))
             .groupBy(_BUCKET)

@@ -34,7 +34,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from adjudicator.errors import InternalError, RulesError
-from adjudicator.rules import DEFAULT_RULES_DIR
+from adjudicator.rules.tables import DEFAULT_RULES_DIR
 
 #: how long the run waits for the helper at the end, at most (it needs about a second)
 WAIT_SECONDS = 300
@@ -42,7 +42,7 @@ WAIT_SECONDS = 300
 #: the helper's program (``python -c``); its first argument is the folder holding this package
 _HELPER = (
     "import sys; home = sys.argv.pop(1); home in sys.path or sys.path.insert(0, home); "
-    "from adjudicator.rules_check import main; raise SystemExit(main())"
+    "from adjudicator.rules.check import main; raise SystemExit(main())"
 )
 
 
@@ -60,7 +60,7 @@ class RulesCheck:
             return None
         # the helper imports this very copy of the package, wherever it came from (an install, a checkout, a
         # folder a notebook put on sys.path): its folder goes first on the helper's path unless already there
-        home = str(Path(__file__).resolve().parent.parent)
+        home = str(Path(__file__).resolve().parents[2])
         command = [sys.executable, "-c", _HELPER, home]
         if rules_dir is not None:
             command += ["--rules", str(rules_dir)]
@@ -177,13 +177,13 @@ def import_pandera_polars_only() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The helper: load the rule tables with their schemas; print one JSON line (checksums, or the error)."""
-    parser = argparse.ArgumentParser(prog="python -m adjudicator.rules_check")
+    parser = argparse.ArgumentParser(prog="python -m adjudicator.rules.check")
     parser.add_argument("--rules", type=Path, default=None)
     parser.add_argument("--plans", type=Path, default=None)
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=None)
     args = parser.parse_args(argv)
     import_pandera_polars_only()
-    from adjudicator.rules import load_rules
+    from adjudicator.rules.tables import load_rules
 
     try:
         rules = load_rules(args.rules, plans=args.plans, as_of=args.as_of)

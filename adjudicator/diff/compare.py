@@ -40,7 +40,6 @@ from typing import Any, Final
 import polars as pl
 import pyarrow.parquet as pq
 
-from adjudicator.claims_list import slice_predicate
 from adjudicator.contract import (
     BILLED_AMOUNT,
     CHANGE_KIND,
@@ -54,9 +53,12 @@ from adjudicator.contract import (
     REASON,
     SERVICE_DATE,
 )
+from adjudicator.embedded.spill import partition, partitions_for, sink_partitioned
+from adjudicator.embedded.tuning import tune_reader
+from adjudicator.engine.checks import RAW_PREFIX, parse
 from adjudicator.errors import InputError, OutputError, first_line
 from adjudicator.options import DEFAULT_SETTINGS, EngineSettings, Slice
-from adjudicator.output import (
+from adjudicator.publish.output import (
     DIFF_CHANGES,
     DIFF_SUMMARY,
     MANIFEST,
@@ -67,9 +69,7 @@ from adjudicator.output import (
     scratch,
     staging,
 )
-from adjudicator.spill import partition, partitions_for, sink_partitioned
-from adjudicator.tuning import tune_reader
-from adjudicator.validate import RAW_PREFIX, parse
+from adjudicator.readers.claims_list import slice_predicate
 
 CHANGES: Final = DIFF_CHANGES
 SUMMARY: Final = DIFF_SUMMARY
@@ -661,7 +661,7 @@ def diff_runs(
         with (tmp / SUMMARY).open("w", encoding="utf-8") as f:
             json.dump(summary, f, indent=2)
             f.write("\n")
-        from adjudicator.report import write_diff_report  # here: the report imports this module's names
+        from adjudicator.report.render import write_diff_report  # here: the report imports this module's names
 
         write_diff_report(tmp, summary)
         publish(tmp, out, diff_id, overwrite=overwrite)

@@ -11,7 +11,7 @@ follows what the mapping needs.
 Grain of ``read_837p``: one row per SV1 (loop 2400), with the claim (2300),
 subscriber (2000B/2010BA), payer (2010BB) and envelope fields it belongs to.
 Columns are named by X12 reference designator (``CLM01``, ``SV101_2``, ...);
-``adjudicator.layouts`` maps them to the canonical layout. Every value is text.
+``adjudicator.readers.layouts`` maps them to the canonical layout. Every value is text.
 """
 
 from __future__ import annotations

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import polars as pl
-
-from adjudicator import output
-from adjudicator.claims_list import unmatched_report
 from adjudicator.errors import InputError
 from adjudicator.options import RunOptions
-from adjudicator.rules import DEFAULT_RULES_DIR
+from adjudicator.publish import output
+from adjudicator.rules.tables import DEFAULT_RULES_DIR
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -95,9 +92,3 @@ def watch_inputs(paths: list[str], options: RunOptions) -> InputWatch:
     if options.slice.claims_file is not None:
         watched.append(options.slice.claims_file)
     return InputWatch(watched)
-
-
-def report_claims_list(manifest: dict[str, Any], raw: pl.LazyFrame, options: RunOptions) -> None:
-    """Record in the manifest (``claims_list``) which ids of ``--claims`` matched no line of the batch."""
-    if options.slice.claims_file is not None:
-        manifest["claims_list"] = unmatched_report(raw, options.slice.claims_file)

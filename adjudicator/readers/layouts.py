@@ -19,19 +19,16 @@ validator rejects it with its original text rather than seeing a silent null.
 
 from __future__ import annotations
 
-import functools
 import glob
 import os
 import re
 import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal
+from typing import Final, Literal
 
 import polars as pl
 
-from adjudicator import prepass
 from adjudicator.contract import (
     BILLED_AMOUNT,
     CANONICAL,
@@ -49,10 +46,8 @@ from adjudicator.contract import (
     SOURCE_FILE,
     UNITS,
 )
-from adjudicator.errors import InputError, RulesError, first_line
-
-if TYPE_CHECKING:
-    import pandera.polars as pa
+from adjudicator.engine.facts import Supersede as DeliveryRule
+from adjudicator.errors import InputError, first_line
 
 CANONICAL_LAYOUT: Final = "canonical"
 CCLF5: Final = "cclf5"
@@ -227,7 +222,7 @@ LAYOUT_SPECS: Final[dict[str, Layout]] = {
         extensions=(".csv", ".parquet", ".pq"),
         signature=REQUIRED_COLUMNS,
         notes=(
-            "Read by adjudicator.canonical: CSV columns as text (types are the validator's job), Parquet "
+            "Read by adjudicator.readers.canonical: CSV columns as text (types are the validator's job), Parquet "
             "columns keep their types.",
             "Missing optional columns (plan_id, place_of_service) are added as null.",
         ),
@@ -597,7 +592,7 @@ def _reject_flag(rule: RejectWhen, names: Sequence[str]) -> pl.Expr:
 
 
 def _with_source_file(frame: pl.LazyFrame, path: str, names: Sequence[str]) -> pl.LazyFrame:
-    from adjudicator.canonical import check_duplicate_names, check_extra_names
+    from adjudicator.readers.canonical import check_duplicate_names, check_extra_names
 
     check_duplicate_names(path, names)
     if SOURCE_FILE in names:
@@ -619,7 +614,7 @@ def _read_table_file(spec: Layout, path: str) -> pl.LazyFrame:
 
 
 def _read_x12_file(spec: Layout, path: str) -> pl.LazyFrame:
-    from adjudicator.layouts_x12 import read_837p
+    from adjudicator.readers.x12 import read_837p
 
     lines = read_837p(path)
     return _with_source_file(map_to_canonical(lines.lazy(), spec), path, lines.columns)
@@ -644,71 +639,17 @@ def flag_superseded(frame: pl.LazyFrame, rule: Supersede) -> pl.LazyFrame:
     return frame.with_columns(older.alias(REJECT_PREFIX + rule.check))
 
 
-def supersede_rule(name: str) -> prepass.Supersede | None:
+def supersede_rule(name: str) -> DeliveryRule | None:
     """Layout ``name``'s re-delivery rule as the prepass applies it (None when the layout has none)."""
     rule = LAYOUT_SPECS[name].supersede
     if rule is None:
         return None
-    return prepass.Supersede(check=rule.check, key=rule.key, delivered=_file_date(rule.order_by))
+    return DeliveryRule(check=rule.check, key=rule.key, delivered=_file_date(rule.order_by))
 
 
 # --------------------------------------------------------------------------------------------
 # Payers
 # --------------------------------------------------------------------------------------------
-
-PAYER_ALIASES_TABLE: Final = "payer_aliases.csv"
-PAYER_ALIAS_COLUMNS: Final = ("alias", "payer_id", "source")
-
-
-@functools.cache
-def payer_alias_schema() -> pa.DataFrameSchema:
-    """The payer-alias table's pandera schema (built on first use: pandera is imported only to validate)."""
-    import pandera.polars as pa
-
-    text = pa.Column(pl.String, nullable=False, checks=pa.Check.str_length(min_value=1))
-    return pa.DataFrameSchema(dict.fromkeys(PAYER_ALIAS_COLUMNS, text), strict=True, name=PAYER_ALIASES_TABLE)
-
-
-def load_payer_aliases(path: str | Path, *, validate: bool = True) -> pl.DataFrame:
-    """The payer-alias table: one row per identifier found in files (``alias``) -> rule-table ``payer_id``.
-
-    Raises ``RulesError`` naming the table and the line (header = line 1) for a
-    missing or extra column, an empty value, or an alias listed twice.
-    ``validate`` False skips the pandera schema, as ``load_rules`` does.
-    """
-    path = Path(path)
-    where = f"{path}: rule table {PAYER_ALIASES_TABLE}"
-    if not path.is_file():
-        raise RulesError(f"{where} not found")
-    try:
-        frame = pl.read_csv(path, infer_schema=False)
-    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
-        raise RulesError(f"{where} cannot be read as CSV: {first_line(exc)}") from None
-    frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in frame.columns)
-    expected = list(PAYER_ALIAS_COLUMNS)
-    if frame.columns != expected:
-        raise RulesError(f"{where}: columns must be exactly {','.join(expected)}, got {','.join(frame.columns)}")
-    numbered = frame.with_row_index("_line", offset=2)
-    for column in expected:
-        empty = numbered.filter(pl.col(column).is_null())
-        if empty.height:
-            raise RulesError(f"{where} line {empty['_line'][0]}: {column} is empty")
-    repeated = numbered.with_columns(pl.col("_line").min().over("alias").alias("_first")).filter(
-        pl.col("_line") != pl.col("_first")
-    )
-    if repeated.height:
-        row = repeated.row(0, named=True)
-        raise RulesError(
-            f"{where} line {row['_line']}: alias {row['alias']!r} is listed twice (first on line {row['_first']})"
-        )
-    if not validate:
-        return frame
-    import pandera.polars as pa
-
-    try:
-        return payer_alias_schema().validate(frame, lazy=True)
-    except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
-        raise RulesError(f"{where}: {first_line(exc)}") from None
 
 
 def apply_payers(frame: pl.LazyFrame, *, payer: str | None = None, aliases: pl.DataFrame | None = None) -> pl.LazyFrame:
@@ -757,7 +698,7 @@ def scan_layout(
     spec = LAYOUT_SPECS[name]
     files = resolve_paths(paths)
     if spec.name == CANONICAL_LAYOUT:
-        from adjudicator.canonical import scan_canonical
+        from adjudicator.readers.canonical import scan_canonical
 
         frame = scan_canonical(files)
     else:

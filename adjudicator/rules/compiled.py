@@ -38,7 +38,7 @@ from adjudicator.contract import (
     REASON,
     SERVICE_DATE,
 )
-from adjudicator.rules import ANY_PLACE, PLACEHOLDER, REASONS, RuleSet
+from adjudicator.rules.tables import ANY_PLACE, PLACEHOLDER, REASONS, RuleSet
 
 #: helper columns of the tiles (``complete_versions``)
 _FOUND = "_version_found"

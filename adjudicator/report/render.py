@@ -1,7 +1,7 @@
 """The HTML report: one self-contained file per run (from its manifest) and per diff (from its summary).
 
 A run's report is built from ``OUT/manifest.json`` alone (its ``counts`` and the
-``summary`` that the driver adds up batch by batch, ``adjudicator.summary``), never from
+``summary`` that the driver adds up batch by batch, ``adjudicator.engine.summary``), never from
 the Parquet outputs, so it costs the same at 100M lines as at 100. A diff's
 report is built from ``DIFF_OUT/summary.json`` plus ``changes.parquet`` (the
 changed lines only) for the claims that moved most and the moved lines.
@@ -39,7 +39,7 @@ from adjudicator.contract import (
     SOURCE_FILE,
 )
 from adjudicator.errors import InputError
-from adjudicator.output import DIFF_CHANGES, DIFF_SUMMARY, MANIFEST, REPORT
+from adjudicator.publish.output import DIFF_CHANGES, DIFF_SUMMARY, MANIFEST, REPORT
 
 #: one colour per determination (and the diff's two non-result states), the same in every chart
 COLORS: Final = {

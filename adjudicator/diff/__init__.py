@@ -1,0 +1,1 @@
+"""Comparing two runs line by line (``adjudicate diff``)."""

@@ -1,0 +1,200 @@
+"""The prepass: every batch-wide fact a line's verdict needs, found before any line is written; all its I/O.
+
+A line's verdict depends on other lines in four ways (contract sections 2
+and 5): a superseded delivery (a later copy of the line in a CCLF feed), a
+duplicated key, an add-on without its primary on the claim and day, and a
+member's units over the daily limit. The prepass reads only the columns those
+need and returns ``BatchFacts``: the exact keys each fact names (typed
+``(claim_id, line_number)``, or the raw key for deliveries), never hashes, so
+nothing downstream has a second mode. Memory stays bounded as the batch grows:
+keys are spilled to partition files by a hash of the claim and each file is
+grouped on its own (the hash only chooses a file; grouping is on exact keys).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import polars as pl
+
+from adjudicator.contract import CLAIM_ID, LINE_NUMBER
+from adjudicator.embedded.spill import partitions_for, spill_hash, spill_parts, spilled
+from adjudicator.engine.checks import with_checks
+from adjudicator.engine.edits import EDIT_FUNCTIONS, concerned_lines
+from adjudicator.engine.facts import (
+    FIRED,
+    LATEST_DELIVERY,
+    ROW_OK,
+    BatchFacts,
+    Supersede,
+    empty_keys,
+    facts_from,
+    key_hash,
+    keyed,
+)
+from adjudicator.options import DEFAULT_SETTINGS, EngineSettings
+from adjudicator.rules.compiled import CompiledRules
+
+#: a line's key hash (internal; never written)
+_HASH = "_key_hash"
+
+
+def latest_deliveries(
+    raw: pl.LazyFrame, rule: Supersede, partitions: int, folder: Path, settings: EngineSettings = DEFAULT_SETTINGS
+) -> pl.DataFrame:
+    """Raw keys delivered more than once with different dates, and the latest date of each.
+
+    Grain: one row per raw key whose copies' dates differ. Copies with equal or
+    unreadable dates supersede nothing (they are then duplicates).
+    """
+    key = list(rule.key)
+    narrow = raw.select(*key, rule.delivered.alias(LATEST_DELIVERY))
+    by = spill_hash(pl.struct(key))
+    found = [
+        part.group_by(key)
+        .agg(pl.col(LATEST_DELIVERY).min().alias("_first"), pl.col(LATEST_DELIVERY).max())
+        .filter(pl.col("_first") < pl.col(LATEST_DELIVERY))
+        .drop("_first")
+        for part in spill_parts(narrow, by, partitions, folder, files_open=settings.spill_files_open)
+    ]
+    schema = narrow.collect_schema()
+    return pl.concat([pl.DataFrame(schema=schema), *found], how="vertical_relaxed")
+
+
+def _keyed_hashes(typed: pl.LazyFrame) -> pl.LazyFrame:
+    """Each keyed line's typed key and its hash (``key_hash``)."""
+    return keyed(typed).select(CLAIM_ID, LINE_NUMBER, key_hash().alias(_HASH))
+
+
+def _exact_repeats(lines: pl.LazyFrame) -> pl.DataFrame:
+    """The exact keys held by more than one of ``lines`` (key and hash columns, ``_keyed_hashes``).
+
+    The hashes are collected (8 bytes a line) and sorted, and the repeated
+    ones picked out (grouping the text keys of every line cost three times as
+    much); only the lines holding a repeated hash are then read again and
+    grouped on their exact keys, so a hash shared by two different keys is not
+    a duplicate.
+    """
+    hashes = lines.select(_HASH).collect(engine="streaming")[_HASH].sort()
+    repeated = hashes.filter(hashes == hashes.shift(1)).unique()
+    found = pl.DataFrame(schema={CLAIM_ID: pl.String, LINE_NUMBER: pl.Int64})
+    if not repeated.len():
+        return found
+    exact = (
+        lines.filter(pl.col(_HASH).is_in(repeated.implode()))
+        .group_by(CLAIM_ID, LINE_NUMBER)
+        .len()
+        .filter(pl.col("len") > 1)
+        .select(CLAIM_ID, LINE_NUMBER)
+        .collect(engine="streaming")
+    )
+    return pl.concat([found, exact])
+
+
+def repeated_keys(typed: pl.LazyFrame) -> pl.DataFrame:
+    """Exact typed keys (claim_id, line_number) held by more than one keyed line, with every line's key hash
+    in memory (``_exact_repeats`` over the whole batch): no key is spilled."""
+    return _exact_repeats(_keyed_hashes(typed))
+
+
+def duplicate_keys(
+    typed: pl.LazyFrame, partitions: int, folder: Path, settings: EngineSettings = DEFAULT_SETTINGS
+) -> pl.DataFrame:
+    """Exact typed keys (claim_id, line_number) held by more than one keyed line of the batch.
+
+    Each keyed line's key and its hash are spilled to partition files by a
+    hash of the claim, and each file is worked out on its own
+    (``_exact_repeats``), so memory is one partition's hashes, not the batch's
+    keys.
+    """
+    by = spill_hash(pl.col(CLAIM_ID))
+    parts = spilled(_keyed_hashes(typed), by, partitions, folder, files_open=settings.spill_files_open)
+    return pl.concat([_exact_repeats(part) for part in parts])
+
+
+def edit_keys(
+    concerned: pl.LazyFrame,
+    duplicates: pl.DataFrame,
+    compiled: CompiledRules,
+    folder: Path,
+    settings: EngineSettings = DEFAULT_SETTINGS,
+) -> dict[str, pl.DataFrame]:
+    """For each edit the rules define, the exact keys of the valid lines it fires on.
+
+    Edits look at valid lines only: a line that failed a check, or whose key is
+    duplicated, is neither a primary nor counted toward a unit limit. The valid
+    concerned lines are spilled once; when they are many they are spilled again
+    by a hash of the claim (add-on) and of the member (limit), and each file is
+    worked out on its own.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = folder / "concerned.parquet"
+    concerned.filter(pl.col(ROW_OK)).join(duplicates.lazy(), on=[CLAIM_ID, LINE_NUMBER], how="anti").sink_parquet(
+        lines, compression="lz4", engine="streaming"
+    )
+    count = pl.scan_parquet(lines, glob=False).select(pl.len()).collect().item()
+    partitions = partitions_for(count, settings.concerned_rows_per_partition)
+    found: dict[str, pl.DataFrame] = {}
+    for kind in compiled.edit_kinds:
+        column, fires = EDIT_FUNCTIONS[kind]
+        lines_by = spill_hash(pl.col(column))
+        parts = spill_parts(
+            pl.scan_parquet(lines, glob=False),
+            lines_by,
+            partitions,
+            folder / f"by_{column}",
+            files_open=settings.spill_files_open,
+        )
+        found[kind] = pl.concat(
+            [pl.DataFrame(schema={CLAIM_ID: pl.String, LINE_NUMBER: pl.Int64}), *(fires(p, compiled) for p in parts)]
+        )
+    return found
+
+
+def find_facts(
+    raw: pl.LazyFrame,
+    compiled: CompiledRules,
+    *,
+    supersede: Supersede | None = None,
+    spill_dir: Path | None = None,
+    expected_rows: int = 0,
+    settings: EngineSettings = DEFAULT_SETTINGS,
+) -> BatchFacts:
+    """The batch-wide facts of the whole raw frame (every line, whatever the slice).
+
+    Spill files go to a temporary folder inside ``spill_dir`` (the system's
+    temporary folder when None), removed before returning. ``expected_rows``
+    chooses how duplicates are found: up to ``settings.hashes_in_memory`` lines
+    with the key hashes in memory (``repeated_keys``), beyond in spilled
+    partitions (``duplicate_keys``, sized by ``partitions_for``). Each query runs on its own,
+    not in one ``collect_all``: sharing the scan caches the whole checked frame
+    for both and they lose their projection and filter pushdown
+    (docs/benchmarks.md).
+    """
+    spill = Path(tempfile.mkdtemp(prefix="adjudicator-prepass-", dir=spill_dir))
+    partitions = partitions_for(expected_rows, settings.rows_per_partition)
+    try:
+        deliveries = None
+        if supersede is not None:
+            deliveries = latest_deliveries(raw, supersede, partitions, spill / "deliveries", settings)
+        facts = BatchFacts(keys=empty_keys(), supersede=supersede, deliveries=deliveries)
+        lines = facts.with_deliveries(raw)
+        if expected_rows <= settings.hashes_in_memory:
+            duplicates = repeated_keys(with_checks(lines))
+        else:
+            duplicates = duplicate_keys(with_checks(lines), partitions, spill / "keys", settings)
+        edits = edit_keys(concerned_lines(lines, compiled), duplicates, compiled, spill / "concerned", settings)
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+    keys = facts_from(duplicates, edits)
+    return BatchFacts(
+        keys=keys,
+        supersede=supersede,
+        deliveries=deliveries,
+        edit_lines=keys.filter(pl.any_horizontal(FIRED.values())).height,
+    )
+
+
+__all__ = ["duplicate_keys", "edit_keys", "find_facts", "latest_deliveries", "repeated_keys"]
