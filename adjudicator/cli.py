@@ -18,13 +18,19 @@ from types import FrameType
 from typing import Any
 
 from adjudicator.embedded.tuning import tune_reader
-from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, AdjudicatorError, first_line
+from adjudicator.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_CHANGED,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    AdjudicatorError,
+    InternalError,
+    UsageError,
+    first_line,
+)
 from adjudicator.options import EngineSettings, RunOptions, Slice
-
-
-class UsageError(AdjudicatorError):
-    """The command line asks for something inconsistent."""
-
 
 DESCRIPTION = """\
 Adjudicate work hardening / work conditioning claim lines (CPT 97545, 97546)
@@ -314,7 +320,7 @@ def format_summary(manifest: dict[str, Any]) -> str:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from adjudicator.diff.compare import EXIT_CHANGED, diff_runs, format_diff_summary
+    from adjudicator.diff.compare import diff_runs, format_diff_summary
 
     summary = diff_runs(args.old_out, args.new_out, args.out, overwrite=args.overwrite)
     if not args.quiet:
@@ -334,11 +340,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": _cmd_run, "diff": _cmd_diff, "report": _cmd_report}
-
-
-#: exit status after Ctrl-C (SIGINT) and after SIGTERM: 128 + the signal number, as a shell reports it
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
 
 
 class Terminated(KeyboardInterrupt):
@@ -402,11 +403,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _interrupted(isinstance(exc, Terminated))
 
 
+def _internal_error(exc: Exception, debug: bool) -> int:
+    """A bug (``InternalError``, or any exception nothing else caught): one line, never a traceback."""
+    if debug:
+        traceback.print_exc()
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    print(
+        f"adjudicate: internal error: {type(exc).__name__}: {first} "
+        "(OUT left as it was; rerun with --debug for a traceback)",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
+
+
 def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
     debug = bool(getattr(args, "debug", False))
     try:
         return COMMANDS[args.command](args)
+    except InternalError as exc:
+        if _Signals.received is not None:
+            return _interrupted(_Signals.received == signal.SIGTERM)
+        return _internal_error(exc, debug)
     except AdjudicatorError as exc:
         if _Signals.received is not None:
             # a read cut short by the signal reads as bad input; it is the interruption
@@ -421,15 +439,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if _Signals.received is not None:
             # the engine reports an interruption as its own error; it is still an interruption
             return _interrupted(_Signals.received == signal.SIGTERM)
-        if debug:
-            traceback.print_exc()
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        print(
-            f"adjudicate: internal error: {type(exc).__name__}: {first} "
-            "(OUT left as it was; rerun with --debug for a traceback)",
-            file=sys.stderr,
-        )
-        return EXIT_INTERNAL
+        return _internal_error(exc, debug)
     except BaseException as exc:
         # a panic in the engine (pyo3's PanicException is a BaseException); after a stop signal it is the
         # interruption, otherwise a bug: one line either way

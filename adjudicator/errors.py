@@ -1,19 +1,71 @@
-"""Errors the adjudicator reports to its user as one line, and the exit codes they map to."""
+"""Every error the adjudicator reports to its user, and every exit code.
+
+An error carries fields (``path``, ``table``, ``line``, ``check``, ``problem``) and builds its one-line message
+from them, so callers and tests match fields, not strings: ``{path}: rule table {table} line {line}: {problem}``,
+each part present only when its field is.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 #: the run completed (rejects included)
 EXIT_OK = 0
+#: ``adjudicate diff --fail-on-change`` found changes
+EXIT_CHANGED = 1
 #: the run could not start or finish because of its input, rules or options
 EXIT_BAD_INPUT = 2
 #: a bug or an environment fault (disk full, ...): please report it
 EXIT_INTERNAL = 3
+#: after Ctrl-C (SIGINT) and after SIGTERM: 128 + the signal number, as a shell reports it
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 class AdjudicatorError(Exception):
-    """A problem with what the user gave us; its message is one line naming the file and the problem."""
+    """A problem reported as one line naming the file (and for a table, the line) and the problem."""
 
     exit_code = EXIT_BAD_INPUT
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        path: str | Path | None = None,
+        table: str | None = None,
+        line: int | None = None,
+        check: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.path = str(path) if path is not None else None
+        self.table = table
+        self.line = line
+        #: the name of the check that failed, where there is one (a reject check, a rule-table check)
+        self.check = check
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        where = self.path or ""
+        if self.table is not None:
+            where = f"{where}: rule table {self.table}" if where else f"rule table {self.table}"
+        if self.line is not None:
+            where = f"{where} line {self.line}" if where else f"line {self.line}"
+        return f"{where}: {self.problem}" if where else self.problem
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # keyword fields survive pickling (a Spark task's error reaches the driver whole)
+        return (_rebuild, (type(self), self.problem, self.path, self.table, self.line, self.check))
+
+
+def _rebuild(
+    kind: type[AdjudicatorError], problem: str, path: str | None, table: str | None, line: int | None, check: str | None
+) -> AdjudicatorError:
+    return kind(problem, path=path, table=table, line=line, check=check)
+
+
+class UsageError(AdjudicatorError):
+    """The command line asks for something impossible (options that exclude each other, ...)."""
 
 
 class InputError(AdjudicatorError):
@@ -28,11 +80,37 @@ class OutputError(AdjudicatorError):
     """The output folder cannot be written as asked (exists without --overwrite, ...)."""
 
 
+class InternalError(AdjudicatorError):
+    """Two parts of the engine disagree (a bug): the run stops with exit 3 and publishes nothing."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class DiskFullError(OutputError):
+    """The filesystem holding OUT ran out of space (or quota): an environment fault, not bad input."""
+
+    exit_code = EXIT_INTERNAL
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name when it has none), for one-line reports."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-class InternalError(RuntimeError):
-    """Two parts of the engine disagree (a bug): the run stops with exit 3 and publishes nothing."""
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_CHANGED",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_TERMINATED",
+    "AdjudicatorError",
+    "DiskFullError",
+    "InputError",
+    "InternalError",
+    "OutputError",
+    "RulesError",
+    "UsageError",
+    "first_line",
+]

@@ -17,8 +17,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from adjudicator.cli import EXIT_TERMINATED, main
-from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK
+from adjudicator.cli import main
+from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_TERMINATED, DiskFullError
 from adjudicator.publish import output
 from adjudicator.rules.tables import DEFAULT_RULES_DIR
 
@@ -337,7 +337,7 @@ def test_a_full_disk_behind_an_input_error_is_still_a_full_disk(tmp_path: Path) 
         except pl.exceptions.ComputeError as exc:
             raise InputError("claims.csv: cannot be read: sink failed") from exc
     except InputError as exc:
-        with pytest.raises(output.DiskFullError, match="no space left on the filesystem") as caught:
+        with pytest.raises(DiskFullError, match="no space left on the filesystem") as caught:
             output.raise_if_disk_full(exc, tmp_path / "out")
     assert caught.value.exit_code == EXIT_INTERNAL
     output.raise_if_disk_full(InputError("claims.csv: line 3 is not valid UTF-8"), tmp_path / "out")  # no-op

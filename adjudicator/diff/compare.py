@@ -108,8 +108,6 @@ _LABEL_ORDER = ("NOT_MEDICALLY_NECESSARY", "BENEFIT_PLAN_REVIEW", "NO_ACTION")
 
 TOP_REASONS: Final = 10
 
-#: exit status of ``adjudicate diff --fail-on-change`` when a line changed
-EXIT_CHANGED: Final = 1
 
 #: on a side: "result" or "rejected"; in compare's output and changes.parquet old_status/new_status
 _STATUS = "status"
@@ -715,7 +713,6 @@ __all__ = [
     "CHANGES",
     "CHANGE_KINDS",
     "COMPARED_FIELDS",
-    "EXIT_CHANGED",
     "SUMMARY",
     "changed_lines",
     "compare",

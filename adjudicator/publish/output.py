@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from adjudicator.errors import EXIT_INTERNAL, OutputError
+from adjudicator.errors import DiskFullError, OutputError
 from adjudicator.rules.tables import sha256 as file_sha256
 
 RESULTS = "results.parquet"
@@ -32,12 +32,6 @@ DIFF_SUMMARY = "summary.json"
 _TEMPORARY_KINDS = ("scratch", "tmp", "old")
 #: how long a publish waits for another run that is replacing the same OUT
 PUBLISH_WAIT_S = 5.0
-
-
-class DiskFullError(OutputError):
-    """The filesystem holding OUT ran out of space (or quota): an environment fault, not bad input."""
-
-    exit_code = EXIT_INTERNAL
 
 
 def new_run_id() -> str:
