@@ -13,11 +13,10 @@ import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
-
-from adjudicator.contract import CLAIM_ID, PAYER_ID, SERVICE_DATE
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -44,6 +43,11 @@ class Slice:
     def predicate(self, claim_ids: pl.Series | None = None) -> pl.Expr | None:
         """True for lines inside the slice, over the typed canonical columns; ``claim_ids``: the ids of the
         claims list, read by the caller (``readers.claims_list.slice_predicate``), required when it has one."""
+        # polars here, not at the top: the command line imports this module before it tunes polars' reader
+        import polars as pl
+
+        from adjudicator.contract import CLAIM_ID, PAYER_ID, SERVICE_DATE
+
         if self.claims_file is not None and claim_ids is None:
             raise ValueError(f"the slice's claims list {self.claims_file} must be read first")
         parts: list[pl.Expr] = []

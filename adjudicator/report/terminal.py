@@ -1,0 +1,33 @@
+"""The terminal's summary of a run: counts by determination and reason, rejects by check, the time it took."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def format_summary(manifest: dict[str, Any]) -> str:
+    counts = manifest["counts"]
+    engine = f"  engine spark ({manifest['engine']['master']})" if "engine" in manifest else ""
+    lines = [
+        f"run {manifest['run_id']}  layout {manifest['layout']}{engine}  -> {manifest['options']['out']}",
+        f"lines read {counts['read']:>12,}   results {counts['results']:>12,}   "
+        f"rejects {counts['rejects']:>10,}   skipped {counts['skipped']:>10,}   "
+        f"reconciled {counts['reconciled']}",
+        "",
+        f"{'determination':<26}{'reason':<30}{'lines':>12}{'billed':>18}",
+    ]
+    for row in counts["by_reason"]:
+        lines.append(
+            f"{row['determination']:<26}{row['reason'] or '-':<30}{row['lines']:>12,}{row['billed_amount']:>18}"
+        )
+    lines.append(f"{'flagged (not NO_ACTION)':<56}{counts['flagged_lines']:>12,}{counts['flagged_billed_amount']:>18}")
+    if counts["rejects_by_check"]:
+        lines += ["", f"{'reject check':<56}{'lines':>12}"]
+        lines += [f"{k:<56}{v:>12,}" for k, v in counts["rejects_by_check"].items()]
+    # the phases follow one another; start-up (process start to the first batch read) overlaps them
+    seconds = sum(v for k, v in manifest["timings"].items() if k != "startup_s" and v is not None)
+    lines += ["", f"done in {seconds:.2f}s"]
+    return "\n".join(lines)
+
+
+__all__ = ["format_summary"]
