@@ -22,11 +22,13 @@ from adjudicator.embedded.driver import run_batches
 from adjudicator.embedded.prepass import find_facts
 from adjudicator.embedded.tuning import tune_reader
 from adjudicator.engine.facts import Supersede
-from adjudicator.errors import InputError, first_line
+from adjudicator.errors import InputError
 from adjudicator.options import RunOptions, recorded_path
 from adjudicator.publish import output, safety
 from adjudicator.readers import claims_list
-from adjudicator.readers.canonical import find_bad_utf8, find_malformed_row, is_parquet
+from adjudicator.readers.canonical import is_parquet
+from adjudicator.readers.diagnose import polars_message
+from adjudicator.readers.inputs import read_inputs
 from adjudicator.report import render as report
 from adjudicator.rules.check import RulesCheck
 from adjudicator.rules.compiled import CompiledRules, compile_rules
@@ -85,22 +87,6 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             found[package] = "not installed"
     return found
-
-
-def read_inputs(options: RunOptions, rules: RuleSet) -> tuple[pl.LazyFrame, list[str], str, Supersede | None]:
-    """The raw frame of all inputs, the files it reads, the layout used (``--layout``, else detected) and the
-    layout's re-delivery rule (applied by the prepass, which sees every copy of a line)."""
-    from adjudicator.readers.layouts import LAYOUTS, detect_layout, resolve_paths, scan_layout, supersede_rule
-
-    paths = resolve_paths(options.inputs)
-    if options.layout is not None and options.layout not in LAYOUTS:
-        raise InputError(f"--layout must be one of {', '.join(LAYOUTS)}, got {options.layout!r}")
-    layout = options.layout or detect_layout(paths[0])
-    # canonical files already carry the rule tables' payer ids; the aliases translate the identifiers of
-    # other layouts (an 837P's payer id), and skipping them spares a lookup and a column on every line
-    aliases = None if layout == "canonical" else rules.payer_aliases
-    raw = scan_layout(layout, paths, payer=options.payer, aliases=aliases, flag_supersede=False)
-    return raw, paths, layout, supersede_rule(layout)
 
 
 #: bytes per line assumed for a text file when sizing the prepass's partitions (over-counting lines only
@@ -292,7 +278,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
                         settings=options.settings,
                     )
                 except pl.exceptions.PolarsError as exc:
-                    raise InputError(_polars_message(exc, paths)) from exc
+                    raise InputError(polars_message(exc, paths)) from exc
                 planned = time.perf_counter()
                 with output.staging(options.out, run_id) as tmp:
                     try:
@@ -314,7 +300,7 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
                             between_batches=run.rules_check.failed if run.rules_check is not None else None,
                         )
                     except pl.exceptions.PolarsError as exc:
-                        raise InputError(_polars_message(exc, paths)) from exc
+                        raise InputError(polars_message(exc, paths)) from exc
                     executed = time.perf_counter()
                     timings = phase_timings(run, prepass_started, planned, executed, _startup(totals.first_batch_at))
                     return publish_run(
@@ -345,22 +331,6 @@ def _startup(first_batch_at: float | None) -> float | None:
     if age is None or first_batch_at is None:
         return None
     return round(age - (time.perf_counter() - first_batch_at), 3)
-
-
-def _polars_message(exc: Exception, paths: list[str]) -> str:
-    first = first_line(exc)
-    if "utf-8" in first.lower() or "utf8" in first.lower():
-        found = find_bad_utf8(paths)
-        if found is not None:
-            path, line = found
-            return f"{path}: line {line} is not valid UTF-8 text; re-export the file as UTF-8"
-    if any(word in first.lower() for word in ("fields", "malformed", "could not parse")):
-        malformed = find_malformed_row(paths)
-        if malformed is not None:
-            path, line, problem = malformed
-            return f"{path}: line {line} has {problem}; fix the file's quoting or delimiters"
-    where = paths[0] if len(paths) == 1 else f"one of {len(paths)} input files ({', '.join(paths[:3])} ...)"
-    return f"{where}: cannot be read: {first}"
 
 
 def _manifest(

@@ -20,15 +20,13 @@ import pytest
 from adjudicator.cli import main
 from adjudicator.contract import CANONICAL_COLUMNS, REJECT_PREFIX, SOURCE_FILE
 from adjudicator.errors import InputError, RulesError
-from adjudicator.readers.layouts import (
-    LAYOUT_SPECS,
-    LAYOUTS,
-    NORMALIZERS,
-    PAYER_ID_AS_READ,
-    describe_layout,
-    detect_layout,
-    scan_layout,
-)
+from adjudicator.readers.catalog import LAYOUT_SPECS
+from adjudicator.readers.describe import describe_layout
+from adjudicator.readers.detect import detect_layout
+from adjudicator.readers.normalize import NORMALIZERS
+from adjudicator.readers.payers import PAYER_ID_AS_READ
+from adjudicator.readers.scan import scan_layout
+from adjudicator.readers.specs import LAYOUTS
 from adjudicator.rules.payer_aliases import load_payer_aliases
 from adjudicator.rules.tables import RuleSet, load_rules
 

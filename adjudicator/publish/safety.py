@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import glob
 import os
 from typing import TYPE_CHECKING
 
 from adjudicator.errors import InputError
 from adjudicator.options import RunOptions
 from adjudicator.publish import output
+from adjudicator.readers.paths import expand_globs
 from adjudicator.rules.tables import DEFAULT_RULES_DIR
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 
-def expand_leniently(inputs: tuple[str, ...] | list[str]) -> list[str]:
-    """The input arguments with globs expanded as the reader expands them, never raising: a missing file is
-    reported by the reader, in its own words, later."""
-    paths: list[str] = []
-    for item in inputs:
-        if glob.has_magic(item) and not os.path.exists(item):
-            paths.extend(glob.glob(item))
-        else:
-            paths.append(item)
-    return paths
-
-
 def protected_paths(options: RunOptions) -> list[str | Path]:
     """Everything a run reads: its inputs, the rules folder, the plans file and the claims list."""
-    protected: list[str | Path] = list(expand_leniently(options.inputs))
+    # lenient: a missing file is reported by the reader, in its own words, later
+    protected: list[str | Path] = list(expand_globs(options.inputs, strict=False))
     protected.append(options.rules_dir if options.rules_dir is not None else DEFAULT_RULES_DIR)
     if options.plans is not None:
         protected.append(options.plans)

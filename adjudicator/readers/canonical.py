@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 import polars as pl
 
@@ -49,7 +48,7 @@ def scan_csv_text(path: str, *, separator: str = ",") -> pl.LazyFrame:
     try:
         frame.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"{path}: cannot read the CSV header: {first_line(exc)}") from None
+        raise InputError(f"cannot read the CSV header: {first_line(exc)}", path=path) from None
     return frame
 
 
@@ -64,9 +63,9 @@ def scan_parquet_file(path: str) -> pl.LazyFrame:
 
         names = pq.read_schema(path).names
         duplicated = sorted({n for n in names if names.count(n) > 1})
-        raise InputError(f"{path}: has more than one column named {duplicated[0]!r}") from None
+        raise InputError(f"has more than one column named {duplicated[0]!r}", path=path) from None
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"{path}: not a readable Parquet file: {first_line(exc)}") from None
+        raise InputError(f"not a readable Parquet file: {first_line(exc)}", path=path) from None
     return frame
 
 
@@ -90,7 +89,7 @@ def check_extra_names(path: str, names: Sequence[str]) -> None:
     for name in names:
         if name not in CANONICAL and _reserved(name):
             raise InputError(
-                f"{path}: has a column named {name!r}, which the adjudicator writes itself; rename or drop it"
+                f"has a column named {name!r}, which the adjudicator writes itself; rename or drop it", path=path
             )
 
 
@@ -99,7 +98,7 @@ def check_duplicate_names(path: str, names: Sequence[str]) -> None:
     for name in names:
         duplicated = _DUPLICATED.match(name)
         if duplicated and duplicated["name"] in names:
-            raise InputError(f"{path}: has more than one column named {duplicated['name'].strip()!r}")
+            raise InputError(f"has more than one column named {duplicated['name'].strip()!r}", path=path)
 
 
 def _fold(name: str) -> str:
@@ -124,14 +123,14 @@ def canonical_names(path: str, names: Sequence[str]) -> dict[str, str]:
     for name in names:
         new = _CANONICAL_FOLDED.get(_fold(name), name.strip())
         if new in taken:
-            raise InputError(f"{path}: columns {taken[new]!r} and {name!r} both name the column {new!r}; keep one")
+            raise InputError(f"columns {taken[new]!r} and {name!r} both name the column {new!r}; keep one", path=path)
         taken[new] = name
         if new != name:
             renames[name] = new
     return renames
 
 
-def _typed_per_file(path: str, frame: pl.LazyFrame) -> pl.LazyFrame:
+def typed_per_file(path: str, frame: pl.LazyFrame) -> pl.LazyFrame:
     """The file's canonical columns in their raw form (``validate.raw_form``), decided on this file alone."""
     schema = frame.collect_schema()
     forms = {}
@@ -140,7 +139,7 @@ def _typed_per_file(path: str, frame: pl.LazyFrame) -> pl.LazyFrame:
             continue  # text, or already the canonical type: as it is
         form = raw_form(column, schema[column])
         if form is None:
-            raise InputError(f"{path}: column {column!r} is {schema[column]}, which cannot hold a {column}")
+            raise InputError(f"column {column!r} is {schema[column]}, which cannot hold a {column}", path=path)
         forms[column] = form.alias(column)
     return frame.with_columns(forms.values()) if forms else frame
 
@@ -155,10 +154,11 @@ def require_columns(path: str, columns: Sequence[str]) -> None:
             if delimiter in columns[0]:
                 shown = "tab" if delimiter == "\t" else repr(delimiter)
                 raise InputError(
-                    f"{path}: the header has one column; the file looks {shown}-delimited, "
-                    "the canonical layout is comma-delimited CSV"
+                    f"the header has one column; the file looks {shown}-delimited, "
+                    "the canonical layout is comma-delimited CSV",
+                    path=path,
                 )
-    raise InputError(f"{path}: missing required columns: {', '.join(missing)}")
+    raise InputError(f"missing required columns: {', '.join(missing)}", path=path)
 
 
 def scan_canonical(paths: Sequence[str]) -> pl.LazyFrame:
@@ -174,7 +174,7 @@ def scan_canonical(paths: Sequence[str]) -> pl.LazyFrame:
         check_extra_names(path, columns)
         absent = [c for c in CANONICAL if c not in columns]
         frames.append(
-            _typed_per_file(path, frame).with_columns(
+            typed_per_file(path, frame).with_columns(
                 *(pl.lit(None, pl.String).alias(c) for c in absent),
                 pl.lit(path).alias(SOURCE_FILE),
             )
@@ -182,35 +182,3 @@ def scan_canonical(paths: Sequence[str]) -> pl.LazyFrame:
     if len(frames) == 1:
         return frames[0]
     return pl.concat(frames, how="diagonal_relaxed")
-
-
-def find_bad_utf8(paths: Sequence[str]) -> tuple[str, int] | None:
-    """The first (file, line number) holding bytes that are not UTF-8; used only to explain a failed read."""
-    for path in paths:
-        if Path(path).suffix.lower() in PARQUET_SUFFIXES:
-            continue
-        with open(path, "rb") as f:
-            for number, line in enumerate(f, start=1):
-                try:
-                    line.decode("utf-8")
-                except UnicodeDecodeError:
-                    return path, number
-    return None
-
-
-def find_malformed_row(paths: Sequence[str]) -> tuple[str, int, str] | None:
-    """The first (file, line, problem) whose field count differs from its header; only to explain a failed read."""
-    import csv
-
-    for path in paths:
-        if is_parquet(path):
-            continue
-        with open(path, newline="", encoding="utf-8", errors="replace") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            if header is None:
-                continue
-            for row in reader:
-                if row and len(row) != len(header):
-                    return path, reader.line_num, f"{len(row)} fields where the header has {len(header)}"
-    return None

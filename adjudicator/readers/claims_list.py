@@ -33,13 +33,13 @@ def claim_ids(path: Path) -> list[str]:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the claims list: {exc}") from None
+        raise InputError(f"cannot read the claims list: {exc}", path=path) from None
     lines = [_clean(line) for line in text.splitlines()]
     lines = [line for line in lines if line]
     if lines and lines[0].replace("_", "").replace(" ", "").lower() in _HEADERS:
         lines = lines[1:]
     if not lines:
-        raise InputError(f"{path}: the claims list is empty")
+        raise InputError("the claims list is empty", path=path)
     return sorted(set(lines))
 
 

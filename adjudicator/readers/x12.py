@@ -11,7 +11,7 @@ follows what the mapping needs.
 Grain of ``read_837p``: one row per SV1 (loop 2400), with the claim (2300),
 subscriber (2000B/2010BA), payer (2010BB) and envelope fields it belongs to.
 Columns are named by X12 reference designator (``CLM01``, ``SV101_2``, ...);
-``adjudicator.readers.layouts`` maps them to the canonical layout. Every value is text.
+``adjudicator.readers.catalog`` maps them to the canonical layout. Every value is text.
 """
 
 from __future__ import annotations
@@ -273,16 +273,16 @@ def read_837p(path: str) -> pl.DataFrame:
         import pyx12.errors
         import pyx12.x12file
     except ImportError:  # pragma: no cover - pyx12 is a dependency; this names it if an install lacks it
-        raise InputError(f"{path}: reading 837P files needs the pyx12 package (pip install pyx12)") from None
+        raise InputError("reading 837P files needs the pyx12 package (pip install pyx12)", path=path) from None
 
     try:
         with open(path, encoding="utf-8", newline="") as handle:
             text = handle.read()
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as X12 text: {exc}") from None
+        raise InputError(f"cannot be read as X12 text: {exc}", path=path) from None
     stripped = text.lstrip("\ufeff \t\r\n")
     if not stripped.startswith("ISA"):
-        raise InputError(f"{path}: malformed interchange: segment 1 {stripped[:20]!r} is not an ISA segment")
+        raise InputError(f"malformed interchange: segment 1 {stripped[:20]!r} is not an ISA segment", path=path)
 
     walker = _Walker()
     number = 0
@@ -290,7 +290,7 @@ def read_837p(path: str) -> pl.DataFrame:
     try:
         reader = pyx12.x12file.X12Reader(io.StringIO(stripped))
     except pyx12.errors.X12Error as exc:
-        raise InputError(f"{path}: malformed interchange: segment 1 (ISA): {exc}") from None
+        raise InputError(f"malformed interchange: segment 1 (ISA): {exc}", path=path) from None
     reader.check_837_lx = True
     try:
         for seg in reader:
@@ -305,21 +305,22 @@ def read_837p(path: str) -> pl.DataFrame:
         leftover = reader.raw.buffer.strip()
         if leftover:
             raise InputError(
-                f"{path}: malformed interchange: after segment {number} {last!r}: {leftover[:40]!r} is not a "
-                "terminated segment (file truncated, or an empty segment before it?)"
+                f"malformed interchange: after segment {number} {last!r}: {leftover[:40]!r} is not a "
+                "terminated segment (file truncated, or an empty segment before it?)",
+                path=path,
             )
         reader.cleanup()
         problems = [e for e in reader.pop_errors() if e[1] not in _TOLERATED]
         if problems:
             raise InputError(
-                f"{path}: malformed interchange: after segment {number} {last!r}: {problems[0][2]} (file truncated?)"
+                f"malformed interchange: after segment {number} {last!r}: {problems[0][2]} (file truncated?)", path=path
             )
         if walker.claim is not None or walker.line is not None:
-            raise InputError(f"{path}: malformed interchange: after segment {number} {last!r}: SE missing")
+            raise InputError(f"malformed interchange: after segment {number} {last!r}: SE missing", path=path)
     except _Malformed as exc:
-        raise InputError(f"{path}: malformed interchange: segment {number} {last!r}: {exc}") from None
+        raise InputError(f"malformed interchange: segment {number} {last!r}: {exc}", path=path) from None
     except pyx12.errors.X12Error as exc:
-        raise InputError(f"{path}: malformed interchange: segment {number} {last!r}: {exc}") from None
+        raise InputError(f"malformed interchange: segment {number} {last!r}: {exc}", path=path) from None
 
     data = {c: [row.get(c) for row in walker.rows] for c in COLUMNS}
     return pl.DataFrame(data, schema={c: pl.String for c in COLUMNS})

@@ -1,5 +1,5 @@
 """The payer-alias table (``rules/payer_aliases.csv``): identifiers found in files mapped to the rule tables'
-payer_id (applied by ``adjudicator.readers.layouts.apply_payers``)."""
+payer_id (applied by ``adjudicator.readers.payers.apply_payers``)."""
 
 from __future__ import annotations
 

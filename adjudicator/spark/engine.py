@@ -5,7 +5,7 @@ rows between machines. It never parses a value and never decides a line:
 
 - **reading**: a DataFrame of work items (a Parquet file's range of rows, or
   one text file) is read inside ``mapInArrow`` by the project's own reader
-  (``layouts.scan_layout``), so layouts, header mapping, payer aliases and
+  (``readers.scan.scan_layout``), so layouts, header mapping, payer aliases and
   the typed-input conversion behave exactly as in a local run. Each line
   keeps its file's index and its row in the file (``source_row``), so input
   order can be restored, and its exact typed key (claim_id, line_number),
@@ -83,10 +83,11 @@ from adjudicator.readers.canonical import (
     require_columns,
 )
 from adjudicator.readers.claims_list import UNMATCHED_SHOWN, read_claim_ids
+from adjudicator.readers.diagnose import polars_message
 from adjudicator.report import render as report
 from adjudicator.rules.compiled import CompiledRules, compile_rules
 from adjudicator.rules.tables import RuleSet, load_rules
-from adjudicator.run import Prepared, _polars_message, phase_timings, prepare, publish_run
+from adjudicator.run import Prepared, phase_timings, prepare, publish_run
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -266,7 +267,7 @@ class _TaskInputError(RuntimeError):
 
 
 def _input_error(exc: Exception, paths: list[str]) -> _TaskInputError:
-    text = str(exc) if isinstance(exc, AdjudicatorError) else _polars_message(exc, paths)
+    text = str(exc) if isinstance(exc, AdjudicatorError) else polars_message(exc, paths)
     return _TaskInputError(_INPUT_ERROR_MARK + text.replace("\n", " "))
 
 
@@ -328,7 +329,7 @@ class _ReadItems:
     target: pa.Schema
 
     def __call__(self, items: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from adjudicator.readers.layouts import scan_layout
+        from adjudicator.readers.scan import scan_layout
 
         tune_reader()
         for batch in items:
@@ -407,10 +408,10 @@ class _TypedLines:
     target: pa.Schema
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from adjudicator.readers.canonical import _typed_per_file
+        from adjudicator.readers.canonical import typed_per_file
 
         for frame in _frames(batches, BATCH_SIZE):
-            typed = _typed_per_file("the DataFrame", frame.lazy()).collect()
+            typed = typed_per_file("the DataFrame", frame.lazy()).collect()
             yield from to_spark_arrow(_with_keys(typed), self.target).to_batches()
 
 
@@ -436,9 +437,9 @@ def lines_from_frame(raw_df: DataFrame, *, source: str = "dataframe") -> tuple[D
         F.monotonically_increasing_id().alias(ROW_INDEX),
     )
     empty = cast(pl.DataFrame, pl.from_arrow(pa.Table.from_batches([], schema=_arrow_of(frame.schema))))
-    from adjudicator.readers.canonical import _typed_per_file
+    from adjudicator.readers.canonical import typed_per_file
 
-    raw = _typed_per_file("the DataFrame", empty.drop(FILE_INDEX, ROW_INDEX).lazy()).collect_schema()
+    raw = typed_per_file("the DataFrame", empty.drop(FILE_INDEX, ROW_INDEX).lazy()).collect_schema()
     lines = line_schema(raw)
     return frame.mapInArrow(_TypedLines(raw, arrow_schema(lines)), spark_schema(lines)), raw
 
