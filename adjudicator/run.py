@@ -20,19 +20,23 @@ import polars as pl
 from adjudicator.contract import DETERMINATION, REASON, SOURCE_FILE
 from adjudicator.embedded.driver import run_batches
 from adjudicator.embedded.prepass import find_facts
+from adjudicator.embedded.staging import stage_text_inputs, staged_rows
 from adjudicator.embedded.tuning import tune_reader
 from adjudicator.engine.facts import Supersede
 from adjudicator.errors import InputError
 from adjudicator.options import RunOptions, recorded_path
-from adjudicator.publish import output, safety
+from adjudicator.publish import folders
+from adjudicator.publish.guards import check_out
+from adjudicator.publish.hashing import checksums_in_background
+from adjudicator.publish.manifest import REJECTS, RESULTS, new_run_id, write_manifest
+from adjudicator.publish.watch import InputWatch, watch_inputs
 from adjudicator.readers import claims_list
-from adjudicator.readers.canonical import is_parquet
 from adjudicator.readers.diagnose import polars_message
 from adjudicator.readers.inputs import read_inputs
 from adjudicator.report import render as report
 from adjudicator.rules.check import RulesCheck
 from adjudicator.rules.compiled import CompiledRules, compile_rules
-from adjudicator.rules.tables import RuleSet, load_rules
+from adjudicator.rules.tables import RuleSet, load_rules, sha256
 
 MANIFEST_VERSION = 1
 
@@ -67,7 +71,7 @@ def _replay_options(manifest: dict[str, Any], *, out: Path | None, overwrite: bo
     for path, digest, what in files:
         if not os.path.isfile(path):
             raise InputError(f"{path}: {what} of the run {run_id} is gone; cannot replay")
-        if output.file_sha256(path) != digest:
+        if sha256(path) != digest:
             raise InputError(f"{path}: {what} changed since run {run_id} (sha256 differs); refusing to replay")
     return dataclasses.replace(
         options,
@@ -89,46 +93,6 @@ def _versions() -> dict[str, str]:
     return found
 
 
-#: bytes per line assumed for a text file when sizing the prepass's partitions (over-counting lines only
-#: makes more, smaller partitions)
-_TEXT_BYTES_PER_LINE = 64
-
-
-def expected_rows(paths: list[str]) -> int:
-    """About how many lines the inputs hold: Parquet footers' row counts, text files by size."""
-    total = 0
-    for path in paths:
-        if is_parquet(path):
-            total += pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
-        else:
-            total += os.path.getsize(path) // _TEXT_BYTES_PER_LINE
-    return total
-
-
-def staged_rows(raw: pl.LazyFrame, paths: list[str]) -> int:
-    """The lines of the raw frame when it is all Parquet (footers), else ``expected_rows``."""
-    if all(is_parquet(path) for path in paths):
-        return expected_rows(paths)
-    return int(raw.select(pl.len()).collect().item())
-
-
-def stage_text_inputs(raw: pl.LazyFrame, paths: list[str], scratch: Path) -> pl.LazyFrame:
-    """The raw frame, read once into a Parquet file in ``scratch`` when any input is not Parquet.
-
-    A run reads its input three times (two narrow prepass queries, then the
-    batches): parsing CSV each time cost more than the rest of the run. The
-    staged file holds the raw frame as read (text stays text, ``source_file``
-    included), so results and rejects are the same; a file that cannot be
-    parsed fails here, with the same message.
-    """
-    if all(is_parquet(path) for path in paths):
-        return raw
-    staged = scratch / "input.parquet"
-    # no statistics: nothing prunes on them here (5M lines: 2.9 against 3.1 CPU s)
-    raw.sink_parquet(staged, compression="lz4", statistics=False, engine="streaming")
-    return pl.scan_parquet(staged, glob=False)
-
-
 @dataclass(frozen=True)
 class Prepared:
     """What every engine does before it reads a line, with the same checks and exit codes: OUT checked, the
@@ -143,7 +107,7 @@ class Prepared:
     paths: list[str]
     layout: str
     supersede: Supersede | None
-    watch: safety.InputWatch
+    watch: InputWatch
     run_id: str
     keep: pl.Expr | None
     #: the pandera validation of the rule tables, running beside the run (None: the caller gave the rules)
@@ -172,7 +136,7 @@ def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
     tune_reader()
-    safety.check_out(options)
+    check_out(options)
     check = None
     if rules is None:
         check = RulesCheck.start(options.rules_dir, plans=options.plans, as_of=options.rules_as_of)
@@ -192,8 +156,8 @@ def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
             paths=paths,
             layout=layout,
             supersede=supersede,
-            watch=safety.watch_inputs(paths, options),
-            run_id=output.new_run_id(),
+            watch=watch_inputs(paths, options),
+            run_id=new_run_id(),
             keep=claims_list.slice_predicate(options.slice),
             rules_check=check,
         )
@@ -225,10 +189,10 @@ def publish_run(
         timings=timings,
     )
     amend(manifest)
-    output.write_manifest(tmp, manifest)
+    write_manifest(tmp, manifest)
     report.write_run_report(tmp, manifest)
     run.watch.verify()
-    output.publish(tmp, run.options.out, run.run_id, overwrite=run.options.overwrite)
+    folders.publish(tmp, run.options.out, run.run_id, overwrite=run.options.overwrite)
     return manifest
 
 
@@ -262,9 +226,9 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
     run = prepare(options, rules)
     paths, run_id = run.paths, run.run_id
     with run.checking():
-        pool, hashes = output.checksums_in_background(paths)
+        pool, hashes = checksums_in_background(paths)
         try:
-            with output.scratch(options.out, run_id) as scratch:
+            with folders.scratch(options.out, run_id) as scratch:
                 try:
                     raw = stage_text_inputs(run.raw, paths, scratch)
                     lines = staged_rows(raw, paths)
@@ -280,15 +244,15 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
                 except pl.exceptions.PolarsError as exc:
                     raise InputError(polars_message(exc, paths)) from exc
                 planned = time.perf_counter()
-                with output.staging(options.out, run_id) as tmp:
+                with folders.staging(options.out, run_id) as tmp:
                     try:
                         totals = run_batches(
                             raw,
                             facts,
                             run.compiled,
                             run_id,
-                            tmp / output.RESULTS,
-                            tmp / output.REJECTS,
+                            tmp / RESULTS,
+                            tmp / REJECTS,
                             keep=run.keep,
                             settings=options.settings,
                             expected_lines=lines,
@@ -379,7 +343,7 @@ def _manifest(
         "inputs": inputs,
         "rules": {name: {"path": str(path), "sha256": rules.checksums[name]} for name, path in rules.files.items()},
         "rules_as_of": rules.as_of.isoformat() if rules.as_of else None,
-        "claims_file_sha256": output.file_sha256(options.slice.claims_file) if options.slice.claims_file else None,
+        "claims_file_sha256": sha256(options.slice.claims_file) if options.slice.claims_file else None,
         "counts": {
             "read": read,
             "results": n_results,

@@ -13,9 +13,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from adjudicator import run
 from adjudicator.cli import main
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_OK
-from adjudicator.publish import output
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_claims" / "claims.csv"
@@ -30,13 +30,13 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 def _change_while_writing(monkeypatch: pytest.MonkeyPatch, change: Callable[[], None]) -> None:
     """Change a file after the run has read it (its outputs and manifest are staged), before it publishes."""
-    real = output.write_manifest
+    real = run.write_manifest
 
     def writing(*args, **kwargs):
         real(*args, **kwargs)
         change()
 
-    monkeypatch.setattr(output, "write_manifest", writing)
+    monkeypatch.setattr(run, "write_manifest", writing)
 
 
 def _append(path: Path) -> None:

@@ -13,7 +13,7 @@ from adjudicator.cli import main
 from adjudicator.diff.compare import CHANGES, COMPARED_FIELDS, SUMMARY, compare, diff_runs, format_diff_summary, side
 from adjudicator.embedded.driver import adjudicate_frame
 from adjudicator.errors import InputError, OutputError
-from adjudicator.publish.output import MANIFEST, REJECTS, RESULTS
+from adjudicator.publish.manifest import MANIFEST, REJECTS, RESULTS
 from adjudicator.rules.compiled import compile_rules
 from adjudicator.rules.tables import RuleSet, load_rules
 from tests.helpers import raw_frame

@@ -12,7 +12,7 @@ import pytest
 from adjudicator.diff import compare as diff
 from adjudicator.embedded.spill import MAX_PARTITIONS, partitions_for
 from adjudicator.options import EngineSettings
-from adjudicator.publish.output import RESULTS
+from adjudicator.publish.manifest import RESULTS
 from adjudicator.rules.tables import RuleSet, load_rules
 from tests.test_diff import BASE, _line, _plans_without_nmn_exclusion, _replace, write_run
 from tests.test_diff_equivalence import observed

@@ -24,6 +24,7 @@ from adjudicator import contract
 from adjudicator.cli import main
 from adjudicator.embedded import driver, prepass
 from adjudicator.embedded.driver import adjudicate_frame
+from adjudicator.embedded.progress import Progress
 from adjudicator.embedded.spill import MAX_PARTITIONS, partitions_for
 from adjudicator.engine import facts as engine_facts
 from adjudicator.engine.batch import adjudicate_batch
@@ -354,7 +355,7 @@ class _Terminal:
 @pytest.mark.parametrize(("tty", "enabled", "shown"), [(True, True, True), (False, True, False), (True, False, False)])
 def test_progress_goes_to_a_terminal_only_and_never_when_quiet(tty: bool, enabled: bool, shown: bool) -> None:
     stream = _Terminal(tty)
-    progress = driver.Progress(1_000, enabled=enabled, after_s=0.0, stream=stream)  # type: ignore[arg-type]
+    progress = Progress(1_000, enabled=enabled, after_s=0.0, stream=stream)  # type: ignore[arg-type]
     progress.update(250)
     progress.finish()
     assert ("250 of 1,000 lines" in stream.text) is shown
@@ -363,7 +364,7 @@ def test_progress_goes_to_a_terminal_only_and_never_when_quiet(tty: bool, enable
 
 def test_progress_waits_a_few_seconds_before_showing() -> None:
     stream = _Terminal(True)
-    progress = driver.Progress(10, enabled=True, stream=stream)  # type: ignore[arg-type]
+    progress = Progress(10, enabled=True, stream=stream)  # type: ignore[arg-type]
     progress.update(5)
     assert stream.text == ""
 

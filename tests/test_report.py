@@ -32,7 +32,7 @@ from adjudicator.engine.summary import (
     summary_parts,
 )
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_OK
-from adjudicator.publish.output import MANIFEST, REJECTS, REPORT, RESULTS
+from adjudicator.publish.manifest import MANIFEST, REJECTS, REPORT, RESULTS
 from tests.browser import find_chromium, visit
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,9 +17,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from adjudicator import run
 from adjudicator.cli import main
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_TERMINATED, DiskFullError
-from adjudicator.publish import output
+from adjudicator.publish import disk, folders
 from adjudicator.rules.tables import DEFAULT_RULES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,13 +139,13 @@ def test_diff_out_must_not_hold_the_runs_it_compares(tmp_path: Path, capsys: pyt
 
 def _appear_during_run(monkeypatch: pytest.MonkeyPatch, make) -> None:
     """Make OUT appear after the start-up check: once the outputs and the manifest are staged, before publish."""
-    real = output.write_manifest
+    real = run.write_manifest
 
     def writing(*args, **kwargs):
         real(*args, **kwargs)
         make()
 
-    monkeypatch.setattr(output, "write_manifest", writing)
+    monkeypatch.setattr(run, "write_manifest", writing)
 
 
 def test_publish_refuses_an_out_that_appeared_during_the_run(
@@ -188,7 +189,7 @@ def test_publish_refuses_while_another_run_replaces_the_same_out(
     out = tmp_path / "out"
     assert _run(SAMPLE, "--out", out) == EXIT_OK
     before = _snapshot(out)
-    monkeypatch.setattr(output, "PUBLISH_WAIT_S", 0.2)
+    monkeypatch.setattr(folders, "PUBLISH_WAIT_S", 0.2)
     fd = os.open(out, os.O_RDONLY)  # what a run publishing over OUT holds
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
@@ -303,12 +304,12 @@ def test_full_disk_is_exit_3_naming_outs_filesystem_and_keeps_out(
     def full(*args: object, **kwargs: object) -> None:
         raise error
 
-    monkeypatch.setattr(output, where, full)
+    monkeypatch.setattr(run, where, full)
     capsys.readouterr()
     assert _run(SAMPLE, "--out", out, "--overwrite") == EXIT_INTERNAL
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no space left on the filesystem" in err, err
-    assert str(output.mount_point(out)) in err and "cannot be read" not in err
+    assert str(disk.mount_point(out)) in err and "cannot be read" not in err
     assert _snapshot(out) == before and not _leftovers(out)
 
 
@@ -338,6 +339,6 @@ def test_a_full_disk_behind_an_input_error_is_still_a_full_disk(tmp_path: Path) 
             raise InputError("claims.csv: cannot be read: sink failed") from exc
     except InputError as exc:
         with pytest.raises(DiskFullError, match="no space left on the filesystem") as caught:
-            output.raise_if_disk_full(exc, tmp_path / "out")
+            disk.raise_if_disk_full(exc, tmp_path / "out")
     assert caught.value.exit_code == EXIT_INTERNAL
-    output.raise_if_disk_full(InputError("claims.csv: line 3 is not valid UTF-8"), tmp_path / "out")  # no-op
+    disk.raise_if_disk_full(InputError("claims.csv: line 3 is not valid UTF-8"), tmp_path / "out")  # no-op

@@ -58,17 +58,9 @@ from adjudicator.embedded.tuning import tune_reader
 from adjudicator.engine.checks import RAW_PREFIX, parse
 from adjudicator.errors import InputError, OutputError, first_line
 from adjudicator.options import DEFAULT_SETTINGS, EngineSettings, Slice
-from adjudicator.publish.output import (
-    DIFF_CHANGES,
-    DIFF_SUMMARY,
-    MANIFEST,
-    REJECTS,
-    RESULTS,
-    check_out_dir,
-    publish,
-    scratch,
-    staging,
-)
+from adjudicator.publish.folders import publish, scratch, staging
+from adjudicator.publish.guards import check_out_dir
+from adjudicator.publish.manifest import DIFF_CHANGES, DIFF_SUMMARY, MANIFEST, REJECTS, RESULTS
 from adjudicator.readers.claims_list import slice_predicate
 
 CHANGES: Final = DIFF_CHANGES

@@ -1,2 +1,8 @@
 """The embedded engine: this process runs the engine around its I/O (staging, the prepass's spills, the batch
-loop, the Parquet sinks, progress)."""
+loop, the Parquet sinks, progress).
+
+Modules: ``staging`` (text inputs staged to Parquet, expected lines), ``prepass`` (the batch-wide facts),
+``spill`` (hash-partitioned spill files), ``claim_spill`` (the report's per-claim sums on disk), ``driver`` (the
+batch loop and the run's totals), ``worker`` (a thread fed one item at a time), ``sinks`` (the Parquet output
+writers), ``progress`` (the terminal's progress line), ``tuning`` (the polars reader settings).
+"""

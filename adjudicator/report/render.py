@@ -39,7 +39,7 @@ from adjudicator.contract import (
     SOURCE_FILE,
 )
 from adjudicator.errors import InputError
-from adjudicator.publish.output import DIFF_CHANGES, DIFF_SUMMARY, MANIFEST, REPORT
+from adjudicator.publish.manifest import DIFF_CHANGES, DIFF_SUMMARY, MANIFEST, REPORT
 
 #: one colour per determination (and the diff's two non-result states), the same in every chart
 COLORS: Final = {

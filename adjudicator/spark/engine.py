@@ -58,7 +58,8 @@ from adjudicator.contract import (
     PROCEDURE_CODE,
     SOURCE_FILE,
 )
-from adjudicator.embedded.driver import ParquetSink, Totals, arrow
+from adjudicator.embedded.driver import Totals
+from adjudicator.embedded.sinks import ParquetSink, arrow
 from adjudicator.embedded.tuning import tune_reader
 from adjudicator.engine.batch import adjudicate_batch
 from adjudicator.engine.checks import with_checks
@@ -75,7 +76,8 @@ from adjudicator.engine.summary import (
 )
 from adjudicator.errors import AdjudicatorError, InputError
 from adjudicator.options import DEFAULT_SETTINGS, EngineSettings, RunOptions, Slice
-from adjudicator.publish import output
+from adjudicator.publish.folders import staging
+from adjudicator.publish.hashing import checksums_in_background
 from adjudicator.readers.canonical import (
     canonical_names,
     check_extra_names,
@@ -1018,10 +1020,10 @@ def _run_prepared(spark: SparkSession, run: Prepared) -> dict[str, Any]:
     if SOURCE_ROW in raw_schema:
         raise InputError(f"{paths[0]}: has a column named {SOURCE_ROW!r}, which the Spark engine writes itself")
     aliases = None if layout == "canonical" else rule_set.payer_aliases
-    pool, hashes = output.checksums_in_background(paths)
+    pool, hashes = checksums_in_background(paths)
     persisted: list[DataFrame] = []
     try:
-        with output.staging(options.out, run_id) as tmp:
+        with staging(options.out, run_id) as tmp:
             try:
                 from pyspark.sql import functions as F
 
