@@ -23,7 +23,7 @@ RESULTS = "results.parquet"
 REJECTS = "rejects.parquet"
 MANIFEST = "manifest.json"
 REPORT = "report.html"
-#: what ``adjudicate diff`` writes (adjudicator.diff.compare imports this module, so the names live here)
+#: what ``adjudicate diff`` writes (adjudicator.diff.runs imports this module, so the names live here)
 DIFF_CHANGES = "changes.parquet"
 DIFF_SUMMARY = "summary.json"
 

@@ -83,7 +83,7 @@ from adjudicator.readers.canonical import (
     require_columns,
 )
 from adjudicator.readers.claims_list import UNMATCHED_SHOWN, read_claim_ids
-from adjudicator.report import render as report
+from adjudicator.report import charts as report
 from adjudicator.rules.compiled import CompiledRules, compile_rules
 from adjudicator.rules.tables import RuleSet, load_rules
 from adjudicator.run import Prepared, _polars_message, phase_timings, prepare, publish_run
