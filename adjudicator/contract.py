@@ -83,7 +83,12 @@ DECISION_COLUMNS: Final = (
     MESSAGE,
 )
 NO_ACTION: Final = "NO_ACTION"
+#: the determinations a valid line gets, in the order the rules, the diff and the report list them
+DETERMINATIONS: Final = ("NOT_MEDICALLY_NECESSARY", "BENEFIT_PLAN_REVIEW", NO_ACTION)
 
 #: the diff's changes.parquet: what changed for a key, and which result fields changed (``adjudicator.diff.compare``)
 CHANGE_KIND: Final = "change_kind"
 CHANGED_FIELDS: Final = "changed_fields"
+#: the diff's labels of a side that has no result for a key, in its matrix and in the report's charts
+ABSENT_LABEL: Final = "(absent)"
+REJECTED_LABEL: Final = "(rejected)"

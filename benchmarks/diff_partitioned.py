@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    from adjudicator.diff.compare import diff_runs
+    from adjudicator.diff.runs import diff_runs
 
     old, new, out = (Path(a) for a in (argv if argv is not None else sys.argv[1:]))
     summary = diff_runs(old, new, out, overwrite=True, aligned=False)

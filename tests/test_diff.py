@@ -10,7 +10,10 @@ import polars as pl
 import pytest
 
 from adjudicator.cli import main
-from adjudicator.diff.compare import CHANGES, COMPARED_FIELDS, SUMMARY, compare, diff_runs, format_diff_summary, side
+from adjudicator.diff.compare import compare
+from adjudicator.diff.runs import CHANGES, SUMMARY, diff_runs
+from adjudicator.diff.sides import COMPARED_FIELDS, side
+from adjudicator.diff.summary import format_diff_summary
 from adjudicator.embedded.driver import adjudicate_frame
 from adjudicator.errors import InputError, OutputError
 from adjudicator.publish.manifest import MANIFEST, REJECTS, RESULTS
@@ -117,6 +120,23 @@ DIFF_CASES = [
         },
     ),
 ]
+
+
+def test_compared_fields_are_the_documented_decision_columns() -> None:
+    # derived from the contract's DECISION_COLUMNS; docs/diff.md lists them in this order
+    assert COMPARED_FIELDS == (
+        "determination",
+        "reason",
+        "policy_id",
+        "policy_version",
+        "policy_effective_date",
+        "policy_end_date",
+        "group_code",
+        "carc",
+        "rarc",
+        "edits",
+        "edit_carcs",
+    )
 
 
 @pytest.mark.parametrize(("case", "old", "new", "expected"), DIFF_CASES, ids=[c[0] for c in DIFF_CASES])

@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from adjudicator.diff.compare import CHANGES, SUMMARY, diff_runs
+from adjudicator.diff.runs import CHANGES, SUMMARY, diff_runs
 from adjudicator.options import EngineSettings
 from adjudicator.rules.tables import RuleSet, load_rules
 from tests.test_diff import BASE, DIFF_CASES, _line, _plans_without_nmn_exclusion, _replace, write_run

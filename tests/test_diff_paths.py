@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from adjudicator.diff import compare as diff
+from adjudicator.diff import runs as diff
 from adjudicator.embedded.spill import MAX_PARTITIONS, partitions_for
 from adjudicator.options import EngineSettings
 from adjudicator.publish.manifest import RESULTS

@@ -24,7 +24,7 @@ import pytest
 
 from adjudicator.cli import main
 from adjudicator.contract import CANONICAL_COLUMNS, SOURCE_FILE
-from adjudicator.diff.compare import CHANGES, SUMMARY
+from adjudicator.diff.runs import CHANGES, SUMMARY
 from adjudicator.engine.summary import (
     extended_summary,
     finish_summary,

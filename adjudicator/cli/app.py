@@ -99,7 +99,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from adjudicator.diff.compare import diff_runs, format_diff_summary
+    from adjudicator.diff.runs import diff_runs
+    from adjudicator.diff.summary import format_diff_summary
 
     summary = diff_runs(args.old_out, args.new_out, args.out, overwrite=args.overwrite)
     if not args.quiet:
@@ -110,7 +111,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from adjudicator.report.render import rewrite_report
+    from adjudicator.report.rewrite import rewrite_report
 
     path = rewrite_report(args.folder)
     if not args.quiet:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from adjudicator.contract import DETERMINATIONS
 from adjudicator.errors import RulesError
 from adjudicator.rules.payer_aliases import load_payer_aliases
 
@@ -31,7 +32,6 @@ DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 
 STANCES = ("NOT_MEDICALLY_NECESSARY", "BENEFIT_EXCLUSION", "CARRIER_DISCRETION", "SUPERSEDED")
 LINES_OF_BUSINESS = ("COMMERCIAL", "MEDICARE", "MEDICAID")
-DETERMINATIONS = ("NOT_MEDICALLY_NECESSARY", "BENEFIT_PLAN_REVIEW", "NO_ACTION")
 #: the decision table's reasons, in the order its rows are tried (contract section 4)
 REASONS = (
     "MEDICARE_CARRIER_DISCRETION",

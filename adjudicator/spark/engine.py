@@ -86,7 +86,7 @@ from adjudicator.readers.canonical import (
 )
 from adjudicator.readers.claims_list import UNMATCHED_SHOWN, read_claim_ids
 from adjudicator.readers.diagnose import polars_message
-from adjudicator.report import render as report
+from adjudicator.report import charts as report
 from adjudicator.rules.compiled import CompiledRules, compile_rules
 from adjudicator.rules.tables import RuleSet, load_rules
 from adjudicator.run import Prepared, phase_timings, prepare, publish_run

@@ -1,0 +1,124 @@
+"""``adjudicate diff``'s entry point: compare two run folders and publish DIFF_OUT (changes, summary, report).
+
+Memory does not grow with the runs, on either of two paths with the same
+outputs. The partitioned path spills each run's keys and compared columns to
+partition files by a hash of the key (``line_hash``) and compares the
+partitions one at a time on the exact key (a fully outer join), so a hash
+collision only puts two keys in one partition. The aligned path, taken only
+when verified (``_compare_aligned``), zips two runs whose results hold the
+same unique keys in the same order (two runs of the same inputs), reading each
+file once. Changed lines are sunk to ``changes.parquet``; only small counts
+are collected (docs/benchmarks.md, "diff").
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any, Final
+
+import polars as pl
+
+from adjudicator.diff.aligned import _compare_aligned
+from adjudicator.diff.compare import _compare_runs
+from adjudicator.diff.sides import (
+    COMPARED_FIELDS,
+    KeyHash,
+    _check_run,
+    _has_key,
+    _rows,
+    _Run,
+    line_hash,
+    reject_keys,
+    slice_of,
+)
+from adjudicator.diff.summary import _summary
+from adjudicator.embedded.spill import partitions_for
+from adjudicator.embedded.tuning import tune_reader
+from adjudicator.errors import InputError, OutputError
+from adjudicator.options import DEFAULT_SETTINGS, EngineSettings
+from adjudicator.publish.folders import publish, scratch, staging
+from adjudicator.publish.guards import check_out_dir
+from adjudicator.publish.manifest import DIFF_CHANGES, DIFF_SUMMARY, REJECTS, RESULTS
+from adjudicator.report.diff_report import write_diff_report
+
+CHANGES: Final = DIFF_CHANGES
+SUMMARY: Final = DIFF_SUMMARY
+
+
+def _check_runs(old_out: Path, new_out: Path, out: Path, *, overwrite: bool) -> None:
+    """Both runs readable with the compared fields typed alike, and ``out`` writable and neither of them."""
+    old_schemas = _check_run(old_out)
+    new_schemas = _check_run(new_out)
+    for field in COMPARED_FIELDS:
+        old_type, new_type = old_schemas[0][field], new_schemas[0][field]
+        if old_type != new_type and pl.Null() not in (old_type, new_type):
+            raise InputError(
+                f"column {field} is {new_type}, but {old_type} in {old_out / RESULTS}", path=new_out / RESULTS
+            )
+    if out.resolve() in (old_out.resolve(), new_out.resolve()):
+        raise OutputError("is one of the runs being compared; choose another --out", path=out)
+    check_out_dir(out, overwrite=overwrite, protected=(old_out, new_out))
+
+
+def diff_runs(
+    old_out: Path,
+    new_out: Path,
+    out: Path,
+    *,
+    overwrite: bool = False,
+    partitions: int | None = None,
+    key_hash: KeyHash = line_hash,
+    aligned: bool = True,
+    settings: EngineSettings = DEFAULT_SETTINGS,
+) -> dict[str, Any]:
+    """Compare the runs in ``old_out`` and ``new_out``; publish ``out``/changes.parquet, summary.json, report.html.
+
+    Returns the summary (see ``format_diff_summary``). ``out`` is written in a
+    temporary folder beside it and renamed into place, so it is either the
+    complete new diff or left as it was. ``partitions``: how many spill
+    partitions (default: from the runs' row counts, ``partitions_for``; 1
+    compares the runs without spilling them); ``key_hash`` picks a line's
+    partition; ``aligned``: try the fast path first (``_compare_aligned``).
+    None of them changes the outcome: partitions are compared on exact keys.
+    """
+    tune_reader()
+    old_out, new_out, out = Path(old_out), Path(new_out), Path(out)
+    _check_runs(old_out, new_out, out, overwrite=overwrite)
+    if partitions is None:
+        rows = max(_rows(f / RESULTS) + _rows(f / REJECTS) for f in (old_out, new_out))
+        partitions = partitions_for(rows, settings.diff_rows_per_partition)
+    if partitions < 1:
+        raise ValueError(f"'partitions' must be at least 1, got {partitions!r}")
+
+    # a line one run skipped (outside its slice) was not adjudicated there: each side keeps only the lines
+    # the other run's slice holds, so a full run against a slice compares the lines both adjudicated
+    keep_old, keep_new = slice_of(new_out), slice_of(old_out)
+    runs = {"old": _Run(old_out, keep_old, settings), "new": _Run(new_out, keep_new, settings)}
+    # the aligned path zips whole files: a sliced comparison takes the partitioned one
+    aligned = aligned and keep_old is None and keep_new is None
+    unkeyed_q = [
+        reject_keys(run.all_rejects).filter(~_has_key()).select(pl.len().alias(name)) for name, run in runs.items()
+    ]
+    diff_id = uuid.uuid4().hex
+    with staging(out, diff_id) as tmp, scratch(out, diff_id) as spill:
+        new_counts = _compare_aligned(old_out, new_out, key_hash(), tmp / CHANGES, spill, settings) if aligned else None
+        if new_counts is None:
+            if partitions > 1:
+                for name, run in runs.items():
+                    run.spill_to(spill / name, key_hash(), partitions)
+            new_counts = _compare_runs(runs["old"], runs["new"], partitions, tmp / CHANGES, spill)
+        shutil.rmtree(spill, ignore_errors=True)
+        unkeyed = {f.columns[0]: int(f.item()) for f in pl.collect_all(unkeyed_q, engine="streaming")}
+        summary = _summary(new_counts, pl.scan_parquet(tmp / CHANGES, glob=False), unkeyed, old_out, new_out)
+        with (tmp / SUMMARY).open("w", encoding="utf-8") as f:
+            json.dump(summary, f, indent=2)
+            f.write("\n")
+        write_diff_report(tmp, summary)
+        publish(tmp, out, diff_id, overwrite=overwrite)
+    return summary
+
+
+__all__ = ["CHANGES", "SUMMARY", "diff_runs"]

@@ -1,0 +1,125 @@
+"""The report's charts: Vega-Lite specs (plain dicts) rendered to SVG in-process by ``vl-convert``, and their colours.
+
+The renderer runs with no base URL allowed and the SVG is inlined in the page:
+the file fetches nothing, runs no script and opens offline in any browser.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from adjudicator.contract import ABSENT_LABEL, DETERMINATIONS, REJECTED_LABEL
+from adjudicator.report.html import _esc
+
+#: every label a chart colours, in the order charts list them: the determinations, then the diff's two
+#: non-result states
+LABEL_ORDER: Final = (*DETERMINATIONS, REJECTED_LABEL, ABSENT_LABEL)
+#: one colour per label of ``LABEL_ORDER``, the same in every chart
+COLORS: Final = dict(zip(LABEL_ORDER, ("#c0392b", "#e69f00", "#9aa5b1", "#6c5ce7", "#d5d8dc"), strict=True))
+#: a bar chart shows at most this many categories (the largest by dollars); its table shows them all
+CHART_CATEGORIES: Final = 20
+
+_SVG_ID = re.compile(r'\bid="([^"]+)"')
+_SVG_REF = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
+
+
+def warm_up() -> threading.Thread:
+    """Start the chart renderer (its JavaScript engine) on a thread, so a run's report does not wait for it.
+
+    A run calls this once its input is read: the engine's first render costs
+    most of a report and overlaps the end of the run (closing the outputs, the
+    summary). Started with the run instead, it delayed the first batch and
+    raised a large run's peak memory (docs/benchmarks.md).
+    """
+
+    def render() -> None:
+        with contextlib.suppress(Exception):  # a failure shows, with its message, when the report is drawn
+            import vl_convert
+
+            vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{}]}}, allowed_base_urls=[])
+
+    thread = threading.Thread(target=render, name="report-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def chart(name: str, caption: str, spec: dict[str, Any]) -> str:
+    """A figure holding the spec rendered as SVG; ``data-chart`` names it (the browser test finds them by it)."""
+    import vl_convert
+
+    spec = {"config": {"font": "Helvetica, Arial, sans-serif", "view": {"stroke": None}}, **spec}
+    svg = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[])
+    # several SVGs share one document, so ids (clip paths, gradients) must not collide between charts; and
+    # the renderer numbers them per process, so they are renamed in order to keep the page reproducible
+    renamed = {ident: f"{name}-{i}" for i, ident in enumerate(dict.fromkeys(_SVG_ID.findall(svg)))}
+    svg = _SVG_REF.sub(lambda m: m.group(1) + renamed.get(m.group(2), m.group(2)), svg)
+    return f'<figure class="chart" data-chart="{_esc(name)}">{svg}<figcaption>{_esc(caption)}</figcaption></figure>'
+
+
+def _color(field: str, domain: Sequence[str]) -> dict[str, Any]:
+    known = [d for d in domain if d in COLORS]
+    others = [d for d in domain if d not in COLORS]
+    palette = ["#3182bd", "#31a354", "#756bb1", "#636363", "#e6550d", "#17becf"]
+    return {
+        "field": field,
+        "type": "nominal",
+        "title": field.replace("_", " "),
+        "scale": {
+            "domain": [*known, *others],
+            "range": [COLORS[d] for d in known] + [palette[i % len(palette)] for i in range(len(others))],
+        },
+        "legend": {"orient": "bottom", "columns": 3},
+    }
+
+
+def _top_categories(values: list[dict[str, Any]], key: str, amount: str) -> list[dict[str, Any]]:
+    """The rows of the ``CHART_CATEGORIES`` categories with the largest total ``amount``."""
+    totals: dict[Any, float] = {}
+    for v in values:
+        totals[v[key]] = totals.get(v[key], 0.0) + float(v[amount])
+    keep = set(sorted(totals, key=lambda k: (-totals[k], str(k)))[:CHART_CATEGORIES])
+    return [v for v in values if v[key] in keep]
+
+
+def bars(
+    values: list[dict[str, Any]], *, category: str, amount: str, amount_title: str, color: str | None = None
+) -> dict[str, Any]:
+    """Horizontal bars of ``amount`` per ``category`` (stacked by ``color``), largest first."""
+    values = _top_categories(values, category, amount)
+    categories = len({v[category] for v in values})
+    encoding: dict[str, Any] = {
+        "y": {"field": category, "type": "nominal", "sort": "-x", "title": None, "axis": {"labelLimit": 320}},
+        "x": {
+            "aggregate": "sum",
+            "field": amount,
+            "type": "quantitative",
+            "title": amount_title,
+            "axis": {"tickCount": 6, "format": "~s"},
+        },
+    }
+    if color is not None:
+        encoding["color"] = _color(color, sorted({v[color] for v in values}, key=_determination_order))
+    return {
+        "data": {"values": values},
+        "mark": {"type": "bar"},
+        "encoding": encoding,
+        "width": 560,
+        "height": {"step": 18} if categories > 1 else 24,
+    }
+
+
+def _determination_order(label: str) -> tuple[int, str]:
+    """Legend order: ``LABEL_ORDER``, then any other label by name."""
+    return (LABEL_ORDER.index(label), "") if label in LABEL_ORDER else (len(LABEL_ORDER), label)
+
+
+def _numbers(rows: Iterable[dict[str, Any]], *amounts: str) -> list[dict[str, Any]]:
+    """Rows for a chart's data: amounts as floats (the tables keep the exact decimal strings)."""
+    return [{**r, **{a: float(r[a]) for a in amounts}} for r in rows]
+
+
+__all__ = ["CHART_CATEGORIES", "COLORS", "LABEL_ORDER", "bars", "chart", "warm_up"]
