@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 
 from adjudicator.errors import RulesError
-from adjudicator.rules.compiled import complete_versions
-from adjudicator.rules.tables import DEFAULT_RULES_DIR, POLICIES, load_rules
+from adjudicator.rules.schemas import POLICIES
+from adjudicator.rules.tables import DEFAULT_RULES_DIR, load_rules
+from adjudicator.rules.tiles import complete_versions
 
 
 def test_shipped_tables_load_and_cite_seeds() -> None:
@@ -171,7 +172,7 @@ def test_complete_versions_tiles_the_date_line() -> None:
 )
 def test_tile_position_at_the_boundaries(day: dt.date, expected: int | None) -> None:
     """The one date-ranged lookup: day before, first day, last day and day after of each version."""
-    from adjudicator.rules.compiled import _FOUND, complete_versions, tile_position
+    from adjudicator.rules.tiles import _FOUND, complete_versions, tile_position
 
     versions = pl.DataFrame(
         {

@@ -15,7 +15,8 @@ from adjudicator.cli import main
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, InternalError, RulesError
 from adjudicator.rules import check as rules_check
 from adjudicator.rules.check import RulesCheck
-from adjudicator.rules.tables import DEFAULT_RULES_DIR, POLICIES, load_rules
+from adjudicator.rules.schemas import POLICIES
+from adjudicator.rules.tables import DEFAULT_RULES_DIR, load_rules
 from tests.test_rules import BROKEN, _append
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -54,6 +54,7 @@ from adjudicator.engine.summary import (
     FLAGGED_LINES,
     TALLY_COLUMNS,
     detached,
+    lines_and_billed,
     month_of_service,
     tally_parts,
 )
@@ -117,10 +118,9 @@ class BatchOutput:
         Written to Parquet, a dictionary array becomes dictionary pages of its
         values: readers see the same strings and dates as ``results`` (the
         writer stores no Arrow schema). A line costs one small integer per
-        column instead of a gather of its values (2M lines: 0.28 against 0.44
-        CPU seconds for the decision columns, the writing aside), and the
-        writer takes ``source_file`` and ``run_id`` without hashing a value per
-        line.
+        column instead of a gather of its values (cheaper for the decision
+        columns: docs/benchmarks.md), and the writer takes ``source_file`` and
+        ``run_id`` without hashing a value per line.
         """
         compiled = self.compiled
         table = self.lines.to_arrow(compat_level=pl.CompatLevel.newest())
@@ -129,7 +129,7 @@ class BatchOutput:
                 table.schema.get_field_index(SOURCE_FILE), SOURCE_FILE, _file_dictionary(self.lines[SOURCE_FILE])
             )
         # the codes of the decided few, spread over lines that otherwise all take a line's code where no policy
-        # targets it (a gather over every line cost three times as much)
+        # targets it (cheaper than a gather over every line: docs/benchmarks.md)
         decided = compiled.dictionary_codes(self.decided[DECISION_ROW])
         untargeted = compiled.untargeted_codes
         n = self.lines.height
@@ -198,7 +198,7 @@ def check_lines(lines: pl.LazyFrame, facts: BatchFacts, *, keep: pl.Expr | None 
     Adds the typed canonical columns, ``_raw_<column>`` originals, one
     ``_failed_<check>`` flag per check (the duplicate key from the facts
     included), ``_valid`` and ``_in_slice``. A key is looked up by membership
-    in the facts' duplicate keys (a join keeping order cost twice as much).
+    in the facts' duplicate keys (cheaper than a join keeping order: docs/benchmarks.md).
     """
     typed = with_checks(facts.with_deliveries(lines))
     duplicates = facts.duplicate_keys
@@ -239,10 +239,10 @@ def adjudicate_batch(
     concerned = pl.col(PROCEDURE_CODE).is_in(pl.Series(compiled.verdict_codes, dtype=pl.String).implode())
     frame = checked.with_columns((pl.col(VALID) & concerned).fill_null(False).alias(CONCERNED)).collect()
 
-    # only the columns the verdicts read are filtered (filtering every checked column cost three times as much)
+    # only the columns the verdicts read are filtered (filtering every checked column costs more: docs/benchmarks.md)
     concerned_lines = frame.select(*VERDICT_INPUTS, INSIDE, CONCERNED).filter(pl.col(CONCERNED))
     fired_lines, decided = _concerned_verdicts(concerned_lines, facts, compiled)
-    # each output filters only the columns it writes (filtering the whole checked frame cost twice as much)
+    # each output filters only the columns it writes (filtering the whole checked frame costs more: docs/benchmarks.md)
     keep_rows = frame[VALID] & frame[INSIDE]
     valid = frame.select(*CANONICAL, *extras, CONCERNED)
     if not keep_rows.all():
@@ -272,7 +272,7 @@ def adjudicate_batch(
         counts=detached(_counts(frame)),
         tallies=_tallies(valid, verdicts[DECISION_ROW]),
         edit_tallies=detached(
-            decided.filter(pl.col(EDIT_ROW).is_not_null()).group_by(EDIT_ROW).agg(_lines_and_billed())
+            decided.filter(pl.col(EDIT_ROW).is_not_null()).group_by(EDIT_ROW).agg(lines_and_billed())
         ),
         flagged_claims=detached(
             flagged.group_by(CLAIM_ID).agg(
@@ -300,13 +300,9 @@ def _file_dictionary(files: pl.Series) -> pa.Array:
         return _repeated("", 0)
     if files[0] == files[-1]:
         return _repeated(files[0], files.len())
-    import pyarrow.compute as pc  # here only: 0.06 s of start-up, for batches that span files
+    import pyarrow.compute as pc  # here only, for batches that span files: it slows start-up (docs/benchmarks.md)
 
     return pc.dictionary_encode(files.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(pa.string()))
-
-
-def _lines_and_billed() -> list[pl.Expr]:
-    return [pl.len().alias("lines"), pl.col(BILLED_AMOUNT).sum()]
 
 
 def _tallies(valid: pl.DataFrame, decision: pl.Series) -> pl.DataFrame:
@@ -316,7 +312,7 @@ def _tallies(valid: pl.DataFrame, decision: pl.Series) -> pl.DataFrame:
         valid.select(SERVICE_DATE, PAYER_ID, BILLED_AMOUNT)
         .with_columns(decision)
         .group_by(month_of_service(), PAYER_ID, DECISION_ROW)
-        .agg(_lines_and_billed())
+        .agg(lines_and_billed())
     )
 
 

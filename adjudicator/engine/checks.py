@@ -222,7 +222,7 @@ def with_checks(raw: pl.LazyFrame) -> pl.LazyFrame:
     schema = raw.collect_schema()
     texts = [c for c in CANONICAL if schema[c] == pl.String]
     # each text value is trimmed once, here; parsing and the checks read the trimmed text (trimming in every
-    # expression that needs it cost 0.8 s more per 5M lines)
+    # expression that needs it costs more: docs/benchmarks.md)
     typed = (
         raw.rename({c: RAW_PREFIX + c for c in CANONICAL})
         .with_columns(_raw(c).str.strip_chars().alias(_TEXT_PREFIX + c) for c in texts)

@@ -88,7 +88,7 @@ class BatchFacts:
         Exact, and without a join: each line's key hash is found by a binary
         search among the fired keys' sorted hashes, and the key found there is
         compared with the line's. (A hash join rebuilt its table of every fired
-        key for each batch: 800k keys at 100M lines, 1,000 times.)
+        key for each batch: docs/benchmarks.md.)
         """
         seed, index = self._fired_index
         columns = list(FIRED.values())

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from adjudicator.contract import CANONICAL, DECISION_COLUMNS, SOURCE_FILE
-from adjudicator.rules.tables import DETERMINATIONS, LINES_OF_BUSINESS, REASONS, STANCES
+from adjudicator.contract import CANONICAL, DECISION_COLUMNS, DETERMINATIONS, SOURCE_FILE
+from adjudicator.errors import InternalError
+from adjudicator.rules.schemas import LINES_OF_BUSINESS, REASONS, STANCES
 
 
 def results_schema() -> pa.DataFrameSchema:
@@ -45,7 +46,7 @@ def results_schema() -> pa.DataFrameSchema:
 
     missing = set(DECISION_COLUMNS) - set(columns)
     if missing:
-        raise AssertionError(f"results schema lacks decision columns {sorted(missing)}")
+        raise InternalError(f"results schema lacks decision columns {sorted(missing)}")
     return pa.DataFrameSchema(
         columns,
         checks=[

@@ -65,7 +65,8 @@ def month_of_service() -> pl.Expr:
     return pl.col(SERVICE_DATE).dt.truncate("1mo").alias(MONTH)
 
 
-def _lines_and_billed() -> list[pl.Expr]:
+def lines_and_billed() -> list[pl.Expr]:
+    """A group's ``lines`` and ``billed_amount``: what every summed piece adds."""
     return [pl.len().alias("lines"), pl.col(BILLED_AMOUNT).sum().alias(BILLED_AMOUNT)]
 
 
@@ -82,14 +83,12 @@ def summary_parts(results: pl.LazyFrame, rejects: pl.LazyFrame, *, row_offset: i
     """
     month = month_of_service()
     out = {
-        "cube": results.group_by(month, PAYER_ID, "policy_id", "policy_version", DETERMINATION).agg(
-            _lines_and_billed()
-        ),
+        "cube": results.group_by(month, PAYER_ID, "policy_id", "policy_version", DETERMINATION).agg(lines_and_billed()),
         "edits": results.filter(pl.col(EDITS).list.len() > 0)
         .select(pl.col(EDITS).alias("edit"), BILLED_AMOUNT)
         .explode("edit")
         .group_by("edit")
-        .agg(_lines_and_billed()),
+        .agg(lines_and_billed()),
         "top_claims": results.filter(pl.col(DETERMINATION) != NO_ACTION)
         .group_by(CLAIM_ID)
         .agg(pl.len().alias(FLAGGED_LINES), pl.col(BILLED_AMOUNT).sum().alias(FLAGGED_BILLED)),
@@ -152,8 +151,8 @@ def detached(frame: pl.DataFrame) -> pl.DataFrame:
 
     A string column taken from a batch (a group_by key, a filter) still points
     into the buffers of the whole batch, so a few partial rows kept for the
-    summary held every batch they came from: 8 MB a batch, 500 MB over 60
-    batches of a 20M-line run. Concatenating with "" copies the kept values.
+    summary held every batch they came from (docs/benchmarks.md).
+    Concatenating with "" copies the kept values.
     """
     text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
     return frame.with_columns(pl.concat_str([pl.col(name), pl.lit("")]).alias(name) for name in text)
@@ -254,6 +253,7 @@ __all__ = [
     "collect_parts",
     "extended_summary",
     "finish_summary",
+    "lines_and_billed",
     "merge_summary_parts",
     "month_of_service",
     "summary_parts",

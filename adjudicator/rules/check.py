@@ -1,9 +1,10 @@
 """The rule tables' pandera validation, run in a helper process beside the run.
 
-Importing pandera (with the pandas it imports) and validating seven small tables cost a run 0.7 s of its start-up
-(process start to the first batch read; the budget is 0.5 s). So a run loads its rule tables with every check but
-the pandera schemas (``load_rules(validate=False)``) and starts at once, while a helper process on the other core
-loads the same tables the usual way, schemas included, and reports back:
+Importing pandera (with the pandas it imports) and validating seven small tables cost a run more of its start-up
+(process start to the first batch read) than its budget of 0.5 s allows (docs/benchmarks.md). So a run loads its
+rule tables with every check but the pandera schemas (``load_rules(validate=False)``) and starts at once, while a
+helper process on the other core loads the same tables the usual way, schemas included, and reports back (a
+failure as the error's fields, so the run raises the very same error):
 
 - the run publishes nothing until the helper has passed (``RulesCheck.wait``, called by ``run.publish_run``);
 - a table that fails is the same one-line ``RulesError`` (exit 2, OUT untouched) as when the schemas ran in the
@@ -15,9 +16,9 @@ loads the same tables the usual way, schemas included, and reports back:
 - a helper that fails by itself (killed, an import error) is ``InternalError`` (exit 3), never a pass.
 
 The helper runs ``main`` of this module with the run's rules folder, plans file and ``--rules-as-of``; it imports
-pandera without pandas (``import_pandera_polars_only``), in 0.6 s. Where no interpreter can be started for it
-(``sys.executable`` unknown, as in some embedded interpreters, or a frozen application), ``start`` returns None
-and the run validates the tables itself, as before.
+pandera without pandas (``import_pandera_polars_only``), which is faster (docs/benchmarks.md). Where no interpreter
+can be started for it (``sys.executable`` unknown, as in some embedded interpreters, or a frozen application),
+``start`` returns None and the run validates the tables itself, as before.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from pathlib import Path
 from adjudicator.errors import InternalError, RulesError
 from adjudicator.rules.tables import DEFAULT_RULES_DIR
 
-#: how long the run waits for the helper at the end, at most (it needs about a second)
+#: how long the run waits for the helper at the end, at most (far more than it needs: docs/benchmarks.md)
 WAIT_SECONDS = 300
 
 #: the helper's program (``python -c``); its first argument is the folder holding this package
@@ -82,8 +83,8 @@ class RulesCheck:
                 out, err = self._process.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.close()
-                late = f"{self._where}: the rule tables' check did not finish in {timeout:.0f} s"
-                raise InternalError(late) from None
+                late = f"the rule tables' check did not finish in {timeout:.0f} s"
+                raise InternalError(late, path=self._where) from None
             try:
                 outcome = json.loads(out.strip().splitlines()[-1])
                 if not isinstance(outcome, dict):
@@ -91,17 +92,16 @@ class RulesCheck:
             except (ValueError, IndexError):
                 # the helper itself failed (killed, an import error): a fault of the machine or a bug, not the tables
                 last = err.strip().splitlines()[-1] if err.strip() else f"exit status {self._process.returncode}"
-                outcome = {"crash": f"{self._where}: the rule tables' check failed: {last}"}
+                outcome = {"crash": f"the rule tables' check failed: {last}"}
             self._outcome = outcome
         return self._outcome
 
-    @staticmethod
-    def _raise(outcome: dict[str, object]) -> None:
+    def _raise(self, outcome: dict[str, object]) -> None:
         """The tables' ``RulesError`` (exit 2), or ``InternalError`` (exit 3) when the helper itself failed."""
         if "error" in outcome:
-            raise RulesError(str(outcome["error"]))
+            raise _rules_error(outcome["error"])
         if "crash" in outcome:
-            raise InternalError(str(outcome["crash"]))
+            raise InternalError(str(outcome["crash"]), path=self._where)
 
     def failed(self) -> None:
         """Raise what the helper found if it has finished and failed (``_raise``); never waits."""
@@ -121,7 +121,7 @@ class RulesCheck:
                 for name in {*checksums, *(checked if isinstance(checked, dict) else {})}
                 if not isinstance(checked, dict) or checked.get(name) != checksums.get(name)
             )
-            raise RulesError(f"{self._where}: rule tables {changed} changed while the run was loading them")
+            raise RulesError(f"rule tables {changed} changed while the run was loading them", path=self._where)
 
     @contextlib.contextmanager
     def guard(self) -> Iterator[None]:
@@ -135,7 +135,7 @@ class RulesCheck:
                 self._finish(WAIT_SECONDS)
             self.close()
             if self._outcome is not None and "error" in self._outcome:
-                raise RulesError(str(self._outcome["error"])) from None
+                raise _rules_error(self._outcome["error"]) from None
             raise
         except BaseException:
             self.close()
@@ -147,6 +147,24 @@ class RulesCheck:
             self._process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired, ValueError, OSError):
             self._process.communicate(timeout=10)
+
+
+def _error_fields(exc: RulesError) -> dict[str, object]:
+    """A ``RulesError`` as the helper reports it (JSON): its fields, from which ``_rules_error`` rebuilds it."""
+    return {"problem": exc.problem, "path": exc.path, "table": exc.table, "line": exc.line, "check": exc.check}
+
+
+def _rules_error(fields: object) -> RulesError:
+    """The ``RulesError`` the helper reported (``_error_fields``), field for field."""
+    if not isinstance(fields, dict):
+        raise InternalError(f"the rule tables' check reported {fields!r}, not an error's fields")
+    return RulesError(
+        str(fields["problem"]),
+        path=fields.get("path"),
+        table=fields.get("table"),
+        line=fields.get("line"),
+        check=fields.get("check"),
+    )
 
 
 class _PolarsOnly(importlib.abc.MetaPathFinder):
@@ -161,9 +179,10 @@ class _PolarsOnly(importlib.abc.MetaPathFinder):
 
 
 def import_pandera_polars_only() -> None:
-    """Import pandera as an install without pandas would (its polars API is whole there): half the helper's
-    time. The helper only validates polars frames, then exits, so hiding pandas for its life harms nothing.
-    Should a pandera release need pandas for its polars API, pandera is imported whole instead."""
+    """Import pandera as an install without pandas would (its polars API is whole there): it saves much of the
+    helper's time (docs/benchmarks.md). The helper only validates polars frames, then exits, so hiding pandas for
+    its life harms nothing. Should a pandera release need pandas for its polars API, pandera is imported whole
+    instead."""
     finder = _PolarsOnly()
     sys.meta_path.insert(0, finder)
     try:
@@ -188,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         rules = load_rules(args.rules, plans=args.plans, as_of=args.as_of)
     except RulesError as exc:
-        print(json.dumps({"error": str(exc)}))
+        print(json.dumps({"error": _error_fields(exc)}))
         return 0
     print(json.dumps({"checksums": rules.checksums}))
     return 0

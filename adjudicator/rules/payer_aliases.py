@@ -45,19 +45,26 @@ def load_payer_aliases(path: str | Path, *, validate: bool = True) -> pl.DataFra
     frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in frame.columns)
     expected = list(PAYER_ALIAS_COLUMNS)
     if frame.columns != expected:
-        raise RulesError(f"{where}: columns must be exactly {','.join(expected)}, got {','.join(frame.columns)}")
+        raise RulesError(
+            f"columns must be exactly {','.join(expected)}, got {','.join(frame.columns)}",
+            path=path,
+            table=PAYER_ALIASES_TABLE,
+        )
     numbered = frame.with_row_index("_line", offset=2)
     for column in expected:
         empty = numbered.filter(pl.col(column).is_null())
         if empty.height:
-            raise RulesError(f"{where} line {empty['_line'][0]}: {column} is empty")
+            raise RulesError(f"{column} is empty", path=path, table=PAYER_ALIASES_TABLE, line=empty["_line"][0])
     repeated = numbered.with_columns(pl.col("_line").min().over("alias").alias("_first")).filter(
         pl.col("_line") != pl.col("_first")
     )
     if repeated.height:
         row = repeated.row(0, named=True)
         raise RulesError(
-            f"{where} line {row['_line']}: alias {row['alias']!r} is listed twice (first on line {row['_first']})"
+            f"alias {row['alias']!r} is listed twice (first on line {row['_first']})",
+            path=path,
+            table=PAYER_ALIASES_TABLE,
+            line=row["_line"],
         )
     if not validate:
         return frame
@@ -66,7 +73,7 @@ def load_payer_aliases(path: str | Path, *, validate: bool = True) -> pl.DataFra
     try:
         return payer_alias_schema().validate(frame, lazy=True)
     except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
-        raise RulesError(f"{where}: {first_line(exc)}") from None
+        raise RulesError(first_line(exc), path=path, table=PAYER_ALIASES_TABLE) from None
 
 
 __all__ = ["PAYER_ALIASES_TABLE", "PAYER_ALIAS_COLUMNS", "load_payer_aliases", "payer_alias_schema"]

@@ -2,8 +2,8 @@
 
 Every table is a small CSV in ``rules/`` with a ``source`` column citing the
 seed document it comes from (the benefit-plans table has the exact layout of
-the contract instead). Loading checks each against a pandera schema plus the
-checks a schema cannot say (no overlapping versions per key, end >= start);
+the contract instead). Loading checks each against its pandera schema
+(``adjudicator.rules.schemas``) plus the checks a schema cannot say (no overlapping versions per key, end >= start);
 a failure raises ``RulesError`` naming the table, the row (its line in the
 file) and the problem.
 """
@@ -11,158 +11,34 @@ file) and the problem.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import polars as pl
 
-from adjudicator.contract import DETERMINATIONS
 from adjudicator.errors import RulesError
-from adjudicator.rules.payer_aliases import load_payer_aliases
-
-if TYPE_CHECKING:
-    import pandera.polars as pa
+from adjudicator.rules.payer_aliases import PAYER_ALIASES_TABLE, load_payer_aliases
+from adjudicator.rules.schemas import (
+    ADDON_PAIRS,
+    PLACES,
+    PLANS,
+    POLICIES,
+    REASONS,
+    REASONS_TABLE,
+    UNIT_LIMITS,
+    schemas,
+)
 
 #: the shipped rule tables, beside the package in a source checkout
 DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 
-STANCES = ("NOT_MEDICALLY_NECESSARY", "BENEFIT_EXCLUSION", "CARRIER_DISCRETION", "SUPERSEDED")
-LINES_OF_BUSINESS = ("COMMERCIAL", "MEDICARE", "MEDICAID")
-#: the decision table's reasons, in the order its rows are tried (contract section 4)
-REASONS = (
-    "MEDICARE_CARRIER_DISCRETION",
-    "NO_POLICY_IN_EFFECT",
-    "POLICY_SUPERSEDED",
-    "POLICY_NOT_APPLICABLE",
-    "PLAN_NOT_FOUND",
-    "PLAN_COVERS_SERVICE",
-    "BENEFIT_EXCLUSION",
-    "NOT_MEDICALLY_NECESSARY",
-    "NO_NMN_EXCLUSION_IN_PLAN",
-)
 #: what a message template in reasons.csv may name, {like_this}
 MESSAGE_PLACEHOLDERS = ("policy", "version", "source")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 #: the wildcard row of places_of_service.csv: the setting of every code not listed, and of no code
 ANY_PLACE = "*"
-
-POLICIES = "medical_policies.csv"
-PLANS = "plans.csv"
-ADDON_PAIRS = "addon_pairs.csv"
-UNIT_LIMITS = "unit_limits.csv"
-PLACES = "places_of_service.csv"
-REASONS_TABLE = "reasons.csv"
-PAYER_ALIASES = "payer_aliases.csv"
-
-_CODE = r"^[A-Za-z0-9]{5}$"
-
-
-@functools.cache
-def schemas() -> dict[str, pa.DataFrameSchema]:
-    """Each rule table's pandera schema, by file name (built on first use: pandera is imported only where
-    tables are validated, see ``adjudicator.rules.check``)."""
-    import pandera.polars as pa
-
-    text = pa.Column(pl.String, nullable=False, checks=pa.Check.str_length(min_value=1))
-    opt_text = pa.Column(pl.String, nullable=True)
-    date = pa.Column(pl.Date, nullable=False)
-    opt_date = pa.Column(pl.Date, nullable=True)
-
-    def code() -> pa.Column:
-        return pa.Column(pl.String, nullable=False, checks=pa.Check.str_matches(_CODE))
-
-    def one_of(values: tuple[str, ...], *, nullable: bool = False) -> pa.Column:
-        return pa.Column(pl.String, nullable=nullable, checks=pa.Check.isin(list(values)))
-
-    return {
-        POLICIES: pa.DataFrameSchema(
-            {
-                "payer_id": text,
-                "policy_id": text,
-                "version": text,
-                "procedure_code": code(),
-                "effective_date": opt_date,
-                "end_date": opt_date,
-                "stance": one_of(STANCES),
-                "places_of_service": opt_text,
-                "published_date": opt_date,
-                "source": text,
-            },
-            strict=True,
-            unique=["payer_id", "procedure_code", "policy_id", "version", "published_date"],
-            name=POLICIES,
-        ),
-        PLANS: pa.DataFrameSchema(
-            {
-                "plan_id": text,
-                "payer_id": text,
-                "line_of_business": one_of(LINES_OF_BUSINESS),
-                "effective_date": date,
-                "end_date": opt_date,
-                "excludes_not_medically_necessary": pa.Column(pl.Boolean, nullable=False),
-                "covers_work_hardening": pa.Column(pl.Boolean, nullable=False),
-            },
-            strict=True,
-            name=PLANS,
-        ),
-        ADDON_PAIRS: pa.DataFrameSchema(
-            {
-                "addon_code": code(),
-                "primary_code": code(),
-                "edit": text,
-                "group_code": text,
-                "carc": text,
-                "source": text,
-            },
-            strict=True,
-            unique=["addon_code", "primary_code"],
-            name=ADDON_PAIRS,
-        ),
-        UNIT_LIMITS: pa.DataFrameSchema(
-            {
-                "procedure_code": code(),
-                "max_units_per_member_day": pa.Column(pl.Int64, nullable=False, checks=pa.Check.ge(1)),
-                "edit": text,
-                "group_code": text,
-                "carc": text,
-                "source": text,
-            },
-            strict=True,
-            unique=["procedure_code"],
-            name=UNIT_LIMITS,
-        ),
-        PLACES: pa.DataFrameSchema(
-            {
-                "place_of_service": pa.Column(
-                    pl.String, nullable=False, checks=pa.Check.str_matches(r"^([0-9]{2}|\*)$")
-                ),
-                "setting": text,
-                "source": text,
-            },
-            strict=True,
-            unique=["place_of_service"],
-            name=PLACES,
-        ),
-        REASONS_TABLE: pa.DataFrameSchema(
-            {
-                "reason": one_of(REASONS),
-                "determination": one_of(DETERMINATIONS),
-                "group_code": opt_text,
-                "carc": opt_text,
-                "rarc": opt_text,
-                "message": text,
-                "source": text,
-            },
-            strict=True,
-            unique=["reason"],
-            name=REASONS_TABLE,
-        ),
-    }
-
 
 _DATE_COLUMNS = ("effective_date", "end_date", "published_date")
 _BOOL_COLUMNS = ("excludes_not_medically_necessary", "covers_work_hardening")
@@ -203,10 +79,9 @@ def sha256(path: str | Path) -> str:
 _LINE = "_line"
 
 
-def _row_error(table: str, path: Path, row: int | None, problem: str) -> RulesError:
-    """``row`` counts data rows from 0; the message names the line of the file (the header is line 1)."""
-    where = f" line {row + 2}" if row is not None else ""
-    return RulesError(f"{path}: rule table {table}{where}: {problem}")
+def _row_error(table: str, path: Path, row: int | None, problem: str, *, check: str | None = None) -> RulesError:
+    """``row`` counts data rows from 0; the error names the line of the file (the header is line 1)."""
+    return RulesError(problem, path=path, table=table, line=row + 2 if row is not None else None, check=check)
 
 
 def _read_table(path: Path, table: str) -> pl.DataFrame:
@@ -266,7 +141,9 @@ def _schema_error(table: str, path: Path, exc: Exception) -> RulesError:
         problem = f"column {column!r} fails {check} (value {value!r})"
         if column is None or column == table:
             problem = f"{check}: {value}"
-        return _row_error(table, path, int(row) if row is not None else None, problem)
+        return _row_error(
+            table, path, int(row) if row is not None else None, problem, check=str(check) if check else None
+        )
     return _row_error(table, path, None, str(exc).splitlines()[0])
 
 
@@ -355,7 +232,7 @@ def load_rules(
     """
     directory = Path(rules_dir) if rules_dir is not None else DEFAULT_RULES_DIR
     if not directory.is_dir():
-        raise RulesError(f"{directory}: rules directory not found")
+        raise RulesError("rules directory not found", path=directory)
     files = {
         POLICIES: directory / POLICIES,
         PLANS: Path(plans) if plans is not None else directory / PLANS,
@@ -396,10 +273,10 @@ def load_rules(
             f"places_of_service names unknown settings {unknown} (known: {sorted(settings)})",
         )
     aliases = None
-    alias_file = directory / PAYER_ALIASES
+    alias_file = directory / PAYER_ALIASES_TABLE
     if alias_file.exists():
         aliases = load_payer_aliases(alias_file, validate=validate)
-        files[PAYER_ALIASES] = alias_file
+        files[PAYER_ALIASES_TABLE] = alias_file
     return RuleSet(
         payer_aliases=aliases,
         policies=policies,

@@ -58,7 +58,6 @@ from adjudicator.contract import (
     PROCEDURE_CODE,
     SOURCE_FILE,
 )
-from adjudicator.embedded.driver import Totals
 from adjudicator.embedded.sinks import ParquetSink, arrow
 from adjudicator.embedded.tuning import tune_reader
 from adjudicator.engine.batch import adjudicate_batch
@@ -74,6 +73,7 @@ from adjudicator.engine.summary import (
     merge_summary_parts,
     top_claims,
 )
+from adjudicator.engine.totals import Totals
 from adjudicator.errors import AdjudicatorError, InputError
 from adjudicator.options import DEFAULT_SETTINGS, EngineSettings, RunOptions, Slice
 from adjudicator.publish.folders import staging
