@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 MAIN = "python3 -m pip install -e . && python3 -m adjudicator run sample_claims/claims.csv --out out/sample --overwrite"
 TESTS = "python3 -m pip install -e '.[test]' && python3 -m pytest"

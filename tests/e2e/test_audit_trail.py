@@ -16,16 +16,11 @@ import pytest
 from adjudicator.cli import main
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_OK
 from adjudicator.publish import output
+from tests.helpers import SAMPLE, snapshot
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_claims" / "claims.csv"
+pytestmark = pytest.mark.e2e
+
 EXTRA_LINE = "Z9,1,M9,HCSC,HCSC-PPO-100,2024-05-01,97545,1,180.00,11\n"
-
-
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    if not folder.exists():
-        return {}
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def _change_while_writing(monkeypatch: pytest.MonkeyPatch, change: Callable[[], None]) -> None:
@@ -84,14 +79,14 @@ def test_an_input_changed_while_read_publishes_nothing(
         shutil.copy(SAMPLE, path)
     out = tmp_path / "out"
     assert main(["run", str(path), "--out", str(out), "--quiet"]) == EXIT_OK
-    before = _snapshot(out)
+    before = snapshot(out)
     _change_while_writing(monkeypatch, lambda: change(path))
     capsys.readouterr()
     assert main(["run", str(path), "--out", str(out), "--overwrite", "--quiet"]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(path) in err and "changed while the run was reading it" in err, err
     assert words in err, err
-    assert _snapshot(out) == before
+    assert snapshot(out) == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
 
 

@@ -11,112 +11,22 @@ import pytest
 
 from adjudicator.cli import main
 from adjudicator.diff.compare import CHANGES, COMPARED_FIELDS, SUMMARY, compare, diff_runs, format_diff_summary, side
-from adjudicator.embedded.driver import adjudicate_frame
 from adjudicator.errors import InputError, OutputError
-from adjudicator.publish.output import MANIFEST, REJECTS, RESULTS
-from adjudicator.rules.compiled import compile_rules
+from adjudicator.publish.output import RESULTS
 from adjudicator.rules.tables import RuleSet, load_rules
-from tests.helpers import raw_frame
+from tests.support.diff_runs import BASE, DIFF_CASES, own_line, plans_without_nmn_exclusion, replaced, write_run
 
-RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
+pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
 def rules() -> RuleSet:
     return load_rules()
-
-
-def _line(claim: str, n: int = 1, **more: Any) -> dict[str, Any]:
-    """A line of its own member, so no two lines share a daily unit limit unless a case says so."""
-    return {"claim_id": claim, "line_number": str(n), "member_id": f"M-{claim}", **more}
-
-
-def write_run(folder: Path, rows: list[dict[str, Any]], rules: RuleSet, run_id: str) -> Path:
-    """A run folder as ``adjudicate run`` leaves it, made with the engine on inline rows."""
-    results, rejects, _ = adjudicate_frame(raw_frame(rows), compile_rules(rules), run_id=run_id)
-    folder.mkdir(parents=True)
-    results.write_parquet(folder / RESULTS)
-    rejects.write_parquet(folder / REJECTS)
-    (folder / MANIFEST).write_text(json.dumps({"run_id": run_id}))
-    return folder
 
 
 def changes(diff_out: Path) -> dict[tuple[str, int], dict[str, Any]]:
     """changes.parquet keyed by (claim_id, line_number); the file's row order is not part of the contract."""
     rows = pl.read_parquet(diff_out / CHANGES).to_dicts()
     return {(r["claim_id"], r["line_number"]): r for r in rows}
-
-
-# one line per decision the base batch exercises (contract section 4), plus one line no policy targets
-BASE = [
-    _line("NMN"),  # HCSC, HCSC-PPO-100 excludes NMN: NOT_MEDICALLY_NECESSARY
-    _line("HMO", plan_id="HCSC-HMO-200"),  # no NMN exclusion in the plan
-    _line("AET", payer_id="AETNA", plan_id="AETNA-OPEN-100"),  # benefit exclusion
-    _line("OFF", procedure_code="99213"),  # NO_ACTION
-]
-
-
-def _replace(rows: list[dict[str, Any]], claim: str, **changes: Any) -> list[dict[str, Any]]:
-    return [{**r, **changes} if r["claim_id"] == claim else r for r in rows]
-
-
-# (case, old lines, new lines, expected {(claim_id, line_number): (change_kind, changed_fields)})
-DIFF_CASES = [
-    ("identical runs", BASE, BASE, {}),
-    ("a line only in the new run", BASE, [*BASE, _line("ADD")], {("ADD", 1): ("only_in_new", [])}),
-    ("a line only in the old run", BASE, BASE[1:], {("NMN", 1): ("only_in_old", [])}),
-    ("a result becomes a reject", BASE, _replace(BASE, "HMO", units="0"), {("HMO", 1): ("rejected_in_new", [])}),
-    (
-        "a reject becomes a result",
-        _replace(BASE, "HMO", service_date="2024-13-01"),
-        BASE,
-        {("HMO", 1): ("rejected_in_old", [])},
-    ),
-    ("a reject in both runs is unchanged", _replace(BASE, "HMO", units="0"), _replace(BASE, "HMO", units="x"), {}),
-    (
-        "a duplicated key rejected in the old run counts once",
-        [*BASE, _line("HMO", plan_id="HCSC-HMO-200")],
-        BASE,
-        {("HMO", 1): ("rejected_in_old", [])},
-    ),
-    ("a reject without a usable key is not compared", [*BASE, _line("BAD", line_number="x")], BASE, {}),
-    ("a reject only in the old run", [*BASE, _line("BAD", units="0")], BASE, {("BAD", 1): ("only_in_old", [])}),
-    (
-        "another plan: determination, reason and codes move",
-        BASE,
-        _replace(BASE, "NMN", plan_id="HCSC-HMO-200"),
-        {("NMN", 1): ("changed", ["determination", "reason", "group_code", "carc"])},
-    ),
-    (
-        "a date in another revision of the same policy",
-        _replace(BASE, "HMO", service_date="2023-01-01"),
-        _replace(BASE, "HMO", service_date="2023-08-01"),
-        {("HMO", 1): ("changed", ["policy_version", "policy_effective_date", "policy_end_date"])},
-    ),
-    (
-        "a date in another policy",
-        BASE,
-        _replace(BASE, "HMO", service_date="2023-08-01"),
-        {("HMO", 1): ("changed", ["policy_id", "policy_version", "policy_effective_date", "policy_end_date"])},
-    ),
-    (
-        "units over the daily limit: only the edits move",
-        BASE,
-        _replace(BASE, "NMN", units="2"),
-        {("NMN", 1): ("changed", ["edits", "edit_carcs"])},
-    ),
-    (
-        "a line leaves the policy's codes: policy columns go null",
-        BASE,
-        _replace(BASE, "HMO", procedure_code="99213"),
-        {
-            ("HMO", 1): (
-                "changed",
-                ["determination", "reason", "policy_id", "policy_version", "policy_effective_date", "policy_end_date"],
-            )
-        },
-    ),
-]
 
 
 @pytest.mark.parametrize(("case", "old", "new", "expected"), DIFF_CASES, ids=[c[0] for c in DIFF_CASES])
@@ -145,7 +55,7 @@ def test_diff_lists_exactly_the_lines_that_moved(
 def test_changed_line_carries_old_and_new_values_side_by_side(tmp_path: Path, rules: RuleSet) -> None:
     diff_runs(
         write_run(tmp_path / "old", BASE, rules, "old"),
-        write_run(tmp_path / "new", _replace(BASE, "NMN", plan_id="HCSC-HMO-200", units="2"), rules, "new"),
+        write_run(tmp_path / "new", replaced(BASE, "NMN", plan_id="HCSC-HMO-200", units="2"), rules, "new"),
         tmp_path / "diff",
     )
     row = changes(tmp_path / "diff")[("NMN", 1)]
@@ -163,7 +73,7 @@ def test_changed_line_carries_old_and_new_values_side_by_side(tmp_path: Path, ru
 def test_one_sided_lines_have_nulls_on_the_missing_side(tmp_path: Path, rules: RuleSet) -> None:
     diff_runs(
         write_run(tmp_path / "old", BASE, rules, "old"),
-        write_run(tmp_path / "new", _replace(BASE[1:], "HMO", units="0"), rules, "new"),
+        write_run(tmp_path / "new", replaced(BASE[1:], "HMO", units="0"), rules, "new"),
         tmp_path / "diff",
     )
     got = changes(tmp_path / "diff")
@@ -175,28 +85,15 @@ def test_one_sided_lines_have_nulls_on_the_missing_side(tmp_path: Path, rules: R
     assert rejected["new_edits"] is None
 
 
-def _plans_without_nmn_exclusion(tmp_path: Path, plan_id: str) -> Path:
-    """The shipped plans table with ``plan_id``'s current version no longer excluding NMN services."""
-    lines = (RULES_DIR / "plans.csv").read_text().splitlines()
-    edited = [
-        line.replace(",,true,", ",,false,") if line.startswith(f"{plan_id},") and ",," in line else line
-        for line in lines
-    ]
-    assert edited != lines
-    path = tmp_path / "plans.csv"
-    path.write_text("\n".join(edited) + "\n")
-    return path
-
-
 def test_plan_correction_moves_exactly_that_plans_nmn_lines(tmp_path: Path, rules: RuleSet) -> None:
     batch = [
         *BASE,
-        _line("NMN2"),  # same plan, also NMN: moves
-        _line("OLDPLAN", service_date="2019-05-01"),  # same plan, earlier version (not edited): stays
-        _line("NMN", 2, procedure_code="99213"),  # same plan, code no policy targets: stays
+        own_line("NMN2"),  # same plan, also NMN: moves
+        own_line("OLDPLAN", service_date="2019-05-01"),  # same plan, earlier version (not edited): stays
+        own_line("NMN", 2, procedure_code="99213"),  # same plan, code no policy targets: stays
     ]
     old = write_run(tmp_path / "old", batch, rules, "old")
-    corrected = load_rules(plans=_plans_without_nmn_exclusion(tmp_path, "HCSC-PPO-100"))
+    corrected = load_rules(plans=plans_without_nmn_exclusion(tmp_path, "HCSC-PPO-100"))
     new = write_run(tmp_path / "new", batch, corrected, "new")
     summary = diff_runs(old, new, tmp_path / "diff")
 
@@ -224,8 +121,8 @@ def test_plan_correction_moves_exactly_that_plans_nmn_lines(tmp_path: Path, rule
 
 
 def test_summary_matrix_counts_every_line_including_absent_and_rejected(tmp_path: Path, rules: RuleSet) -> None:
-    old_rows = [*BASE, _line("BAD", units="0"), _line("GONE", billed_amount="10.00"), _line("DROP", units="0")]
-    new_rows = [*_replace(BASE, "OFF", units="0"), _line("BAD"), _line("NEW", billed_amount="5.00")]
+    old_rows = [*BASE, own_line("BAD", units="0"), own_line("GONE", billed_amount="10.00"), own_line("DROP", units="0")]
+    new_rows = [*replaced(BASE, "OFF", units="0"), own_line("BAD"), own_line("NEW", billed_amount="5.00")]
     summary = diff_runs(
         write_run(tmp_path / "old", old_rows, rules, "old"),
         write_run(tmp_path / "new", new_rows, rules, "new"),

@@ -4,7 +4,7 @@ The expectations in ``tests/golden/diff_cases.json`` were written by the diff
 as it was before the rewrite (one streaming full join, commit 4883375): for
 each case, ``changes.parquet`` (schema, and rows in key order: the file's row
 order is not part of the contract) and ``summary.json``. Regenerate only after
-a deliberate change, with ``UPDATE_GOLDEN=1 python -m pytest tests/test_diff_equivalence.py``,
+a deliberate change, with ``UPDATE_GOLDEN=1 python -m pytest tests/e2e/test_diff_equivalence.py``,
 and review the diff of the golden file like any other change.
 """
 
@@ -14,19 +14,29 @@ import json
 import os
 import random
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
-from adjudicator.diff.compare import CHANGES, SUMMARY, diff_runs
+from adjudicator.diff.compare import diff_runs
 from adjudicator.options import EngineSettings
 from adjudicator.rules.tables import RuleSet, load_rules
-from tests.test_diff import BASE, DIFF_CASES, _line, _plans_without_nmn_exclusion, _replace, write_run
+from tests.helpers import GOLDEN_DIR
+from tests.support.diff_runs import (
+    BASE,
+    DIFF_CASES,
+    observed,
+    own_line,
+    plans_without_nmn_exclusion,
+    replaced,
+    write_run,
+)
 
-GOLDEN = Path(__file__).resolve().parent / "golden" / "diff_cases.json"
+pytestmark = pytest.mark.e2e
+
+GOLDEN = GOLDEN_DIR / "diff_cases.json"
 
 Rows = list[dict[str, Any]]
 
@@ -133,18 +143,28 @@ def generated_runs(seed: int, claims: int = 160) -> tuple[Rows, Rows]:
 # (case, old lines, new lines, whether the new run's plans table has the one-row correction)
 CASES: list[tuple[str, Rows, Rows, bool]] = [
     *((name, old, new, False) for name, old, new, _ in DIFF_CASES),
-    ("side by side", BASE, _replace(BASE, "NMN", plan_id="HCSC-HMO-200", units="2"), False),
-    ("one-sided", BASE, _replace(BASE[1:], "HMO", units="0"), False),
+    ("side by side", BASE, replaced(BASE, "NMN", plan_id="HCSC-HMO-200", units="2"), False),
+    ("one-sided", BASE, replaced(BASE[1:], "HMO", units="0"), False),
     (
         "plan correction",
-        [*BASE, _line("NMN2"), _line("OLDPLAN", service_date="2019-05-01"), _line("NMN", 2, procedure_code="99213")],
-        [*BASE, _line("NMN2"), _line("OLDPLAN", service_date="2019-05-01"), _line("NMN", 2, procedure_code="99213")],
+        [
+            *BASE,
+            own_line("NMN2"),
+            own_line("OLDPLAN", service_date="2019-05-01"),
+            own_line("NMN", 2, procedure_code="99213"),
+        ],
+        [
+            *BASE,
+            own_line("NMN2"),
+            own_line("OLDPLAN", service_date="2019-05-01"),
+            own_line("NMN", 2, procedure_code="99213"),
+        ],
         True,
     ),
     (
         "matrix with absent and rejected",
-        [*BASE, _line("BAD", units="0"), _line("GONE", billed_amount="10.00"), _line("DROP", units="0")],
-        [*_replace(BASE, "OFF", units="0"), _line("BAD"), _line("NEW", billed_amount="5.00")],
+        [*BASE, own_line("BAD", units="0"), own_line("GONE", billed_amount="10.00"), own_line("DROP", units="0")],
+        [*replaced(BASE, "OFF", units="0"), own_line("BAD"), own_line("NEW", billed_amount="5.00")],
         False,
     ),
     ("generated, every change kind, plan correction", *generated_runs(14), True),
@@ -153,38 +173,12 @@ CASES: list[tuple[str, Rows, Rows, bool]] = [
 ]
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_json_value(v) for v in value]
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, Decimal):
-        return f"decimal:{value}"
-    return f"{type(value).__name__}:{value}"
-
-
-def observed(diff_out: Path, old: Path, new: Path) -> dict[str, Any]:
-    """What a diff shows: changes.parquet's schema and rows in key order (a row: its values as one JSON line),
-    and summary.json (the runs' paths replaced by "old" and "new")."""
-    changes = pl.read_parquet(diff_out / CHANGES).sort("claim_id", "line_number", nulls_last=True)
-    summary = json.loads((diff_out / SUMMARY).read_text())
-    for side, folder in (("old", old), ("new", new)):
-        assert summary[side]["path"] == str(folder)
-        summary[side]["path"] = side
-    return {
-        "schema": [[name, str(dtype)] for name, dtype in changes.schema.items()],
-        "rows": [json.dumps([_json_value(v) for v in row]) for row in changes.iter_rows()],
-        "summary": summary,
-    }
-
-
 def _runs(tmp_path: Path, case: tuple[str, Rows, Rows, bool], rules: RuleSet) -> tuple[Path, Path]:
     _, old_rows, new_rows, corrected = case
-    new_rules = load_rules(plans=_plans_without_nmn_exclusion(tmp_path, "HCSC-PPO-100")) if corrected else rules
+    new_rules = load_rules(plans=plans_without_nmn_exclusion(tmp_path, "HCSC-PPO-100")) if corrected else rules
     return write_run(tmp_path / "old", old_rows, rules, "old"), write_run(tmp_path / "new", new_rows, new_rules, "new")
 
 
-@pytest.fixture(scope="module")
 def rules() -> RuleSet:
     return load_rules()
 

@@ -14,11 +14,11 @@ from adjudicator.embedded.spill import MAX_PARTITIONS, partitions_for
 from adjudicator.options import EngineSettings
 from adjudicator.publish.output import RESULTS
 from adjudicator.rules.tables import RuleSet, load_rules
-from tests.test_diff import BASE, _line, _plans_without_nmn_exclusion, _replace, write_run
-from tests.test_diff_equivalence import observed
+from tests.support.diff_runs import BASE, observed, own_line, plans_without_nmn_exclusion, replaced, write_run
+
+pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
 def rules() -> RuleSet:
     return load_rules()
 
@@ -36,7 +36,7 @@ def _unchanged(folder: Path) -> None:
     pass
 
 
-BATCH = [*BASE, _line("NMN2"), _line("BAD", units="0"), _line("DUP"), _line("DUP", billed_amount="1.00")]
+BATCH = [*BASE, own_line("NMN2"), own_line("BAD", units="0"), own_line("DUP"), own_line("DUP", billed_amount="1.00")]
 
 # (case, new lines, how the old run's folder is then edited, how the new one's is, diff_runs options,
 #  whether the aligned path takes the runs)
@@ -46,7 +46,7 @@ PATH_CASES: list[
     ("same lines, one plan corrected", BATCH, _unchanged, _unchanged, {}, True),
     (
         "same lines, other rejects",
-        [*_replace(BATCH, "BAD", units="x"), _line("NEWBAD", line_number="0")],
+        [*replaced(BATCH, "BAD", units="x"), own_line("NEWBAD", line_number="0")],
         _unchanged,
         _unchanged,
         {},
@@ -54,7 +54,7 @@ PATH_CASES: list[
     ),
     ("a line fewer", BATCH[1:], _unchanged, _unchanged, {}, False),
     ("same keys, another order", BATCH, _unchanged, _results_reversed, {}, False),
-    ("same count, another key", [*BATCH[1:], _line("OTHER")], _unchanged, _unchanged, {}, False),
+    ("same count, another key", [*BATCH[1:], own_line("OTHER")], _unchanged, _unchanged, {}, False),
     ("a key twice in both runs' results", BATCH, _first_result_twice, _first_result_twice, {}, False),
     (
         "a key-hash collision",
@@ -83,7 +83,7 @@ def test_aligned_path_only_when_verified_and_then_equal_to_the_partitioned_path(
     aligned: bool,
 ) -> None:
     settings = EngineSettings(diff_zip_rows=zip_rows)  # 3: the runs are zipped in several slices
-    corrected = load_rules(plans=_plans_without_nmn_exclusion(tmp_path, "HCSC-PPO-100"))
+    corrected = load_rules(plans=plans_without_nmn_exclusion(tmp_path, "HCSC-PPO-100"))
     old = write_run(tmp_path / "old", BATCH, rules, "old")
     new = write_run(tmp_path / "new", new_rows, corrected, "new")
     edit_old(old)
@@ -127,8 +127,8 @@ def test_partitions_must_be_positive(tmp_path: Path, rules: RuleSet) -> None:
 def test_runs_without_any_result_take_the_aligned_path_and_equal_the_partitioned_path(
     tmp_path: Path, rules: RuleSet
 ) -> None:
-    old = write_run(tmp_path / "old", [_line("A", units="0"), _line("B", units="x")], rules, "old")
-    new = write_run(tmp_path / "new", [_line("A", units="0")], rules, "new")
+    old = write_run(tmp_path / "old", [own_line("A", units="0"), own_line("B", units="x")], rules, "old")
+    new = write_run(tmp_path / "new", [own_line("A", units="0")], rules, "new")
     spill = tmp_path / "spill"
     spill.mkdir()
     changes = tmp_path / "changes.parquet"

@@ -14,9 +14,10 @@ import pytest
 
 from adjudicator.cli import main
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_OK
+from tests.helpers import SAMPLE
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_claims" / "claims.csv"
+pytestmark = pytest.mark.e2e
+
 SAMPLE_LINES = len(SAMPLE.read_text().splitlines()) - 1
 
 

@@ -34,9 +34,10 @@ from adjudicator.engine.summary import (
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_OK
 from adjudicator.publish.output import MANIFEST, REJECTS, REPORT, RESULTS
 from tests.browser import find_chromium, visit
+from tests.helpers import ROOT, SAMPLE
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_claims" / "claims.csv"
+pytestmark = pytest.mark.e2e
+
 REVISION = ROOT / "sample_claims" / "example_revision.csv"
 
 
@@ -427,6 +428,7 @@ def _chromium() -> str:
     return binary
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("folder", ["night", "what-changed"])
 def test_report_in_headless_chromium_fetches_nothing_logs_no_error_and_draws_every_chart(
     runs: Path, tmp_path: Path, folder: str

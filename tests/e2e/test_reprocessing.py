@@ -12,9 +12,10 @@ import pytest
 from adjudicator.cli import main
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_OK
 from adjudicator.rules.tables import DEFAULT_RULES_DIR
+from tests.helpers import SAMPLE
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_claims" / "claims.csv"
+pytestmark = pytest.mark.e2e
+
 VERDICT = ["claim_id", "line_number", "determination", "reason", "policy_id", "policy_version", "edits"]
 
 

@@ -17,17 +17,12 @@ import pytest
 from adjudicator.cli import main
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK
 from adjudicator.rules.tables import DEFAULT_RULES_DIR
+from tests.helpers import ROOT, SAMPLE, snapshot
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_claims" / "claims.csv"
+pytestmark = pytest.mark.e2e
+
 HEADER = SAMPLE.read_text().splitlines()[0]
 GOOD_LINE = "C1,1,M1,HCSC,HCSC-PPO-100,2024-05-01,97545,1,180.00,11,1234567890"
-
-
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    if not folder.exists():
-        return {}
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture()
@@ -98,7 +93,7 @@ def test_bad_file_stops_cleanly_and_leaves_out_untouched(
     source = tmp_path / "inputs"
     source.mkdir()
     path = make(source)
-    before = _snapshot(previous_out)
+    before = snapshot(previous_out)
     capsys.readouterr()
     code = main(["run", str(path), "--out", str(previous_out), "--overwrite", "--quiet"])
     err = capsys.readouterr().err
@@ -106,7 +101,7 @@ def test_bad_file_stops_cleanly_and_leaves_out_untouched(
     assert err.count("\n") == 1 and "Traceback" not in err, err
     for word in words:
         assert word in err, err
-    assert _snapshot(previous_out) == before
+    assert snapshot(previous_out) == before
     assert not [p for p in previous_out.parent.iterdir() if p.name.startswith(f".{previous_out.name}.")]
 
 
@@ -117,12 +112,12 @@ def test_broken_rules_table_stops_cleanly(
     shutil.copytree(DEFAULT_RULES_DIR, rules)
     with (rules / "medical_policies.csv").open("a") as f:
         f.write("HCSC,THE803,x,97545,2010-01-01,2010-01-31,NOT_MEDICALLY_NECESSARY,,,seed\n")
-    before = _snapshot(previous_out)
+    before = snapshot(previous_out)
     code = main(["run", str(SAMPLE), "--out", str(previous_out), "--overwrite", "--rules", str(rules)])
     err = capsys.readouterr().err
     assert code == EXIT_BAD_INPUT
     assert "medical_policies.csv" in err and "line 52" in err and "overlaps" in err
-    assert _snapshot(previous_out) == before
+    assert snapshot(previous_out) == before
 
 
 def test_broken_plans_file_names_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -135,10 +130,10 @@ def test_broken_plans_file_names_file_and_line(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_existing_out_needs_overwrite(previous_out: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    before = _snapshot(previous_out)
+    before = snapshot(previous_out)
     assert main(["run", str(SAMPLE), "--out", str(previous_out)]) == EXIT_BAD_INPUT
     assert "--overwrite" in capsys.readouterr().err
-    assert _snapshot(previous_out) == before
+    assert snapshot(previous_out) == before
     assert main(["run", str(SAMPLE), "--out", str(previous_out), "--overwrite", "--quiet"]) == EXIT_OK
     assert (
         json.loads((previous_out / "manifest.json").read_text())["run_id"]
@@ -228,7 +223,7 @@ def _big_csv(path: Path, copies: int) -> Path:
 def test_killed_run_leaves_previous_result_or_none(tmp_path: Path, previous_out: Path) -> None:
     """SIGKILL at several moments: OUT is always either the previous complete result or the new complete one."""
     big = _big_csv(tmp_path / "big.csv", 2000)  # ~500k lines: the run takes a few seconds
-    before = _snapshot(previous_out)
+    before = snapshot(previous_out)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for delay in (0.5, 1.5, 3.0):
         proc = subprocess.Popen(
@@ -250,7 +245,7 @@ def test_killed_run_leaves_previous_result_or_none(tmp_path: Path, previous_out:
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        now = _snapshot(previous_out)
+        now = snapshot(previous_out)
         if now != before:  # the new run finished before the kill: it must be whole
             manifest = json.loads(now["manifest.json"])
             assert manifest["counts"]["reconciled"]

@@ -16,13 +16,12 @@ from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, InternalE
 from adjudicator.rules import check as rules_check
 from adjudicator.rules.check import RulesCheck
 from adjudicator.rules.tables import DEFAULT_RULES_DIR, POLICIES, load_rules
-from tests.test_rules import BROKEN, _append
+from tests.helpers import ROOT, SAMPLE
+from tests.support.rule_tables import BROKEN, append_line
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "sample_claims" / "claims.csv"
+pytestmark = [pytest.mark.e2e, pytest.mark.rules_helper]
 
 
-@pytest.fixture()
 def rules_copy(tmp_path: Path) -> Path:
     target = tmp_path / "rules"
     shutil.copytree(DEFAULT_RULES_DIR, target)
@@ -45,7 +44,7 @@ def test_a_run_reports_what_an_in_process_load_reports(
     line: str,
     words: list[str],
 ) -> None:
-    _append(rules_copy / table, line)
+    append_line(rules_copy / table, line)
     with pytest.raises(RulesError) as info:
         load_rules(rules_copy)
     code, err = _run(rules_copy, tmp_path / "out", capsys)
@@ -80,7 +79,7 @@ def test_the_run_waits_for_the_check_and_stops_between_batches(
 ) -> None:
     """A check slower than the run still decides (the run waits before publishing); once it has failed, the
     driver stops at the next batch instead of reading on."""
-    _append(rules_copy / "unit_limits.csv", "97546,0,UNITS_EXCEED_DAILY_LIMIT,CO,151,seed x")
+    append_line(rules_copy / "unit_limits.csv", "97546,0,UNITS_EXCEED_DAILY_LIMIT,CO,151,seed x")
     started = RulesCheck.start
 
     def slow(*args: object, **kwargs: object) -> RulesCheck:
@@ -108,7 +107,7 @@ def test_the_run_waits_for_the_check_and_stops_between_batches(
 def test_publishing_waits_for_a_slow_check(
     rules_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _append(rules_copy / "reasons.csv", "NOT_A_REASON,NO_ACTION,,,,m,seed x")
+    append_line(rules_copy / "reasons.csv", "NOT_A_REASON,NO_ACTION,,,,m,seed x")
     monkeypatch.setattr(rules_check, "_HELPER", "import time; time.sleep(2); " + rules_check._HELPER)
     started = time.perf_counter()
     code, err = _run(rules_copy, tmp_path / "out", capsys)
@@ -183,7 +182,7 @@ def test_a_run_with_rules_given_starts_no_helper(tmp_path: Path, monkeypatch: py
 def test_without_an_interpreter_to_start_the_run_checks_the_tables_itself(
     rules_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _append(rules_copy / POLICIES, "UHC,P1,v1,97545,2020-01-01,,MAYBE,,,seed x")
+    append_line(rules_copy / POLICIES, "UHC,P1,v1,97545,2020-01-01,,MAYBE,,,seed x")
     monkeypatch.setattr(sys, "executable", "")
     assert RulesCheck.start(None, plans=None, as_of=None) is None
     code, err = _run(rules_copy, tmp_path / "out", capsys)

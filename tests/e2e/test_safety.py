@@ -21,16 +21,11 @@ from adjudicator.cli import main
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_TERMINATED, DiskFullError
 from adjudicator.publish import output
 from adjudicator.rules.tables import DEFAULT_RULES_DIR
+from tests.helpers import ROOT, SAMPLE, snapshot
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_claims" / "claims.csv"
+pytestmark = pytest.mark.e2e
+
 HEX = "0123456789abcdef" * 2
-
-
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    if not folder.exists():
-        return {}
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def _leftovers(out: Path) -> list[str]:
@@ -74,20 +69,20 @@ def test_overwrite_refuses_an_out_that_is_or_holds_what_the_run_reads(
     (tmp_path / "lists").mkdir()
     (tmp_path / "lists" / "ids.txt").write_text("C1\n")
     out = make_out(feeds, tmp_path)
-    before = _snapshot(tmp_path)
+    before = snapshot(tmp_path)
     args = [a.format(t=tmp_path) for a in extra]
     assert _run(feeds / "claims.csv", "--out", out, "--overwrite", *args) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "choose another --out" in err, err
-    assert _snapshot(tmp_path) == before
+    assert snapshot(tmp_path) == before
 
 
 def test_overwrite_refuses_an_out_reached_through_a_symlink(tmp_path: Path, feeds: Path) -> None:
     link = tmp_path / "link"
     link.symlink_to(feeds)
-    before = _snapshot(feeds)
+    before = snapshot(feeds)
     assert _run(link / "claims.csv", "--out", feeds, "--overwrite") == EXIT_BAD_INPUT
-    assert _snapshot(feeds) == before
+    assert snapshot(feeds) == before
 
 
 def test_overwrite_refuses_a_folder_that_is_not_an_adjudicator_output(
@@ -97,10 +92,10 @@ def test_overwrite_refuses_a_folder_that_is_not_an_adjudicator_output(
     unrelated.mkdir()
     (unrelated / "payer-feed.csv").write_text("x\n")
     (unrelated / "manifest.json").write_text('{"name": "some other tool"}\n')
-    before = _snapshot(unrelated)
+    before = snapshot(unrelated)
     assert _run(feeds / "claims.csv", "--out", unrelated, "--overwrite") == EXIT_BAD_INPUT
     assert "not an adjudicator output" in capsys.readouterr().err
-    assert _snapshot(unrelated) == before and not _leftovers(unrelated)
+    assert snapshot(unrelated) == before and not _leftovers(unrelated)
 
 
 def test_overwrite_replaces_a_previous_run_a_previous_diff_and_an_empty_folder(tmp_path: Path) -> None:
@@ -124,16 +119,16 @@ def test_diff_out_must_not_hold_the_runs_it_compares(tmp_path: Path, capsys: pyt
     old, new = runs / "old", runs / "new"
     assert _run(SAMPLE, "--out", old) == EXIT_OK
     assert _run(SAMPLE, "--out", new) == EXIT_OK
-    before = _snapshot(runs)
+    before = snapshot(runs)
     assert main(["diff", str(old), str(new), "--out", str(runs), "--overwrite", "--quiet"]) == EXIT_BAD_INPUT
     assert "choose another --out" in capsys.readouterr().err
-    assert _snapshot(runs) == before
+    assert snapshot(runs) == before
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "keep.txt").write_text("mine")
     assert main(["diff", str(old), str(new), "--out", str(foreign), "--overwrite", "--quiet"]) == EXIT_BAD_INPUT
     assert "not an adjudicator output" in capsys.readouterr().err
-    assert _snapshot(foreign) == {"keep.txt": b"mine"}
+    assert snapshot(foreign) == {"keep.txt": b"mine"}
 
 
 def _appear_during_run(monkeypatch: pytest.MonkeyPatch, make) -> None:
@@ -159,7 +154,7 @@ def test_publish_refuses_an_out_that_appeared_during_the_run(
     _appear_during_run(monkeypatch, someone_elses)
     assert _run(SAMPLE, "--out", out) == EXIT_BAD_INPUT
     assert "appeared while this run was working" in capsys.readouterr().err
-    assert _snapshot(out) == {"other-job.txt": b"theirs"} and not _leftovers(out)
+    assert snapshot(out) == {"other-job.txt": b"theirs"} and not _leftovers(out)
 
 
 def test_publish_with_overwrite_still_refuses_a_foreign_out_that_appeared(
@@ -169,7 +164,7 @@ def test_publish_with_overwrite_still_refuses_a_foreign_out_that_appeared(
     _appear_during_run(monkeypatch, lambda: (out.mkdir(), (out / "x.txt").write_text("theirs")))
     assert _run(SAMPLE, "--out", out, "--overwrite") == EXIT_BAD_INPUT
     assert "not an adjudicator output" in capsys.readouterr().err
-    assert _snapshot(out) == {"x.txt": b"theirs"} and not _leftovers(out)
+    assert snapshot(out) == {"x.txt": b"theirs"} and not _leftovers(out)
 
 
 def test_publish_with_overwrite_replaces_a_run_that_appeared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -187,7 +182,7 @@ def test_publish_refuses_while_another_run_replaces_the_same_out(
 ) -> None:
     out = tmp_path / "out"
     assert _run(SAMPLE, "--out", out) == EXIT_OK
-    before = _snapshot(out)
+    before = snapshot(out)
     monkeypatch.setattr(output, "PUBLISH_WAIT_S", 0.2)
     fd = os.open(out, os.O_RDONLY)  # what a run publishing over OUT holds
     fcntl.flock(fd, fcntl.LOCK_EX)
@@ -196,7 +191,7 @@ def test_publish_refuses_while_another_run_replaces_the_same_out(
     finally:
         os.close(fd)
     assert "another run is publishing" in capsys.readouterr().err
-    assert _snapshot(out) == before and not _leftovers(out)
+    assert snapshot(out) == before and not _leftovers(out)
 
 
 def _stale(parent: Path, name: str) -> Path:
@@ -251,7 +246,7 @@ def test_a_stopped_run_leaves_no_staged_claims_behind(tmp_path: Path, sig: signa
     leaves is removed when OUT is next published."""
     out = tmp_path / "out"
     assert _run(SAMPLE, "--out", out) == EXIT_OK
-    before = _snapshot(out)
+    before = snapshot(out)
     big = _big_csv(tmp_path / "big.csv", 600)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
@@ -265,7 +260,7 @@ def test_a_stopped_run_leaves_no_staged_claims_behind(tmp_path: Path, sig: signa
         pytest.skip("the run finished before it could be stopped")
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
-    assert _snapshot(out) == before
+    assert snapshot(out) == before
     if sig == signal.SIGTERM:
         assert proc.returncode == EXIT_TERMINATED, err
         assert err.decode().count("\n") == 1 and b"SIGTERM" in err
@@ -298,7 +293,7 @@ def test_full_disk_is_exit_3_naming_outs_filesystem_and_keeps_out(
 ) -> None:
     out = tmp_path / "out"
     assert _run(SAMPLE, "--out", out) == EXIT_OK
-    before = _snapshot(out)
+    before = snapshot(out)
 
     def full(*args: object, **kwargs: object) -> None:
         raise error
@@ -309,7 +304,7 @@ def test_full_disk_is_exit_3_naming_outs_filesystem_and_keeps_out(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no space left on the filesystem" in err, err
     assert str(output.mount_point(out)) in err and "cannot be read" not in err
-    assert _snapshot(out) == before and not _leftovers(out)
+    assert snapshot(out) == before and not _leftovers(out)
 
 
 def test_full_disk_during_a_diff_is_exit_3(

@@ -21,14 +21,12 @@ from adjudicator.cli import main
 from adjudicator.contract import RUN_ID, SOURCE_FILE
 from adjudicator.engine.checks import CHECKS, DUPLICATE_KEY
 from adjudicator.errors import EXIT_BAD_INPUT
-from tests.helpers import BASE_LINE
+from tests.helpers import BASE_LINE, FIXTURES, ROOT, SAMPLE
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_claims" / "claims.csv"
-LAYOUTS = Path(__file__).resolve().parent / "fixtures" / "layouts"
-SAMPLES = Path(__file__).resolve().parent / "fixtures" / "samples"
+LAYOUTS = FIXTURES / "layouts"
+SAMPLES = FIXTURES / "samples"
 
 if shutil.which("java") is None:
     pytest.skip("the Spark engine's tests need Java (17) on PATH; none found", allow_module_level=True)

@@ -15,10 +15,10 @@ import pytest
 
 from adjudicator.cli import main
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_OK
-from tests.helpers import BASE_LINE
+from tests.helpers import BASE_LINE, ROOT, SAMPLE
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_claims" / "claims.csv"
+pytestmark = pytest.mark.e2e
+
 TYPED = {
     "line_number": pl.Int64,
     "service_date": pl.Date,

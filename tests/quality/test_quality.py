@@ -1,15 +1,14 @@
-"""House style gates in the test run: ruff over the project and mypy over the package."""
+"""House style gates in the test run: ruff (lint and format) over the project and mypy over the package."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
 
 
 def _run(*command: str) -> subprocess.CompletedProcess[str]:
@@ -21,6 +20,8 @@ def test_ruff_is_clean() -> None:
         pytest.fail("ruff is not installed: install the test extras (pip install -e '.[test]')")
     result = _run("ruff", "check", "adjudicator", "tests", "benchmarks", "sample_claims")
     assert result.returncode == 0, result.stdout + result.stderr
+    formatted = _run("ruff", "format", "--check", "adjudicator", "tests", "benchmarks", "sample_claims")
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
 
 
 def test_mypy_is_clean() -> None:

@@ -15,7 +15,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
+
 LINES = 10_000
 WORK_HARDENING = ("97545", "97546")
 
@@ -45,7 +46,7 @@ def _generate(out: Path, *, seed: int, fmt: str = "both", lines: int = LINES) ->
             "--out",
             str(out),
         ],
-        cwd=REPO,
+        cwd=ROOT,
         check=True,
         capture_output=True,
     )
@@ -153,7 +154,7 @@ def test_duckdb_and_pandas_peers_agree_on_every_decision(generated: Path, fmt: s
                 str(generated / f"a.{fmt}"),
                 str(out),
             ],
-            cwd=REPO,
+            cwd=ROOT,
             check=True,
             capture_output=True,
         )

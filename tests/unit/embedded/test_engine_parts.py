@@ -34,22 +34,13 @@ from adjudicator.options import EngineSettings
 from adjudicator.readers.canonical import scan_canonical
 from adjudicator.rules.compiled import CompiledRules, compile_rules
 from adjudicator.rules.tables import RuleSet, load_rules
-from tests.helpers import raw_frame
-from tests.test_golden import GOLDEN, RESULT_COLUMNS, _as_text
-from tests.test_properties import line
-
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_claims" / "claims.csv"
+from tests.helpers import GOLDEN_DIR, SAMPLE, raw_frame
+from tests.support.claim_lines import line
+from tests.support.golden import RESULT_COLUMNS, as_text
 
 
-@pytest.fixture(scope="module")
 def rules() -> RuleSet:
     return load_rules()
-
-
-@pytest.fixture(scope="module")
-def compiled(rules: RuleSet) -> CompiledRules:
-    return compile_rules(rules)
 
 
 def _split_sample(folder: Path) -> tuple[Path, Path]:
@@ -65,6 +56,7 @@ def _split_sample(folder: Path) -> tuple[Path, Path]:
     return first, second
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("batch_size", [1, 7, 1_000, None])
 def test_any_batch_size_gives_the_golden_outputs(tmp_path: Path, batch_size: int | None) -> None:
     """Through the CLI and both Parquet writers: byte-identical content at every batch size."""
@@ -72,12 +64,12 @@ def test_any_batch_size_gives_the_golden_outputs(tmp_path: Path, batch_size: int
     first, second = _split_sample(tmp_path)
     out = tmp_path / "out"
     assert main(["run", str(first), str(second), "--out", str(out), "--quiet", *sized]) == 0
-    results = _as_text(pl.read_parquet(out / "results.parquet").select(RESULT_COLUMNS))
-    rejects = _as_text(pl.read_parquet(out / "rejects.parquet").drop("run_id", "source_file"))
-    assert results.equals(pl.read_csv(GOLDEN / "sample_results.csv", infer_schema=False))
-    assert rejects.equals(pl.read_csv(GOLDEN / "sample_rejects.csv", infer_schema=False))
+    results = as_text(pl.read_parquet(out / "results.parquet").select(RESULT_COLUMNS))
+    rejects = as_text(pl.read_parquet(out / "rejects.parquet").drop("run_id", "source_file"))
+    assert results.equals(pl.read_csv(GOLDEN_DIR / "sample_results.csv", infer_schema=False))
+    assert rejects.equals(pl.read_csv(GOLDEN_DIR / "sample_rejects.csv", infer_schema=False))
     counts = json.loads((out / "manifest.json").read_text())["counts"]
-    golden = json.loads((GOLDEN / "sample_counts.json").read_text())
+    golden = json.loads((GOLDEN_DIR / "sample_counts.json").read_text())
     assert counts == golden
     # the cases the invariance must cover are in the sample
     assert ["duplicate_key"] in pl.read_parquet(out / "rejects.parquet")["failed_checks"].to_list()
@@ -291,6 +283,7 @@ def test_reader_settings_are_applied_unless_the_environment_sets_them(monkeypatc
     assert all(os.environ[name] == READER_SETTINGS[name] for name in rest)
 
 
+@pytest.mark.e2e
 def test_results_read_back_alike_in_polars_pyarrow_and_duckdb(tmp_path: Path) -> None:
     """The outputs are written batch by batch; the files must be plain Parquet to every reader."""
     import duckdb
@@ -309,6 +302,7 @@ def test_results_read_back_alike_in_polars_pyarrow_and_duckdb(tmp_path: Path) ->
     assert by_duckdb["n"].to_list() == expected["len"].to_list()
 
 
+@pytest.mark.e2e
 def test_results_keep_the_statistics_a_reader_prunes_with(tmp_path: Path) -> None:
     """Statistics are written where they can skip a row group (dates, codes, payers, the determination), not
     for one-per-line ids or the mostly-null decision details."""
@@ -324,6 +318,7 @@ def test_results_keep_the_statistics_a_reader_prunes_with(tmp_path: Path) -> Non
     assert determination.min <= "NO_ACTION" <= determination.max
 
 
+@pytest.mark.e2e
 def test_an_out_folder_named_with_glob_characters_spills_and_publishes(tmp_path: Path) -> None:
     """The prepass's spill files live beside OUT: their names must be read literally, never as patterns."""
     # the spilled key check, and the edits' spill in several partitions
@@ -331,7 +326,7 @@ def test_an_out_folder_named_with_glob_characters_spills_and_publishes(tmp_path:
     out = tmp_path / "night [1] *"
     assert main(["run", str(SAMPLE), "--out", str(out), "--quiet", "--engine-settings", json.dumps(small)]) == 0
     counts = json.loads((out / "manifest.json").read_text())["counts"]
-    assert counts == json.loads((GOLDEN / "sample_counts.json").read_text())
+    assert counts == json.loads((GOLDEN_DIR / "sample_counts.json").read_text())
 
 
 class _Terminal:
@@ -394,6 +389,7 @@ def test_fired_lookup_equals_a_join_on_exact_keys() -> None:
     assert int(got.select(pl.any_horizontal(pl.all())).to_series().sum()) == keys.height
 
 
+@pytest.mark.e2e
 def test_top_claims_from_the_claim_spill_equal_sums_over_the_outputs(tmp_path: Path) -> None:
     """Per-claim sums go to disk batch by batch and are summed part by part: the top claims must not change."""
     from adjudicator.engine.summary import extended_summary

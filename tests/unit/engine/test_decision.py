@@ -10,7 +10,6 @@ from adjudicator.rules.tables import RuleSet, load_rules
 from tests.helpers import run_plan
 
 
-@pytest.fixture(scope="module")
 def rules() -> RuleSet:
     return load_rules()
 

@@ -31,14 +31,13 @@ from adjudicator.readers.layouts import (
 )
 from adjudicator.rules.payer_aliases import load_payer_aliases
 from adjudicator.rules.tables import RuleSet, load_rules
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "tests" / "fixtures" / "samples"
 FIXTURES = ROOT / "tests" / "fixtures" / "layouts"
 ALIASES = ROOT / "rules" / "payer_aliases.csv"
 
 
-@pytest.fixture(scope="module")
 def rules() -> RuleSet:
     return load_rules()
 
@@ -262,6 +261,7 @@ RECONCILE = [
 ]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(("layout", "pattern", "checks"), RECONCILE, ids=[c[0] for c in RECONCILE])
 def test_samples_reconcile_read_equals_results_plus_rejects(
     tmp_path: Path, layout: str, pattern: str, checks: set[str]
@@ -320,6 +320,7 @@ def test_cclf5_supersedes_across_files_of_one_run(tmp_path: Path) -> None:
     assert flags == {"2024-06-01": True, "2024-07-01": False}
 
 
+@pytest.mark.e2e
 def test_cclf5_copies_with_the_same_file_date_are_not_guessed_between(tmp_path: Path) -> None:
     text = (FIXTURES / "cclf5_partb.csv").read_text().splitlines()
     same = text[2].replace("2024-07-01", "2024-06-01")
@@ -579,6 +580,7 @@ def _synpuf_row(clm: str, from_dt: str, codes: list[str]) -> str:
     return ",".join(["M1", clm, from_dt, from_dt, "7245", *slots, *amounts, *amounts])
 
 
+@pytest.mark.e2e
 def test_synpuf_empty_slots_are_not_lines_and_a_malformed_date_stays_a_rejected_row(tmp_path: Path) -> None:
     path = tmp_path / "syn.csv"
     rows = [
@@ -600,6 +602,7 @@ def test_synpuf_empty_slots_are_not_lines_and_a_malformed_date_stays_a_rejected_
     assert rejects["service_date"].to_list() == ["2024051"]
 
 
+@pytest.mark.e2e
 def test_rif_delete_records_are_rejected_and_bad_dates_kept_as_text(tmp_path: Path) -> None:
     header = "DML_IND|BENE_ID|CLM_ID|LINE_NUM|LINE_1ST_EXPNS_DT|HCPCS_CD|LINE_SRVC_CNT|LINE_SBMTD_CHRG_AMT"
     rows = [
@@ -692,6 +695,7 @@ def _copy_with(tmp_path: Path, source: str, name: str, replacements: list[tuple[
     return path
 
 
+@pytest.mark.e2e
 def test_end_to_end_837p_copy_for_an_hcsc_plan(tmp_path: Path) -> None:
     copy = _copy_with(
         tmp_path,
@@ -719,6 +723,7 @@ def test_end_to_end_837p_copy_for_an_hcsc_plan(tmp_path: Path) -> None:
     assert set(results["policy_id"]) == {"THE803.012"}
 
 
+@pytest.mark.e2e
 def test_end_to_end_837p_fixture_for_an_hcsc_plan(tmp_path: Path) -> None:
     results, rejects, _ = adjudicate(tmp_path, "x12-837p", [FIXTURES / "professional.837"], "--payer", "HCSC")
     assert rejects.height == 0
@@ -731,6 +736,7 @@ def test_end_to_end_837p_fixture_for_an_hcsc_plan(tmp_path: Path) -> None:
     assert results["plan_id"].unique().to_list() == ["HCSC-PPO-100"]
 
 
+@pytest.mark.e2e
 def test_end_to_end_rif_copy_is_medicare_carrier_discretion(tmp_path: Path) -> None:
     copy = _copy_with(
         tmp_path,
@@ -746,12 +752,14 @@ def test_end_to_end_rif_copy_is_medicare_carrier_discretion(tmp_path: Path) -> N
     assert {d[3] for d in decisions[2:]} == {"NO_ACTION"}
 
 
+@pytest.mark.e2e
 def test_end_to_end_rif_copy_with_payer_override_has_no_plan(tmp_path: Path) -> None:
     copy = _copy_with(tmp_path, sample("rif-carrier/sample-a-bcarrier.txt"), "rif.txt", [("|92999|", "|97545|")])
     results, _, _ = adjudicate(tmp_path, "rif-carrier", [copy], "--payer", "CAM")
     assert _decisions(results) == [("9991831999", 6, "97545", "BENEFIT_PLAN_REVIEW", "PLAN_NOT_FOUND", [])]
 
 
+@pytest.mark.e2e
 def test_end_to_end_synpuf_copy_unpivots_and_edits_an_addon_alone(tmp_path: Path) -> None:
     copy = _copy_with(
         tmp_path,
@@ -770,6 +778,7 @@ def test_end_to_end_synpuf_copy_unpivots_and_edits_an_addon_alone(tmp_path: Path
     ]
 
 
+@pytest.mark.e2e
 def test_end_to_end_cclf5_sends_superseded_copies_to_rejects(tmp_path: Path) -> None:
     results, rejects, _ = adjudicate(tmp_path, "cclf5", [FIXTURES / "cclf5_partb.csv"])
     assert sorted(rejects["failed_checks"].to_list()) == [["missing_service_date"], ["superseded_delivery"]]

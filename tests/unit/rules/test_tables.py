@@ -12,6 +12,7 @@ import pytest
 from adjudicator.errors import RulesError
 from adjudicator.rules.compiled import complete_versions
 from adjudicator.rules.tables import DEFAULT_RULES_DIR, POLICIES, load_rules
+from tests.support.rule_tables import BROKEN, append_line
 
 
 def test_shipped_tables_load_and_cite_seeds() -> None:
@@ -38,65 +39,17 @@ def test_hcsc_revision_history_is_one_row_per_revision_date() -> None:
     assert all(e + dt.timedelta(days=1) == s for e, s in zip(ends[:-1], starts[1:], strict=True))
 
 
-@pytest.fixture()
 def rules_copy(tmp_path: Path) -> Path:
     target = tmp_path / "rules"
     shutil.copytree(DEFAULT_RULES_DIR, target)
     return target
 
 
-def _append(path: Path, line: str) -> int:
-    """Append a line; returns its line number in the file."""
-    text = path.read_text()
-    path.write_text(text.rstrip("\n") + "\n" + line + "\n")
-    return len(path.read_text().splitlines())
-
-
-# (case, table, appended line, words the message must contain)
-BROKEN = [
-    (
-        "overlapping version",
-        POLICIES,
-        "HCSC,THE803,2010-01-01,97545,2010-01-01,2010-12-31,NOT_MEDICALLY_NECESSARY,,,seed x",
-        ["overlaps", "payer_id=HCSC"],
-    ),
-    (
-        "end before start",
-        POLICIES,
-        "UHC,P1,v1,97545,2020-01-02,2020-01-01,NOT_MEDICALLY_NECESSARY,,,seed x",
-        ["before effective_date"],
-    ),
-    ("unknown stance", POLICIES, "UHC,P1,v1,97545,2020-01-01,,MAYBE,,,seed x", ["stance"]),
-    (
-        "bad date",
-        POLICIES,
-        "UHC,P1,v1,97545,2020-13-01,,NOT_MEDICALLY_NECESSARY,,,seed x",
-        ["effective_date", "2020-13-01"],
-    ),
-    (
-        "unknown place-of-service setting",
-        POLICIES,
-        "UHC,P1,v1,97545,2020-01-01,,NOT_MEDICALLY_NECESSARY,HOSPICE,,seed x",
-        ["HOSPICE"],
-    ),
-    ("malformed code", POLICIES, "UHC,P1,v1,9754,2020-01-01,,NOT_MEDICALLY_NECESSARY,,,seed x", ["procedure_code"]),
-    ("plan overlap", "plans.csv", "HCSC-PPO-100,HCSC,COMMERCIAL,2019-06-01,2019-06-30,true,false", ["overlaps"]),
-    ("plan flag not boolean", "plans.csv", "NEW-1,HCSC,COMMERCIAL,2019-06-01,,yes,false", ["true or false"]),
-    ("unknown line of business", "plans.csv", "NEW-1,HCSC,TRICARE,2019-06-01,,true,false", ["line_of_business"]),
-    (
-        "unit limit below 1",
-        "unit_limits.csv",
-        "97546,0,UNITS_EXCEED_DAILY_LIMIT,CO,151,seed x",
-        ["max_units_per_member_day"],
-    ),
-]
-
-
 @pytest.mark.parametrize(("case", "table", "line", "words"), BROKEN, ids=[b[0] for b in BROKEN])
 def test_broken_table_names_table_line_and_problem(
     rules_copy: Path, case: str, table: str, line: str, words: list[str]
 ) -> None:
-    _append(rules_copy / table, line)
+    append_line(rules_copy / table, line)
     with pytest.raises(RulesError) as info:
         load_rules(rules_copy)
     message = str(info.value)
@@ -107,7 +60,7 @@ def test_broken_table_names_table_line_and_problem(
 
 
 def test_overlap_message_names_the_line(rules_copy: Path) -> None:
-    n = _append(rules_copy / POLICIES, "CAM,CAM-2,v2,97545,2000-01-01,,NOT_MEDICALLY_NECESSARY,,,seed x")
+    n = append_line(rules_copy / POLICIES, "CAM,CAM-2,v2,97545,2000-01-01,,NOT_MEDICALLY_NECESSARY,,,seed x")
     with pytest.raises(RulesError, match=f"line {n}"):
         load_rules(rules_copy)
 
@@ -121,12 +74,12 @@ def test_missing_table(rules_copy: Path) -> None:
 def test_revision_published_later_applies_only_as_of_its_publication(rules_copy: Path) -> None:
     """A retroactive revision: CAM's open version is cut at 2019-12-31 and a new one starts 2020-01-01."""
     for code in ("97545", "97546"):
-        _append(
+        append_line(
             rules_copy / POLICIES,
             f"CAM,CAM-80306,1996-11-01,{code},1996-11-01,2019-12-31,NOT_MEDICALLY_NECESSARY,"
             "OUTPATIENT,2021-03-01,seed x revision",
         )
-        _append(
+        append_line(
             rules_copy / POLICIES, f"CAM,CAM-80306,2020-01-01,{code},2020-01-01,,BENEFIT_EXCLUSION,,2021-03-01,seed x"
         )
     before = load_rules(rules_copy, as_of=dt.date(2021, 2, 28)).policies
