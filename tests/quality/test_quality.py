@@ -24,6 +24,7 @@ def test_ruff_is_clean() -> None:
     assert formatted.returncode == 0, formatted.stdout + formatted.stderr
 
 
+@pytest.mark.slow
 def test_mypy_is_clean() -> None:
     result = _run(sys.executable, "-m", "mypy", "adjudicator")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -26,9 +26,11 @@ def _missing(*modules: str) -> list[str]:
 
 
 # the suite's own dependencies are the `bench` extra (numpy comes with pandas), not the package's
-pytestmark = pytest.mark.skipif(
-    bool(_missing("numpy")), reason="benchmark generator needs numpy: pip install -e '.[bench]'"
-)
+# slow: the module's generated claims take a few seconds to write, the peers a few more to run
+pytestmark = [
+    pytest.mark.skipif(bool(_missing("numpy")), reason="benchmark generator needs numpy: pip install -e '.[bench]'"),
+    pytest.mark.slow,
+]
 
 
 def _generate(out: Path, *, seed: int, fmt: str = "both", lines: int = LINES) -> None:

@@ -97,6 +97,7 @@ def split_batches(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[int]]:
     return rows, cuts
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(split_batches())
 def test_random_splits_of_random_lines_give_the_outputs_of_one_batch(
@@ -111,6 +112,7 @@ def test_random_splits_of_random_lines_give_the_outputs_of_one_batch(
     assert rejects.equals(whole_rejects)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(split_batches())
 def test_a_batchs_tallies_and_arrow_table_agree_with_its_decoded_results(

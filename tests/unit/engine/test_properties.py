@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,7 @@ def batches(draw: st.DrawFn) -> list[dict[str, Any]]:
     return [draw(line(i)) for i in range(n)]
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batches())
 def test_any_mix_reconciles_and_keeps_valid_values(rows: list[dict[str, Any]]) -> None:
