@@ -220,6 +220,7 @@ def _big_csv(path: Path, copies: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_killed_run_leaves_previous_result_or_none(tmp_path: Path, previous_out: Path) -> None:
     """SIGKILL at several moments: OUT is always either the previous complete result or the new complete one."""
     big = _big_csv(tmp_path / "big.csv", 2000)  # ~500k lines: the run takes a few seconds

@@ -104,6 +104,7 @@ def test_the_run_waits_for_the_check_and_stops_between_batches(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_publishing_waits_for_a_slow_check(
     rules_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -116,6 +117,7 @@ def test_publishing_waits_for_a_slow_check(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_a_passing_run_never_imports_pandera(tmp_path: Path) -> None:
     """The start-up budget: pandera (and the pandas it brings) stay in the helper."""
     out = tmp_path / "out"

@@ -240,6 +240,7 @@ def _big_csv(path: Path, copies: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_a_stopped_run_leaves_no_staged_claims_behind(tmp_path: Path, sig: signal.Signals) -> None:
     """SIGTERM is handled like Ctrl-C (exit 143, temporary folders removed, OUT as it was); what SIGKILL

@@ -56,6 +56,7 @@ def _split_sample(folder: Path) -> tuple[Path, Path]:
     return first, second
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 @pytest.mark.parametrize("batch_size", [1, 7, 1_000, None])
 def test_any_batch_size_gives_the_golden_outputs(tmp_path: Path, batch_size: int | None) -> None:
