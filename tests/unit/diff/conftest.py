@@ -1,1 +1,0 @@
-"""Fixtures for the diff's unit tests: none beyond tests/conftest.py."""
