@@ -1,7 +1,9 @@
-"""Small shared helpers for the tests: raw frames from inline rows, and running the engine in memory."""
+"""Small shared helpers for the tests: the repository's paths, raw frames from inline rows, and running the engine in
+memory."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -11,6 +13,11 @@ from adjudicator.embedded.driver import adjudicate_frame
 from adjudicator.options import DEFAULT_SETTINGS, EngineSettings
 from adjudicator.rules.compiled import compile_rules
 from adjudicator.rules.tables import RuleSet
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_claims" / "claims.csv"
+FIXTURES = ROOT / "tests" / "fixtures"
+GOLDEN_DIR = ROOT / "tests" / "golden"
 
 BASE_LINE: dict[str, str | None] = {
     "claim_id": "C1",
@@ -47,3 +54,10 @@ def run_plan(
         raw_frame(rows), compile_rules(rules), run_id="test-run", batch_size=batch_size, settings=settings
     )
     return results, rejects
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative path -> bytes); empty when the folder does not exist."""
+    if not folder.exists():
+        return {}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -1,0 +1,1 @@
+"""Fixtures for the README and docs checks: none yet."""

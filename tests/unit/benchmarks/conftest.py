@@ -1,0 +1,1 @@
+"""Fixtures for the benchmark suite's tests: none beyond tests/conftest.py."""

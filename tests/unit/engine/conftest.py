@@ -1,0 +1,1 @@
+"""Fixtures for the engine's tests: none beyond tests/conftest.py (``rules``)."""

@@ -1,0 +1,1 @@
+"""Fixtures for the readers' tests: none beyond tests/conftest.py."""
