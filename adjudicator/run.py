@@ -1,5 +1,6 @@
-"""One adjudication run end to end: rules compiled, facts found by the prepass, the input read once in batches
-by the driver, then the manifest and the report, published atomically."""
+"""One adjudication run end to end, on any engine: the set-up (``prepare``), the skeleton every engine plugs its
+own part into (``Engine``, ``run_engine``: prepass, batches, then the manifest and the report, published
+atomically), the embedded engine's part (``adjudicate``), and the options of a past run (``replay_options``)."""
 
 from __future__ import annotations
 
@@ -8,31 +9,29 @@ import dataclasses
 import datetime as dt
 import json
 import os
-import platform
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import polars as pl
 
-from adjudicator.contract import DETERMINATION, REASON, SOURCE_FILE
-from adjudicator.embedded.driver import run_batches
+from adjudicator.embedded.driver import Totals, run_batches
 from adjudicator.embedded.prepass import find_facts
+from adjudicator.embedded.staging import stage_text_inputs, staged_rows
 from adjudicator.embedded.tuning import tune_reader
-from adjudicator.engine.facts import Supersede
-from adjudicator.errors import InputError, first_line
+from adjudicator.engine.facts import BatchFacts, Supersede
+from adjudicator.errors import InputError, InternalError, first_line
 from adjudicator.options import RunOptions, recorded_path
 from adjudicator.publish import output, safety
+from adjudicator.publish.manifest import build_manifest
 from adjudicator.readers import claims_list
-from adjudicator.readers.canonical import find_bad_utf8, find_malformed_row, is_parquet
+from adjudicator.readers.canonical import find_bad_utf8, find_malformed_row
 from adjudicator.report import render as report
 from adjudicator.rules.check import RulesCheck
 from adjudicator.rules.compiled import CompiledRules, compile_rules
 from adjudicator.rules.tables import RuleSet, load_rules
-
-MANIFEST_VERSION = 1
 
 
 def replay_options(manifest_path: Path, *, out: Path | None = None, overwrite: bool = False) -> RunOptions:
@@ -47,7 +46,7 @@ def replay_options(manifest_path: Path, *, out: Path | None = None, overwrite: b
     except InputError:
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"{manifest_path}: not a readable adjudicator manifest: {exc!r}") from None
+        raise InputError(f"not a readable adjudicator manifest: {exc!r}", path=manifest_path) from None
 
 
 def _replay_options(manifest: dict[str, Any], *, out: Path | None, overwrite: bool) -> RunOptions:
@@ -64,27 +63,15 @@ def _replay_options(manifest: dict[str, Any], *, out: Path | None, overwrite: bo
         files.append((str(options.slice.claims_file), manifest.get("claims_file_sha256"), "claims list"))
     for path, digest, what in files:
         if not os.path.isfile(path):
-            raise InputError(f"{path}: {what} of the run {run_id} is gone; cannot replay")
+            raise InputError(f"{what} of the run {run_id} is gone; cannot replay", path=path)
         if output.file_sha256(path) != digest:
-            raise InputError(f"{path}: {what} changed since run {run_id} (sha256 differs); refusing to replay")
+            raise InputError(f"{what} changed since run {run_id} (sha256 differs); refusing to replay", path=path)
     return dataclasses.replace(
         options,
         out=Path(out) if out is not None else options.out,
         layout=manifest.get("layout") or recorded.get("layout"),
         overwrite=overwrite,
     )
-
-
-def _versions() -> dict[str, str]:
-    from importlib import metadata  # at the end of a run: 0.02 s of start-up otherwise
-
-    found = {"python": platform.python_version()}
-    for package in ("adjudicator", "polars", "pyarrow", "pandera"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "not installed"
-    return found
 
 
 def read_inputs(options: RunOptions, rules: RuleSet) -> tuple[pl.LazyFrame, list[str], str, Supersede | None]:
@@ -101,46 +88,6 @@ def read_inputs(options: RunOptions, rules: RuleSet) -> tuple[pl.LazyFrame, list
     aliases = None if layout == "canonical" else rules.payer_aliases
     raw = scan_layout(layout, paths, payer=options.payer, aliases=aliases, flag_supersede=False)
     return raw, paths, layout, supersede_rule(layout)
-
-
-#: bytes per line assumed for a text file when sizing the prepass's partitions (over-counting lines only
-#: makes more, smaller partitions)
-_TEXT_BYTES_PER_LINE = 64
-
-
-def expected_rows(paths: list[str]) -> int:
-    """About how many lines the inputs hold: Parquet footers' row counts, text files by size."""
-    total = 0
-    for path in paths:
-        if is_parquet(path):
-            total += pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
-        else:
-            total += os.path.getsize(path) // _TEXT_BYTES_PER_LINE
-    return total
-
-
-def staged_rows(raw: pl.LazyFrame, paths: list[str]) -> int:
-    """The lines of the raw frame when it is all Parquet (footers), else ``expected_rows``."""
-    if all(is_parquet(path) for path in paths):
-        return expected_rows(paths)
-    return int(raw.select(pl.len()).collect().item())
-
-
-def stage_text_inputs(raw: pl.LazyFrame, paths: list[str], scratch: Path) -> pl.LazyFrame:
-    """The raw frame, read once into a Parquet file in ``scratch`` when any input is not Parquet.
-
-    A run reads its input three times (two narrow prepass queries, then the
-    batches): parsing CSV each time cost more than the rest of the run. The
-    staged file holds the raw frame as read (text stays text, ``source_file``
-    included), so results and rejects are the same; a file that cannot be
-    parsed fails here, with the same message.
-    """
-    if all(is_parquet(path) for path in paths):
-        return raw
-    staged = scratch / "input.parquet"
-    # no statistics: nothing prunes on them here (5M lines: 2.9 against 3.1 CPU s)
-    raw.sink_parquet(staged, compression="lz4", statistics=False, engine="streaming")
-    return pl.scan_parquet(staged, glob=False)
 
 
 @dataclass(frozen=True)
@@ -213,13 +160,17 @@ def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
         )
 
 
+#: what an engine adds to the manifest of its run (``publish_run``'s ``amend``)
+Amend = Callable[[dict[str, Any]], None]
+
+
 def publish_run(
     run: Prepared,
     tmp: Path,
     hashes: dict[str, Any],
     summary: dict[str, Any],
     timings: dict[str, float | None],
-    amend: Callable[[dict[str, Any]], None],
+    amend: Amend,
 ) -> dict[str, Any]:
     """The end of every engine's run: the rule tables proved valid (``RulesCheck.wait``), the inputs proved
     unchanged, the manifest (``amend`` adds what an engine records of its own), the report, the inputs proved
@@ -227,7 +178,7 @@ def publish_run(
     if run.rules_check is not None:
         run.rules_check.wait(run.rules.checksums)
     run.watch.verify()
-    manifest = _manifest(
+    manifest = build_manifest(
         run.options,
         run.rules,
         run.layout,
@@ -264,6 +215,74 @@ def phase_timings(
     }
 
 
+#: what an engine's prepass hands to its adjudication
+FoundT = TypeVar("FoundT")
+
+
+class Engine(Protocol[FoundT]):
+    """An engine's own part of one run, made for the ``Prepared`` run; ``run_engine`` does the rest, the same
+    way for every engine."""
+
+    @property
+    def spills(self) -> bool:
+        """Whether the engine needs a scratch folder beside OUT (``output.scratch``) from its prepass on."""
+        ...
+
+    def find_facts(self, scratch: Path | None) -> tuple[float, FoundT]:
+        """Read the inputs and find the batch-wide facts; returns when the prepass started
+        (``time.perf_counter``) and what the adjudication needs of it."""
+        ...
+
+    def adjudicate(self, found: FoundT, tmp: Path) -> tuple[Totals, Amend]:
+        """Adjudicate every line into the staging folder ``tmp``: the run's totals, and what the engine adds to
+        the manifest."""
+        ...
+
+    def close(self) -> None:
+        """Let go of what the engine holds, whatever happened (called last)."""
+        ...
+
+
+def run_engine(
+    options: RunOptions, rules: RuleSet | None, engine_for: Callable[[Prepared], Engine[FoundT]]
+) -> dict[str, Any]:
+    """One run on an engine; returns the manifest it published in ``options.out``.
+
+    ``prepare``, then, inside ``Prepared.checking``: the engine made for the run (``engine_for``: its own
+    checks raise there, before anything is read), the inputs hashed on a thread, the facts found (in a
+    scratch folder when the engine spills), every line adjudicated into a staging folder, and ``publish_run``
+    with the phases' timings.
+    """
+    run = prepare(options, rules)
+    with run.checking():
+        engine = engine_for(run)
+        pool, hashes = output.checksums_in_background(run.paths)
+        try:
+            spill = output.scratch(options.out, run.run_id) if engine.spills else _no_scratch(options.out)
+            with spill as scratch:
+                prepass_started, found = engine.find_facts(scratch)
+                planned = time.perf_counter()
+                with output.staging(options.out, run.run_id) as tmp:
+                    totals, amend = engine.adjudicate(found, tmp)
+                    executed = time.perf_counter()
+                    timings = phase_timings(run, prepass_started, planned, executed, _startup(totals.first_batch_at))
+                    return publish_run(run, tmp, hashes, totals.summary(), timings, amend)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            engine.close()
+
+
+@contextlib.contextmanager
+def _no_scratch(out: Path) -> Iterator[None]:
+    """No scratch folder, for an engine that does not spill; a full disk met before the staging folder exists is
+    still ``DiskFullError``, as inside ``output.scratch`` and ``output.staging``."""
+    try:
+        yield None
+    except BaseException as exc:
+        output.raise_if_disk_full(exc, out)
+        raise
+
+
 def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: bool = False) -> dict[str, Any]:
     """Run the adjudicator; returns the manifest it published in ``options.out``.
 
@@ -273,60 +292,74 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
     for bad input, rules or options; OUT is then left exactly as it was.
     ``progress``: a progress line on stderr when it is a terminal.
     """
-    run = prepare(options, rules)
-    paths, run_id = run.paths, run.run_id
-    with run.checking():
-        pool, hashes = output.checksums_in_background(paths)
+    return run_engine(options, rules, lambda run: _Embedded(run, progress))
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """The embedded prepass's hand-over: the raw frame as staged, its lines, the facts, the scratch folder."""
+
+    raw: pl.LazyFrame
+    lines: int
+    facts: BatchFacts
+    scratch: Path
+
+
+@dataclass(frozen=True)
+class _Embedded:
+    """The embedded engine's part of a run: text inputs staged once to Parquet in the scratch folder, the
+    prepass (``embedded.prepass``), then the batches (``embedded.driver``); polars' errors are the input's."""
+
+    run: Prepared
+    progress: bool
+    spills: bool = True
+
+    def find_facts(self, scratch: Path | None) -> tuple[float, _Staged]:
+        run, paths = self.run, self.run.paths
+        if scratch is None:
+            raise InternalError("the embedded engine spills: it needs a scratch folder")
         try:
-            with output.scratch(options.out, run_id) as scratch:
-                try:
-                    raw = stage_text_inputs(run.raw, paths, scratch)
-                    lines = staged_rows(raw, paths)
-                    prepass_started = time.perf_counter()
-                    facts = find_facts(
-                        raw,
-                        run.compiled,
-                        supersede=run.supersede,
-                        spill_dir=scratch,
-                        expected_rows=lines,
-                        settings=options.settings,
-                    )
-                except pl.exceptions.PolarsError as exc:
-                    raise InputError(_polars_message(exc, paths)) from exc
-                planned = time.perf_counter()
-                with output.staging(options.out, run_id) as tmp:
-                    try:
-                        totals = run_batches(
-                            raw,
-                            facts,
-                            run.compiled,
-                            run_id,
-                            tmp / output.RESULTS,
-                            tmp / output.REJECTS,
-                            keep=run.keep,
-                            settings=options.settings,
-                            expected_lines=lines,
-                            progress=progress,
-                            scratch=scratch,
-                            # the report's renderer warms up once the input is read: started with the run, it
-                            # delayed the first batch by 0.4 s (sample) and added 65 MB to the peak (20M lines)
-                            after_read=report.warm_up,
-                            between_batches=run.rules_check.failed if run.rules_check is not None else None,
-                        )
-                    except pl.exceptions.PolarsError as exc:
-                        raise InputError(_polars_message(exc, paths)) from exc
-                    executed = time.perf_counter()
-                    timings = phase_timings(run, prepass_started, planned, executed, _startup(totals.first_batch_at))
-                    return publish_run(
-                        run,
-                        tmp,
-                        hashes,
-                        totals.summary(),
-                        timings,
-                        amend=lambda manifest: report_claims_list(manifest, raw, options),
-                    )
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            raw = stage_text_inputs(run.raw, paths, scratch)
+            lines = staged_rows(raw, paths)
+            prepass_started = time.perf_counter()
+            facts = find_facts(
+                raw,
+                run.compiled,
+                supersede=run.supersede,
+                spill_dir=scratch,
+                expected_rows=lines,
+                settings=run.options.settings,
+            )
+        except pl.exceptions.PolarsError as exc:
+            raise InputError(_polars_message(exc, paths)) from exc
+        return prepass_started, _Staged(raw, lines, facts, scratch)
+
+    def adjudicate(self, found: _Staged, tmp: Path) -> tuple[Totals, Amend]:
+        run, options = self.run, self.run.options
+        try:
+            totals = run_batches(
+                found.raw,
+                found.facts,
+                run.compiled,
+                run.run_id,
+                tmp / output.RESULTS,
+                tmp / output.REJECTS,
+                keep=run.keep,
+                settings=options.settings,
+                expected_lines=found.lines,
+                progress=self.progress,
+                scratch=found.scratch,
+                # the report's renderer warms up once the input is read: started with the run, it delayed the
+                # first batch and added to the peak memory (docs/benchmarks.md)
+                after_read=report.warm_up,
+                between_batches=run.rules_check.failed if run.rules_check is not None else None,
+            )
+        except pl.exceptions.PolarsError as exc:
+            raise InputError(_polars_message(exc, run.paths)) from exc
+        return totals, lambda manifest: report_claims_list(manifest, found.raw, options)
+
+    def close(self) -> None:
+        """Nothing: the scratch folder and the staging folder are the run's."""
 
 
 def _process_age() -> float | None:
@@ -361,79 +394,3 @@ def _polars_message(exc: Exception, paths: list[str]) -> str:
             return f"{path}: line {line} has {problem}; fix the file's quoting or delimiters"
     where = paths[0] if len(paths) == 1 else f"one of {len(paths)} input files ({', '.join(paths[:3])} ...)"
     return f"{where}: cannot be read: {first}"
-
-
-def _manifest(
-    options: RunOptions,
-    rules: RuleSet,
-    layout: str,
-    paths: list[str],
-    hashes: dict[str, Any],
-    summary: dict[str, Any],
-    run_id: str,
-    *,
-    started_at: dt.datetime,
-    timings: dict[str, float | None],
-) -> dict[str, Any]:
-    per_file = (
-        pl.DataFrame({SOURCE_FILE: paths})
-        .join(summary["per_file"], on=SOURCE_FILE, how="left", maintain_order="left")
-        .fill_null(0)
-    )
-    inputs = [
-        {
-            "path": row[SOURCE_FILE],
-            "bytes": os.path.getsize(row[SOURCE_FILE]),
-            "sha256": hashes[row[SOURCE_FILE]].result(),
-            "read": row["read"],
-            "results": row["results"],
-            "rejects": row["rejects"],
-            "skipped": row["skipped"],
-            "reconciled": row["read"] == row["results"] + row["rejects"] + row["skipped"],
-        }
-        for row in per_file.iter_rows(named=True)
-    ]
-    read = sum(i["read"] for i in inputs)
-    n_results = sum(i["results"] for i in inputs)
-    n_rejects = sum(i["rejects"] for i in inputs)
-    n_skipped = sum(i["skipped"] for i in inputs)
-    by_reason = summary["by_reason"]
-    flagged = by_reason.filter(pl.col(DETERMINATION) != "NO_ACTION")
-    return {
-        "manifest_version": MANIFEST_VERSION,
-        "run_id": run_id,
-        "started_at": started_at.isoformat(),
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-        "layout": layout,
-        "options": options.as_json(),
-        "inputs": inputs,
-        "rules": {name: {"path": str(path), "sha256": rules.checksums[name]} for name, path in rules.files.items()},
-        "rules_as_of": rules.as_of.isoformat() if rules.as_of else None,
-        "claims_file_sha256": output.file_sha256(options.slice.claims_file) if options.slice.claims_file else None,
-        "counts": {
-            "read": read,
-            "results": n_results,
-            "rejects": n_rejects,
-            "skipped": n_skipped,
-            "reconciled": read == n_results + n_rejects + n_skipped and all(i["reconciled"] for i in inputs),
-            "by_determination": {
-                k: v
-                for k, v in by_reason.group_by(DETERMINATION).agg(pl.col("lines").sum()).sort(DETERMINATION).iter_rows()
-            },
-            "by_reason": [
-                {
-                    "determination": r[DETERMINATION],
-                    "reason": r[REASON],
-                    "lines": r["lines"],
-                    "billed_amount": str(r["billed"]),
-                }
-                for r in by_reason.iter_rows(named=True)
-            ],
-            "rejects_by_check": dict(summary["by_check"].iter_rows()),
-            "flagged_lines": int(flagged["lines"].sum()),
-            "flagged_billed_amount": str(flagged["billed"].sum()),
-        },
-        "timings": timings,
-        "versions": _versions(),
-        "summary": summary["extended"],
-    }

@@ -131,7 +131,7 @@ def canonical_names(path: str, names: Sequence[str]) -> dict[str, str]:
     return renames
 
 
-def _typed_per_file(path: str, frame: pl.LazyFrame) -> pl.LazyFrame:
+def typed_per_file(path: str, frame: pl.LazyFrame) -> pl.LazyFrame:
     """The file's canonical columns in their raw form (``validate.raw_form``), decided on this file alone."""
     schema = frame.collect_schema()
     forms = {}
@@ -174,7 +174,7 @@ def scan_canonical(paths: Sequence[str]) -> pl.LazyFrame:
         check_extra_names(path, columns)
         absent = [c for c in CANONICAL if c not in columns]
         frames.append(
-            _typed_per_file(path, frame).with_columns(
+            typed_per_file(path, frame).with_columns(
                 *(pl.lit(None, pl.String).alias(c) for c in absent),
                 pl.lit(path).alias(SOURCE_FILE),
             )
