@@ -12,7 +12,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 #: SPARK_LOCAL_IP as this process found it: pandera sets it to 127.0.0.1 on import whenever pyspark is
-#: installed, which would bind a Spark driver started here to the loopback (``adjudicator.spark.engine.session``)
+#: installed, which would bind a Spark driver started here to the loopback (``adjudicator.spark.run.session``)
 SPARK_LOCAL_IP_AT_START = os.environ.get("SPARK_LOCAL_IP")
 
 if TYPE_CHECKING:

@@ -1,5 +1,6 @@
-"""One adjudication run end to end: rules compiled, facts found by the prepass, the input read once in batches
-by the driver, then the manifest and the report, published atomically."""
+"""One adjudication run end to end, on any engine: the set-up (``prepare``), the skeleton every engine plugs its
+own part into (``Engine``, ``run_engine``: prepass, batches, then the manifest and the report, published
+atomically), the embedded engine's part (``adjudicate``), and the options of a past run (``replay_options``)."""
 
 from __future__ import annotations
 
@@ -8,27 +9,27 @@ import dataclasses
 import datetime as dt
 import json
 import os
-import platform
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import polars as pl
 
-from adjudicator.contract import DETERMINATION, REASON, SOURCE_FILE
 from adjudicator.embedded.driver import run_batches
 from adjudicator.embedded.prepass import find_facts
 from adjudicator.embedded.staging import stage_text_inputs, staged_rows
 from adjudicator.embedded.tuning import tune_reader
-from adjudicator.engine.facts import Supersede
-from adjudicator.errors import InputError
+from adjudicator.engine.facts import BatchFacts, Supersede
+from adjudicator.engine.totals import Totals
+from adjudicator.errors import InputError, InternalError
 from adjudicator.options import RunOptions, recorded_path
 from adjudicator.publish import folders
+from adjudicator.publish.disk import raise_if_disk_full
 from adjudicator.publish.guards import check_out
 from adjudicator.publish.hashing import checksums_in_background
-from adjudicator.publish.manifest import REJECTS, RESULTS, new_run_id, write_manifest
+from adjudicator.publish.manifest import REJECTS, RESULTS, build_manifest, new_run_id, write_manifest
 from adjudicator.publish.watch import InputWatch, watch_inputs
 from adjudicator.readers import claims_list
 from adjudicator.readers.diagnose import polars_message
@@ -38,8 +39,6 @@ from adjudicator.report.charts import warm_up
 from adjudicator.rules.check import RulesCheck
 from adjudicator.rules.compiled import CompiledRules, compile_rules
 from adjudicator.rules.tables import RuleSet, load_rules, sha256
-
-MANIFEST_VERSION = 1
 
 
 def replay_options(manifest_path: Path, *, out: Path | None = None, overwrite: bool = False) -> RunOptions:
@@ -54,7 +53,7 @@ def replay_options(manifest_path: Path, *, out: Path | None = None, overwrite: b
     except InputError:
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"{manifest_path}: not a readable adjudicator manifest: {exc!r}") from None
+        raise InputError(f"not a readable adjudicator manifest: {exc!r}", path=manifest_path) from None
 
 
 def _replay_options(manifest: dict[str, Any], *, out: Path | None, overwrite: bool) -> RunOptions:
@@ -71,27 +70,15 @@ def _replay_options(manifest: dict[str, Any], *, out: Path | None, overwrite: bo
         files.append((str(options.slice.claims_file), manifest.get("claims_file_sha256"), "claims list"))
     for path, digest, what in files:
         if not os.path.isfile(path):
-            raise InputError(f"{path}: {what} of the run {run_id} is gone; cannot replay")
+            raise InputError(f"{what} of the run {run_id} is gone; cannot replay", path=path)
         if sha256(path) != digest:
-            raise InputError(f"{path}: {what} changed since run {run_id} (sha256 differs); refusing to replay")
+            raise InputError(f"{what} changed since run {run_id} (sha256 differs); refusing to replay", path=path)
     return dataclasses.replace(
         options,
         out=Path(out) if out is not None else options.out,
         layout=manifest.get("layout") or recorded.get("layout"),
         overwrite=overwrite,
     )
-
-
-def _versions() -> dict[str, str]:
-    from importlib import metadata  # at the end of a run: 0.02 s of start-up otherwise
-
-    found = {"python": platform.python_version()}
-    for package in ("adjudicator", "polars", "pyarrow", "pandera"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "not installed"
-    return found
 
 
 @dataclass(frozen=True)
@@ -164,13 +151,17 @@ def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
         )
 
 
+#: what an engine adds to the manifest of its run (``publish_run``'s ``amend``)
+Amend = Callable[[dict[str, Any]], None]
+
+
 def publish_run(
     run: Prepared,
     tmp: Path,
     hashes: dict[str, Any],
     summary: dict[str, Any],
     timings: dict[str, float | None],
-    amend: Callable[[dict[str, Any]], None],
+    amend: Amend,
 ) -> dict[str, Any]:
     """The end of every engine's run: the rule tables proved valid (``RulesCheck.wait``), the inputs proved
     unchanged, the manifest (``amend`` adds what an engine records of its own), the report, the inputs proved
@@ -178,7 +169,7 @@ def publish_run(
     if run.rules_check is not None:
         run.rules_check.wait(run.rules.checksums)
     run.watch.verify()
-    manifest = _manifest(
+    manifest = build_manifest(
         run.options,
         run.rules,
         run.layout,
@@ -215,6 +206,74 @@ def phase_timings(
     }
 
 
+#: what an engine's prepass hands to its adjudication
+FoundT = TypeVar("FoundT")
+
+
+class Engine(Protocol[FoundT]):
+    """An engine's own part of one run, made for the ``Prepared`` run; ``run_engine`` does the rest, the same
+    way for every engine."""
+
+    @property
+    def spills(self) -> bool:
+        """Whether the engine needs a scratch folder beside OUT (``folders.scratch``) from its prepass on."""
+        ...
+
+    def find_facts(self, scratch: Path | None) -> tuple[float, FoundT]:
+        """Read the inputs and find the batch-wide facts; returns when the prepass started
+        (``time.perf_counter``) and what the adjudication needs of it."""
+        ...
+
+    def adjudicate(self, found: FoundT, tmp: Path) -> tuple[Totals, Amend]:
+        """Adjudicate every line into the staging folder ``tmp``: the run's totals, and what the engine adds to
+        the manifest."""
+        ...
+
+    def close(self) -> None:
+        """Let go of what the engine holds, whatever happened (called last)."""
+        ...
+
+
+def run_engine(
+    options: RunOptions, rules: RuleSet | None, engine_for: Callable[[Prepared], Engine[FoundT]]
+) -> dict[str, Any]:
+    """One run on an engine; returns the manifest it published in ``options.out``.
+
+    ``prepare``, then, inside ``Prepared.checking``: the engine made for the run (``engine_for``: its own
+    checks raise there, before anything is read), the inputs hashed on a thread, the facts found (in a
+    scratch folder when the engine spills), every line adjudicated into a staging folder, and ``publish_run``
+    with the phases' timings.
+    """
+    run = prepare(options, rules)
+    with run.checking():
+        engine = engine_for(run)
+        pool, hashes = checksums_in_background(run.paths)
+        try:
+            spill = folders.scratch(options.out, run.run_id) if engine.spills else _no_scratch(options.out)
+            with spill as scratch:
+                prepass_started, found = engine.find_facts(scratch)
+                planned = time.perf_counter()
+                with folders.staging(options.out, run.run_id) as tmp:
+                    totals, amend = engine.adjudicate(found, tmp)
+                    executed = time.perf_counter()
+                    timings = phase_timings(run, prepass_started, planned, executed, _startup(totals.first_batch_at))
+                    return publish_run(run, tmp, hashes, totals.summary(), timings, amend)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            engine.close()
+
+
+@contextlib.contextmanager
+def _no_scratch(out: Path) -> Iterator[None]:
+    """No scratch folder, for an engine that does not spill; a full disk met before the staging folder exists is
+    still ``DiskFullError``, as inside ``folders.scratch`` and ``folders.staging``."""
+    try:
+        yield None
+    except BaseException as exc:
+        raise_if_disk_full(exc, out)
+        raise
+
+
 def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: bool = False) -> dict[str, Any]:
     """Run the adjudicator; returns the manifest it published in ``options.out``.
 
@@ -224,60 +283,74 @@ def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: b
     for bad input, rules or options; OUT is then left exactly as it was.
     ``progress``: a progress line on stderr when it is a terminal.
     """
-    run = prepare(options, rules)
-    paths, run_id = run.paths, run.run_id
-    with run.checking():
-        pool, hashes = checksums_in_background(paths)
+    return run_engine(options, rules, lambda run: _Embedded(run, progress))
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """The embedded prepass's hand-over: the raw frame as staged, its lines, the facts, the scratch folder."""
+
+    raw: pl.LazyFrame
+    lines: int
+    facts: BatchFacts
+    scratch: Path
+
+
+@dataclass(frozen=True)
+class _Embedded:
+    """The embedded engine's part of a run: text inputs staged once to Parquet in the scratch folder, the
+    prepass (``embedded.prepass``), then the batches (``embedded.driver``); polars' errors are the input's."""
+
+    run: Prepared
+    progress: bool
+    spills: bool = True
+
+    def find_facts(self, scratch: Path | None) -> tuple[float, _Staged]:
+        run, paths = self.run, self.run.paths
+        if scratch is None:
+            raise InternalError("the embedded engine spills: it needs a scratch folder")
         try:
-            with folders.scratch(options.out, run_id) as scratch:
-                try:
-                    raw = stage_text_inputs(run.raw, paths, scratch)
-                    lines = staged_rows(raw, paths)
-                    prepass_started = time.perf_counter()
-                    facts = find_facts(
-                        raw,
-                        run.compiled,
-                        supersede=run.supersede,
-                        spill_dir=scratch,
-                        expected_rows=lines,
-                        settings=options.settings,
-                    )
-                except pl.exceptions.PolarsError as exc:
-                    raise InputError(polars_message(exc, paths)) from exc
-                planned = time.perf_counter()
-                with folders.staging(options.out, run_id) as tmp:
-                    try:
-                        totals = run_batches(
-                            raw,
-                            facts,
-                            run.compiled,
-                            run_id,
-                            tmp / RESULTS,
-                            tmp / REJECTS,
-                            keep=run.keep,
-                            settings=options.settings,
-                            expected_lines=lines,
-                            progress=progress,
-                            scratch=scratch,
-                            # the report's renderer warms up once the input is read: started with the run, it
-                            # delayed the first batch by 0.4 s (sample) and added 65 MB to the peak (20M lines)
-                            after_read=warm_up,
-                            between_batches=run.rules_check.failed if run.rules_check is not None else None,
-                        )
-                    except pl.exceptions.PolarsError as exc:
-                        raise InputError(polars_message(exc, paths)) from exc
-                    executed = time.perf_counter()
-                    timings = phase_timings(run, prepass_started, planned, executed, _startup(totals.first_batch_at))
-                    return publish_run(
-                        run,
-                        tmp,
-                        hashes,
-                        totals.summary(),
-                        timings,
-                        amend=lambda manifest: report_claims_list(manifest, raw, options),
-                    )
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            raw = stage_text_inputs(run.raw, paths, scratch)
+            lines = staged_rows(raw, paths)
+            prepass_started = time.perf_counter()
+            facts = find_facts(
+                raw,
+                run.compiled,
+                supersede=run.supersede,
+                spill_dir=scratch,
+                expected_rows=lines,
+                settings=run.options.settings,
+            )
+        except pl.exceptions.PolarsError as exc:
+            raise InputError(polars_message(exc, paths)) from exc
+        return prepass_started, _Staged(raw, lines, facts, scratch)
+
+    def adjudicate(self, found: _Staged, tmp: Path) -> tuple[Totals, Amend]:
+        run, options = self.run, self.run.options
+        try:
+            totals = run_batches(
+                found.raw,
+                found.facts,
+                run.compiled,
+                run.run_id,
+                tmp / RESULTS,
+                tmp / REJECTS,
+                keep=run.keep,
+                settings=options.settings,
+                expected_lines=found.lines,
+                progress=self.progress,
+                scratch=found.scratch,
+                # the report's renderer warms up once the input is read: started with the run, it delayed the
+                # first batch and added to the peak memory (docs/benchmarks.md)
+                after_read=warm_up,
+                between_batches=run.rules_check.failed if run.rules_check is not None else None,
+            )
+        except pl.exceptions.PolarsError as exc:
+            raise InputError(polars_message(exc, run.paths)) from exc
+        return totals, lambda manifest: report_claims_list(manifest, found.raw, options)
+
+    def close(self) -> None:
+        """Nothing: the scratch folder and the staging folder are the run's."""
 
 
 def _process_age() -> float | None:
@@ -296,79 +369,3 @@ def _startup(first_batch_at: float | None) -> float | None:
     if age is None or first_batch_at is None:
         return None
     return round(age - (time.perf_counter() - first_batch_at), 3)
-
-
-def _manifest(
-    options: RunOptions,
-    rules: RuleSet,
-    layout: str,
-    paths: list[str],
-    hashes: dict[str, Any],
-    summary: dict[str, Any],
-    run_id: str,
-    *,
-    started_at: dt.datetime,
-    timings: dict[str, float | None],
-) -> dict[str, Any]:
-    per_file = (
-        pl.DataFrame({SOURCE_FILE: paths})
-        .join(summary["per_file"], on=SOURCE_FILE, how="left", maintain_order="left")
-        .fill_null(0)
-    )
-    inputs = [
-        {
-            "path": row[SOURCE_FILE],
-            "bytes": os.path.getsize(row[SOURCE_FILE]),
-            "sha256": hashes[row[SOURCE_FILE]].result(),
-            "read": row["read"],
-            "results": row["results"],
-            "rejects": row["rejects"],
-            "skipped": row["skipped"],
-            "reconciled": row["read"] == row["results"] + row["rejects"] + row["skipped"],
-        }
-        for row in per_file.iter_rows(named=True)
-    ]
-    read = sum(i["read"] for i in inputs)
-    n_results = sum(i["results"] for i in inputs)
-    n_rejects = sum(i["rejects"] for i in inputs)
-    n_skipped = sum(i["skipped"] for i in inputs)
-    by_reason = summary["by_reason"]
-    flagged = by_reason.filter(pl.col(DETERMINATION) != "NO_ACTION")
-    return {
-        "manifest_version": MANIFEST_VERSION,
-        "run_id": run_id,
-        "started_at": started_at.isoformat(),
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-        "layout": layout,
-        "options": options.as_json(),
-        "inputs": inputs,
-        "rules": {name: {"path": str(path), "sha256": rules.checksums[name]} for name, path in rules.files.items()},
-        "rules_as_of": rules.as_of.isoformat() if rules.as_of else None,
-        "claims_file_sha256": sha256(options.slice.claims_file) if options.slice.claims_file else None,
-        "counts": {
-            "read": read,
-            "results": n_results,
-            "rejects": n_rejects,
-            "skipped": n_skipped,
-            "reconciled": read == n_results + n_rejects + n_skipped and all(i["reconciled"] for i in inputs),
-            "by_determination": {
-                k: v
-                for k, v in by_reason.group_by(DETERMINATION).agg(pl.col("lines").sum()).sort(DETERMINATION).iter_rows()
-            },
-            "by_reason": [
-                {
-                    "determination": r[DETERMINATION],
-                    "reason": r[REASON],
-                    "lines": r["lines"],
-                    "billed_amount": str(r["billed"]),
-                }
-                for r in by_reason.iter_rows(named=True)
-            ],
-            "rejects_by_check": dict(summary["by_check"].iter_rows()),
-            "flagged_lines": int(flagged["lines"].sum()),
-            "flagged_billed_amount": str(flagged["billed"].sum()),
-        },
-        "timings": timings,
-        "versions": _versions(),
-        "summary": summary["extended"],
-    }

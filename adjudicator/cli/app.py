@@ -47,7 +47,7 @@ def _run_on_engine(args: argparse.Namespace, options: RunOptions) -> dict[str, A
         from adjudicator.run import adjudicate
 
         return adjudicate(options, progress=not args.quiet)
-    from adjudicator.spark import engine as spark
+    from adjudicator.spark import run as spark
 
     session, made = spark.session(args.spark_master)
     try:

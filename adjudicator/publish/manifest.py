@@ -1,11 +1,22 @@
-"""The names of the files in OUT, a run's id, and the manifest written beside the outputs."""
+"""The manifest of a run and the names of the files in OUT: what a run read (paths, sizes, checksums, per-file
+counts), with which rules and options, what it found (counts by determination, reason and check, the report's
+summary), its timings and the versions; and a run's id."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
+import platform
 import uuid
 from pathlib import Path
 from typing import Any
+
+import polars as pl
+
+from adjudicator.contract import DETERMINATION, REASON, SOURCE_FILE
+from adjudicator.options import RunOptions
+from adjudicator.rules.tables import RuleSet, sha256
 
 RESULTS = "results.parquet"
 REJECTS = "rejects.parquet"
@@ -27,4 +38,107 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
         f.write("\n")
 
 
-__all__ = ["DIFF_CHANGES", "DIFF_SUMMARY", "MANIFEST", "REJECTS", "REPORT", "RESULTS", "new_run_id", "write_manifest"]
+MANIFEST_VERSION = 1
+
+
+def versions() -> dict[str, str]:
+    from importlib import metadata  # here, at the end of a run: at import, it adds to the start-up (docs/benchmarks.md)
+
+    found = {"python": platform.python_version()}
+    for package in ("adjudicator", "polars", "pyarrow", "pandera"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def build_manifest(
+    options: RunOptions,
+    rules: RuleSet,
+    layout: str,
+    paths: list[str],
+    hashes: dict[str, Any],
+    summary: dict[str, Any],
+    run_id: str,
+    *,
+    started_at: dt.datetime,
+    timings: dict[str, float | None],
+) -> dict[str, Any]:
+    per_file = (
+        pl.DataFrame({SOURCE_FILE: paths})
+        .join(summary["per_file"], on=SOURCE_FILE, how="left", maintain_order="left")
+        .fill_null(0)
+    )
+    inputs = [
+        {
+            "path": row[SOURCE_FILE],
+            "bytes": os.path.getsize(row[SOURCE_FILE]),
+            "sha256": hashes[row[SOURCE_FILE]].result(),
+            "read": row["read"],
+            "results": row["results"],
+            "rejects": row["rejects"],
+            "skipped": row["skipped"],
+            "reconciled": row["read"] == row["results"] + row["rejects"] + row["skipped"],
+        }
+        for row in per_file.iter_rows(named=True)
+    ]
+    read = sum(i["read"] for i in inputs)
+    n_results = sum(i["results"] for i in inputs)
+    n_rejects = sum(i["rejects"] for i in inputs)
+    n_skipped = sum(i["skipped"] for i in inputs)
+    by_reason = summary["by_reason"]
+    flagged = by_reason.filter(pl.col(DETERMINATION) != "NO_ACTION")
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "run_id": run_id,
+        "started_at": started_at.isoformat(),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+        "layout": layout,
+        "options": options.as_json(),
+        "inputs": inputs,
+        "rules": {name: {"path": str(path), "sha256": rules.checksums[name]} for name, path in rules.files.items()},
+        "rules_as_of": rules.as_of.isoformat() if rules.as_of else None,
+        "claims_file_sha256": sha256(options.slice.claims_file) if options.slice.claims_file else None,
+        "counts": {
+            "read": read,
+            "results": n_results,
+            "rejects": n_rejects,
+            "skipped": n_skipped,
+            "reconciled": read == n_results + n_rejects + n_skipped and all(i["reconciled"] for i in inputs),
+            "by_determination": {
+                k: v
+                for k, v in by_reason.group_by(DETERMINATION).agg(pl.col("lines").sum()).sort(DETERMINATION).iter_rows()
+            },
+            "by_reason": [
+                {
+                    "determination": r[DETERMINATION],
+                    "reason": r[REASON],
+                    "lines": r["lines"],
+                    "billed_amount": str(r["billed"]),
+                }
+                for r in by_reason.iter_rows(named=True)
+            ],
+            "rejects_by_check": dict(summary["by_check"].iter_rows()),
+            "flagged_lines": int(flagged["lines"].sum()),
+            "flagged_billed_amount": str(flagged["billed"].sum()),
+        },
+        "timings": timings,
+        "versions": versions(),
+        "summary": summary["extended"],
+    }
+
+
+__all__ = [
+    "DIFF_CHANGES",
+    "DIFF_SUMMARY",
+    "MANIFEST",
+    "MANIFEST_VERSION",
+    "REJECTS",
+    "REPORT",
+    "RESULTS",
+    "build_manifest",
+    "new_run_id",
+    "versions",
+    "write_manifest",
+]

@@ -32,7 +32,7 @@ if shutil.which("java") is None:
     pytest.skip("the Spark engine's tests need Java (17) on PATH; none found", allow_module_level=True)
 pytest.importorskip("pyspark", reason="the Spark engine's tests need the 'spark' extra: pip install -e '.[spark]'")
 
-from adjudicator.spark import engine as spark_engine  # noqa: E402  (after the skips: it needs pyspark)
+from adjudicator.spark import run as spark_engine  # noqa: E402  (after the skips: it needs pyspark)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,225 @@
+"""Reading on Spark: work items read by the project's own readers inside Spark tasks, and a notebook's DataFrame
+turned into Spark lines; how an input problem a task meets reaches the driver.
+
+A DataFrame of work items (a Parquet file's range of rows, or one text file)
+is read inside ``mapInArrow`` by the project's own reader
+(``layouts.scan_layout``), so layouts, header mapping, payer aliases and the
+typed-input conversion behave exactly as in a local run. Each line keeps its
+file's index and its row in the file (``source_row``), so input order can be
+restored, and its exact typed key (claim_id, line_number), parsed by
+``checks.with_checks``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, cast
+
+import polars as pl
+import pyarrow as pa
+
+from adjudicator.contract import CANONICAL, CLAIM_ID, LINE_NUMBER, SOURCE_FILE
+from adjudicator.embedded.tuning import tune_reader
+from adjudicator.engine.checks import with_checks
+from adjudicator.engine.facts import keyed
+from adjudicator.errors import EXIT_BAD_INPUT, AdjudicatorError, InputError
+from adjudicator.options import DEFAULT_SETTINGS, EngineSettings
+from adjudicator.readers.canonical import canonical_names, check_extra_names, is_parquet, require_columns
+from adjudicator.readers.diagnose import polars_message
+from adjudicator.spark.types import (
+    _POSITION,
+    FILE_INDEX,
+    KEY_CLAIM,
+    KEY_LINE,
+    KEYED,
+    ROW_INDEX,
+    _arrow_of,
+    _frames,
+    arrow_schema,
+    line_schema,
+    spark_schema,
+    to_spark_arrow,
+)
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+#: how a failure inside a task names the input problem, so the driver can report it as exit 2
+_INPUT_ERROR_MARK: Final = "adjudicator-input-error: "
+
+
+class _TaskInputError(RuntimeError):
+    """An input problem met inside a task; its message carries ``_INPUT_ERROR_MARK`` through Spark's error."""
+
+
+def _input_error(exc: Exception, paths: list[str]) -> _TaskInputError:
+    text = str(exc) if isinstance(exc, AdjudicatorError) else polars_message(exc, paths)
+    return _TaskInputError(_INPUT_ERROR_MARK + text.replace("\n", " "))
+
+
+def _raise_input_error(exc: BaseException) -> None:
+    """Re-raise a task's input problem as the ``InputError`` it is (exit 2); anything else goes on as it is."""
+    found = re.search(re.escape(_INPUT_ERROR_MARK) + r"(.*)", str(exc))
+    if found:
+        raise InputError(found.group(1).strip()) from None
+
+
+def _aligned(frame: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
+    """One file's raw frame in the run's combined schema: each column cast to the type the files share (as
+    ``pl.concat(how="diagonal_relaxed")`` does locally), columns a file lacks null, in the combined order."""
+    present = frame.collect_schema()
+    return frame.select(
+        (pl.col(name).cast(dtype) if name in present else pl.lit(None, dtype)).alias(name)
+        for name, dtype in schema.items()
+    )
+
+
+def _with_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """The lines with their exact typed key as the checks parse it (``_key_claim_id``, ``_key_line_number``),
+    and whether the line takes part in duplicate detection before any re-delivery rule (``engine.facts.keyed``)."""
+    typed = with_checks(frame.drop(FILE_INDEX, ROW_INDEX).lazy()).with_row_index(_POSITION)
+    keys = typed.select(pl.col(CLAIM_ID).alias(KEY_CLAIM), pl.col(LINE_NUMBER).alias(KEY_LINE)).collect()
+    positions = keyed(typed).select(_POSITION).collect().to_series()
+    kept = pl.int_range(pl.len(), dtype=pl.Int64).is_in(positions.cast(pl.Int64).implode())
+    return frame.hstack(keys).with_columns(kept.alias(KEYED))
+
+
+@dataclass(frozen=True)
+class _ReadItems:
+    """A read task: each work item (file index, path, first row, rows; -1 rows: the whole file) read with
+    ``scan_layout``, in the run's combined raw schema, with the file index, the row and the typed key."""
+
+    layout: str
+    payer: str | None
+    aliases: pl.DataFrame | None
+    raw: pl.Schema
+    target: pa.Schema
+    #: lines per frame read (``EngineSettings.batch_size``)
+    rows: int
+
+    def __call__(self, items: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        tune_reader()
+        for batch in items:
+            for item in batch.to_pylist():
+                yield from self._read(item["file"], item["path"], item["first"], item["rows"])
+
+    def _read(self, file: int, path: str, first: int, rows: int) -> Iterator[pa.RecordBatch]:
+        from adjudicator.readers.layouts import scan_layout
+
+        try:
+            frame = scan_layout(self.layout, [path], payer=self.payer, aliases=self.aliases, flag_supersede=False)
+            if rows >= 0:
+                frame = frame.slice(first, rows)
+            frame = _aligned(frame, self.raw)
+            for chunk in frame.collect_batches(chunk_size=self.rows, maintain_order=True):
+                lines = chunk.with_columns(
+                    pl.lit(file, pl.Int32).alias(FILE_INDEX),
+                    (pl.int_range(pl.len(), dtype=pl.Int64) + first).alias(ROW_INDEX),
+                )
+                first += chunk.height
+                yield from to_spark_arrow(_with_keys(lines), self.target).to_batches()
+        except (pl.exceptions.PolarsError, AdjudicatorError, OSError, UnicodeDecodeError) as exc:
+            if isinstance(exc, AdjudicatorError) and exc.exit_code != EXIT_BAD_INPUT:
+                raise  # an InternalError (exit 3) is a fault of ours, not the input's
+            raise _input_error(exc, [path]) from None
+
+
+def _work_items(paths: list[str], layout: str, rows_per_item: int) -> list[tuple[int, str, int, int]]:
+    """(file index, path, first row, rows) per read task: Parquet files in ranges of ``rows_per_item`` rows
+    (the footer gives the count; each text file is one task: its quoting needs one reader)."""
+    items: list[tuple[int, str, int, int]] = []
+    for index, path in enumerate(paths):
+        if layout == "canonical" and is_parquet(path):
+            rows = int(pl.scan_parquet(path, glob=False).select(pl.len()).collect().item())
+            items += [
+                (index, path, first, min(rows_per_item, rows - first))
+                for first in range(0, max(rows, 1), rows_per_item)
+            ]
+        else:
+            items.append((index, path, 0, -1))
+    return items
+
+
+def read_lines(
+    spark: SparkSession,
+    paths: list[str],
+    raw: pl.Schema,
+    layout: str,
+    *,
+    payer: str | None = None,
+    aliases: pl.DataFrame | None = None,
+    settings: EngineSettings = DEFAULT_SETTINGS,
+) -> DataFrame:
+    """The Spark lines of ``paths`` read as ``layout``: one row per line as the local reader reads it (the
+    raw frame's columns, in its combined schema), with ``_file_index``, ``_row_index`` and the typed key."""
+    from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
+
+    items = _work_items(paths, layout, settings.spark_rows_per_item)
+    schema = StructType(
+        [
+            StructField("file", IntegerType()),
+            StructField("path", StringType()),
+            StructField("first", LongType()),
+            StructField("rows", LongType()),
+        ]
+    )
+    # one item per task (a plain DataFrame, not an RDD: Spark Connect, as on Databricks, has no SparkContext)
+    work = spark.createDataFrame(items, schema).repartition(max(1, len(items)))
+    lines = line_schema(raw)
+    task = _ReadItems(layout, payer, aliases, raw, arrow_schema(lines), settings.batch_size)
+    return work.mapInArrow(task, spark_schema(lines))
+
+
+@dataclass(frozen=True)
+class _TypedLines:
+    """A notebook's raw frame: each column put in its raw form (``validate.raw_form``, as the canonical
+    reader does for a typed file), and the typed key added."""
+
+    raw: pl.Schema
+    target: pa.Schema
+    #: lines per frame (``EngineSettings.batch_size``)
+    rows: int
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from adjudicator.readers.canonical import typed_per_file
+
+        for frame in _frames(batches, self.rows):
+            typed = typed_per_file("the DataFrame", frame.lazy()).collect()
+            yield from to_spark_arrow(_with_keys(typed), self.target).to_batches()
+
+
+def lines_from_frame(
+    raw_df: DataFrame, *, source: str = "dataframe", settings: EngineSettings = DEFAULT_SETTINGS
+) -> tuple[DataFrame, pl.Schema]:
+    """A notebook's Spark DataFrame in the canonical layout (any column types, names as the canonical reader
+    accepts them) as Spark lines, and its raw schema. ``source``: the ``source_file`` of lines that have none.
+
+    Rows are numbered by ``monotonically_increasing_id`` (increasing in the frame's order; not consecutive).
+    """
+    from pyspark.sql import functions as F
+
+    from adjudicator.readers.canonical import typed_per_file
+
+    names = raw_df.columns
+    renames = canonical_names("the DataFrame", names)
+    frame = raw_df.withColumnsRenamed(renames) if renames else raw_df
+    columns = frame.columns
+    require_columns("the DataFrame", columns)
+    check_extra_names("the DataFrame", [c for c in columns if c != SOURCE_FILE])
+    frame = frame.select(
+        *(F.col(c) if c in columns else F.lit(None).cast("string").alias(c) for c in CANONICAL),
+        *(F.col(c) for c in columns if c not in CANONICAL and c != SOURCE_FILE),
+        (F.col(SOURCE_FILE) if SOURCE_FILE in columns else F.lit(source)).cast("string").alias(SOURCE_FILE),
+        F.lit(0).cast("int").alias(FILE_INDEX),
+        F.monotonically_increasing_id().alias(ROW_INDEX),
+    )
+    empty = cast(pl.DataFrame, pl.from_arrow(pa.Table.from_batches([], schema=_arrow_of(frame.schema))))
+    raw = typed_per_file("the DataFrame", empty.drop(FILE_INDEX, ROW_INDEX).lazy()).collect_schema()
+    lines = line_schema(raw)
+    task = _TypedLines(raw, arrow_schema(lines), settings.batch_size)
+    return frame.mapInArrow(task, spark_schema(lines)), raw
+
+
+__all__ = ["lines_from_frame", "read_lines"]

@@ -1,0 +1,337 @@
+"""A run on Spark: the plan of a notebook's DataFrame (``adjudicate``), a whole run as ``adjudicate run`` makes it
+(``run``, ``run_options``: the run skeleton of ``adjudicator.run`` with the Spark engine plugged in), the session.
+
+Spark does what only it can do here: read the inputs in parallel and move
+rows between machines. It never parses a value and never decides a line:
+reading (``spark.reading``), the facts (``spark.facts``) and the batch
+(``spark.tasks``) run the embedded engine's own readers, prepass functions
+and batch function inside Spark tasks.
+
+The compiled rules travel to the tasks by pickling (``CompiledRules`` is
+frozen; its size: docs/benchmarks.md). No text is cast by Spark, so ANSI mode
+and Spark's CSV and trimming rules never touch a value. Costs and how to run
+on a cluster: README, "Running on Spark"; figures: docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import polars as pl
+import pyarrow as pa
+
+from adjudicator.contract import CLAIM_ID
+from adjudicator.engine.facts import FIRED, Supersede
+from adjudicator.engine.totals import Totals
+from adjudicator.errors import AdjudicatorError, InputError
+from adjudicator.options import DEFAULT_SETTINGS, EngineSettings, RunOptions, Slice
+from adjudicator.readers.claims_list import UNMATCHED_SHOWN, read_claim_ids
+from adjudicator.report.charts import warm_up
+from adjudicator.rules.compiled import CompiledRules, compile_rules
+from adjudicator.rules.tables import RuleSet, load_rules
+from adjudicator.run import Amend, Prepared, run_engine
+from adjudicator.spark.facts import Facts, find_facts
+from adjudicator.spark.reading import _raise_input_error, lines_from_frame, read_lines
+from adjudicator.spark.tasks import Plan, _totals, adjudicate_lines
+from adjudicator.spark.types import KEY_CLAIM, REJECTS_DIR, RESULTS_DIR, SOURCE_ROW
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+#: pyspark 4.x warns on every import that it "does not yet fully support pandas >= 3.0.0"; the engine uses
+#: pandas only as pyspark's own dependency of mapInArrow (Arrow batches in and out, never a pandas frame)
+_PANDAS_WARNING: Final = "PySpark does not yet fully support pandas"
+
+
+def quiet_pandas_warning() -> None:
+    """Silence pyspark's pandas-version warning here and in the Python workers a local session starts."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=_PANDAS_WARNING, category=FutureWarning)
+    rule = f"ignore:{_PANDAS_WARNING}:FutureWarning"
+    current = os.environ.get("PYTHONWARNINGS")
+    if rule not in (current or ""):
+        os.environ["PYTHONWARNINGS"] = f"{current},{rule}" if current else rule
+
+
+def require_pyspark() -> None:
+    """Stop with one line when the optional Spark dependencies are missing (the default engine needs none)."""
+    quiet_pandas_warning()
+    missing = []
+    for module in ("pyspark", "pandas"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise AdjudicatorError(
+            f"--engine spark needs {' and '.join(missing)}: pip install -e '.[spark]' (pyspark>=4.0, pandas>=2.2)"
+        )
+
+
+def plan(
+    lines: DataFrame,
+    raw: pl.Schema,
+    compiled: CompiledRules,
+    *,
+    run_id: str,
+    keep: pl.Expr | None = None,
+    supersede: Supersede | None = None,
+    settings: EngineSettings = DEFAULT_SETTINGS,
+) -> Plan:
+    """The lazy plan of a run over Spark ``lines`` (``read_lines`` or ``lines_from_frame``): the facts, then
+    the lines joined to them (Spark chooses the join) through the batch function."""
+    lines = lines.persist()
+    lines, facts = find_facts(lines, raw, compiled, supersede=supersede, settings=settings)
+    return adjudicate_lines(
+        lines, facts, raw, compiled, run_id=run_id, keep=keep, supersede=supersede, settings=settings
+    )
+
+
+def adjudicate(
+    raw_df: DataFrame,
+    rules: RuleSet | CompiledRules | None = None,
+    *,
+    run_id: str,
+    keep: pl.Expr | None = None,
+    source: str = "dataframe",
+) -> tuple[DataFrame, DataFrame]:
+    """Results and rejects of a Spark DataFrame of claim lines in the canonical layout, as lazy DataFrames.
+
+    ``raw_df``: the canonical columns (any types; names as the canonical
+    reader maps them) and any extra columns, carried through; ``source_file``
+    when it has one, else ``source``. ``rules``: a ``RuleSet`` (default: the
+    shipped rules) or compiled rules. ``keep``: a slice, a polars expression
+    over the typed canonical columns (``Slice.predicate``); lines
+    outside it are neither results nor rejects. The outputs are those of
+    a local run of the same lines, with ``source_row`` (the frame's row
+    order) beside ``source_file``. Nothing runs until an output is used.
+    """
+    require_pyspark()
+    compiled = rules if isinstance(rules, CompiledRules) else compile_rules(rules or load_rules())
+    lines, raw = lines_from_frame(raw_df, source=source)
+    found = plan(lines, raw, compiled, run_id=run_id, keep=keep)
+    return found.results, found.rejects
+
+
+def _claims_list(lines: DataFrame, path: Path) -> dict[str, Any]:
+    """The manifest's ``claims_list``, as ``claims_list.unmatched_report`` writes it, from the typed keys."""
+    spark = lines.sparkSession
+    listed = read_claim_ids(path)
+    ids = spark.createDataFrame(pl.DataFrame({CLAIM_ID: listed}).to_arrow().cast(pa.schema([(CLAIM_ID, pa.string())])))
+    found = {
+        row[0]
+        for row in ids.join(
+            lines.select(lines[KEY_CLAIM].alias(CLAIM_ID)).distinct(), on=CLAIM_ID, how="left_semi"
+        ).collect()
+    }
+    unmatched = sorted(set(listed.to_list()) - found)
+    return {
+        "path": str(path),
+        "ids": listed.len(),
+        "matched": listed.len() - len(unmatched),
+        "unmatched": len(unmatched),
+        "unmatched_ids": unmatched[:UNMATCHED_SHOWN],
+    }
+
+
+def run_options(spark: SparkSession, options: RunOptions, *, rules: RuleSet | None = None) -> dict[str, Any]:
+    """A run on Spark with the options of a local run; returns the manifest it published in ``options.out``.
+
+    The same checks before anything is read (OUT, inputs, headers: exit 2,
+    OUT untouched), the same watch on the inputs, the same manifest and
+    report, published atomically; the outputs are the Parquet datasets
+    ``OUT/results/`` and ``OUT/rejects/``. A file-level problem a task meets
+    (a malformed CSV row, bytes that are not UTF-8) is exit 2 as locally.
+    """
+    return run_engine(options, rules, functools.partial(_SparkEngine.start, spark))
+
+
+@dataclass(frozen=True)
+class _Found:
+    """The Spark prepass's hand-over: the lines (deliveries joined), the facts, and how many keys they name."""
+
+    lines: DataFrame
+    facts: Facts
+    fact_keys: int
+    edit_lines: int
+
+
+@dataclass(frozen=True)
+class _SparkEngine:
+    """The Spark engine's part of a run (``adjudicator.run.Engine``): the lines read by tasks and cached, the
+    facts, then the tasks writing their part files into ``OUT/results/`` and ``OUT/rejects/``; an input
+    problem a task met is exit 2 (``_raise_input_error``). Unpersists only what the run cached."""
+
+    spark: SparkSession
+    run: Prepared
+    raw_schema: pl.Schema
+    persisted: list[DataFrame] = field(default_factory=list)
+    spills: bool = False
+
+    @classmethod
+    def start(cls, spark: SparkSession, run: Prepared) -> _SparkEngine:
+        warm_up()
+        raw_schema = run.raw.collect_schema()
+        if SOURCE_ROW in raw_schema:
+            problem = f"has a column named {SOURCE_ROW!r}, which the Spark engine writes itself"
+            raise InputError(problem, path=run.paths[0])
+        return cls(spark, run, raw_schema)
+
+    def find_facts(self, scratch: Path | None) -> tuple[float, _Found]:
+        from pyspark.sql import functions as F
+
+        run, options = self.run, self.run.options
+        aliases = None if run.layout == "canonical" else run.rules.payer_aliases
+        try:
+            lines = read_lines(
+                self.spark,
+                run.paths,
+                self.raw_schema,
+                run.layout,
+                payer=options.payer,
+                aliases=aliases,
+                settings=options.settings,
+            )
+            # read once, before the facts' queries run side by side: each would read the inputs again
+            lines = lines.persist()
+            self.persisted.append(lines)
+            lines.count()
+            prepass_started = time.perf_counter()
+            lines, facts = find_facts(
+                lines,
+                self.raw_schema,
+                run.compiled,
+                supersede=run.supersede,
+                materialize=True,
+                settings=options.settings,
+            )
+            self.persisted.extend(facts.persisted())
+            fired = functools.reduce(lambda a, b: a | b, [F.col(c) for c in FIRED.values()])
+            found = _Found(lines, facts, facts.keys.count(), facts.keys.where(fired).count())
+        except Exception as exc:
+            _raise_input_error(exc)
+            raise
+        return prepass_started, found
+
+    def adjudicate(self, found: _Found, tmp: Path) -> tuple[Totals, Amend]:
+        run, options = self.run, self.run.options
+        try:
+            folders = (tmp.resolve() / RESULTS_DIR, tmp.resolve() / REJECTS_DIR)
+            for folder in folders:
+                folder.mkdir()
+            tasks = adjudicate_lines(
+                found.lines,
+                found.facts,
+                self.raw_schema,
+                run.compiled,
+                run_id=run.run_id,
+                keep=run.keep,
+                supersede=run.supersede,
+                broadcast=found.fact_keys <= options.settings.spark_broadcast_fact_keys,
+                write_to=folders,
+                settings=options.settings,
+            )
+            self.persisted.append(tasks.tagged)
+            totals = _totals(tasks, found.edit_lines)
+            for folder in folders:  # what attempts that failed, or lost to another, left
+                for leftover in folder.glob(".part-*.tmp"):
+                    leftover.unlink(missing_ok=True)
+            claims = _claims_list(found.lines, options.slice.claims_file) if options.slice.claims_file else None
+        except Exception as exc:
+            _raise_input_error(exc)
+            raise
+        return totals, functools.partial(_amend, self.spark, claims)
+
+    def close(self) -> None:
+        # only what this run cached: a notebook's own cached tables stay
+        for frame in self.persisted:
+            frame.unpersist()
+
+
+def _amend(spark: SparkSession, claims: dict[str, Any] | None, manifest: dict[str, Any]) -> None:
+    """What the manifest records of a Spark run: the engine, pyspark's version, the claims list's report."""
+    manifest["engine"] = engine_json(spark)
+    manifest["versions"] = {**manifest["versions"], "pyspark": spark.version}
+    if claims is not None:
+        manifest["claims_list"] = claims
+
+
+def engine_json(spark: SparkSession) -> dict[str, Any]:
+    """What the manifest records of the engine: Spark, its master and its version."""
+    return {"name": "spark", "master": spark.conf.get("spark.master", None), "spark_version": spark.version}
+
+
+def run(
+    spark: SparkSession,
+    inputs: Sequence[str],
+    out: str | os.PathLike[str],
+    *,
+    rules_dir: Path | None = None,
+    plans: Path | None = None,
+    layout: str | None = None,
+    payer: str | None = None,
+    overwrite: bool = False,
+    rules_as_of: dt.date | None = None,
+    slice: Slice | None = None,
+) -> dict[str, Any]:
+    """Adjudicate ``inputs`` on ``spark`` into ``out`` (``results/`` and ``rejects/`` Parquet datasets,
+    ``manifest.json``, ``report.html``); the options are those of ``adjudicate run``. Returns the manifest."""
+    require_pyspark()
+    options = RunOptions(
+        inputs=tuple(str(i) for i in inputs),
+        out=Path(out),
+        rules_dir=rules_dir,
+        plans=plans,
+        layout=layout,
+        payer=payer,
+        overwrite=overwrite,
+        rules_as_of=rules_as_of,
+        slice=slice or Slice(),
+    )
+    return run_options(spark, options)
+
+
+def session(master: str | None = None) -> tuple[SparkSession, bool]:
+    """The active Spark session (``spark-submit``, a notebook), else a new one (on ``master`` when given).
+    Returns (session, whether it was made here: the caller stops it)."""
+    require_pyspark()
+    quiet_pandas_warning()
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active, False
+    import adjudicator
+
+    if master is not None and not master.startswith("local") and adjudicator.SPARK_LOCAL_IP_AT_START is None:
+        # pandera's 127.0.0.1 (see ``adjudicator.SPARK_LOCAL_IP_AT_START``): executors elsewhere must reach us
+        os.environ.pop("SPARK_LOCAL_IP", None)
+    builder = SparkSession.builder.appName("adjudicator").config("spark.ui.showConsoleProgress", "false")
+    if master is not None:
+        builder = builder.master(master)
+    made = builder.getOrCreate()
+    made.sparkContext.setLogLevel("ERROR")
+    return made, active is None
+
+
+__all__ = [
+    "REJECTS_DIR",
+    "RESULTS_DIR",
+    "SOURCE_ROW",
+    "adjudicate",
+    "engine_json",
+    "plan",
+    "quiet_pandas_warning",
+    "require_pyspark",
+    "run",
+    "run_options",
+    "session",
+]
