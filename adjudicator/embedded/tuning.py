@@ -1,9 +1,8 @@
 """polars settings that keep a run's memory flat; light on purpose (the benchmark's I/O floor imports it too).
 
 Without them polars 2.1's Parquet reader decodes whole row groups ahead of a
-slower consumer, so peak memory grew with the input: 1.7 GB for the bare
-scan-and-sink of 20M lines, 330 MB with them, in the same time
-(docs/benchmarks.md, "Profiling notes, second round").
+slower consumer, so peak memory grew with the input (docs/benchmarks.md,
+"Profiling notes, second round", and "The figures behind the code's choices").
 """
 
 from __future__ import annotations
@@ -18,8 +17,7 @@ READER_SETTINGS = {
     # ... in slices of this many values per thread, not the whole row group at once
     "POLARS_PARQUET_DECODE_TARGET_VALUES_PER_THREAD": "262144",
     # morsels of 25k rows, not 100k, and one morsel buffered between the streaming engine's stages: the
-    # reader runs ahead of the batches by fewer rows (20M lines: 1,065 MiB against 1,379 at peak, the same
-    # CPU time; the I/O floor's time unchanged)
+    # reader runs ahead of the batches by fewer rows, a lower peak in the same CPU time (docs/benchmarks.md)
     "POLARS_IDEAL_MORSEL_SIZE": "25000",
     "POLARS_DEFAULT_LINEARIZER_BUFFER_SIZE": "1",
     "POLARS_DEFAULT_DISTRIBUTOR_BUFFER_SIZE": "1",

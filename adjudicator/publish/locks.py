@@ -35,7 +35,7 @@ def hold(folder: Path) -> int:
     """``lock`` that waits as long as it takes; the descriptor to close when the folder is done with."""
     fd = lock(folder)
     if fd is None:
-        raise InternalError(f"{folder}: a blocking lock came back without its descriptor")
+        raise InternalError("a blocking lock came back without its descriptor", path=folder)
     return fd
 
 

@@ -106,7 +106,7 @@ class _ReadItems:
                 yield from self._read(item["file"], item["path"], item["first"], item["rows"])
 
     def _read(self, file: int, path: str, first: int, rows: int) -> Iterator[pa.RecordBatch]:
-        from adjudicator.readers.layouts import scan_layout
+        from adjudicator.readers.scan import scan_layout
 
         try:
             frame = scan_layout(self.layout, [path], payer=self.payer, aliases=self.aliases, flag_supersede=False)
