@@ -219,12 +219,12 @@ class Engine(Protocol[FoundT]):
         """Whether the engine needs a scratch folder beside OUT (``folders.scratch``) from its prepass on."""
         ...
 
-    def find_facts(self, scratch: Path | None) -> tuple[float, FoundT]:
+    def prepass(self, scratch: Path | None) -> tuple[float, FoundT]:
         """Read the inputs and find the batch-wide facts; returns when the prepass started
         (``time.perf_counter``) and what the adjudication needs of it."""
         ...
 
-    def adjudicate(self, found: FoundT, tmp: Path) -> tuple[Totals, Amend]:
+    def batches(self, found: FoundT, tmp: Path) -> tuple[Totals, Amend]:
         """Adjudicate every line into the staging folder ``tmp``: the run's totals, and what the engine adds to
         the manifest."""
         ...
@@ -251,10 +251,10 @@ def run_engine(
         try:
             spill = folders.scratch(options.out, run.run_id) if engine.spills else _no_scratch(options.out)
             with spill as scratch:
-                prepass_started, found = engine.find_facts(scratch)
+                prepass_started, found = engine.prepass(scratch)
                 planned = time.perf_counter()
                 with folders.staging(options.out, run.run_id) as tmp:
-                    totals, amend = engine.adjudicate(found, tmp)
+                    totals, amend = engine.batches(found, tmp)
                     executed = time.perf_counter()
                     timings = phase_timings(run, prepass_started, planned, executed, _startup(totals.first_batch_at))
                     return publish_run(run, tmp, hashes, totals.summary(), timings, amend)
@@ -305,7 +305,7 @@ class _Embedded:
     progress: bool
     spills: bool = True
 
-    def find_facts(self, scratch: Path | None) -> tuple[float, _Staged]:
+    def prepass(self, scratch: Path | None) -> tuple[float, _Staged]:
         run, paths = self.run, self.run.paths
         if scratch is None:
             raise InternalError("the embedded engine spills: it needs a scratch folder")
@@ -325,7 +325,7 @@ class _Embedded:
             raise InputError(polars_message(exc, paths)) from exc
         return prepass_started, _Staged(raw, lines, facts, scratch)
 
-    def adjudicate(self, found: _Staged, tmp: Path) -> tuple[Totals, Amend]:
+    def batches(self, found: _Staged, tmp: Path) -> tuple[Totals, Amend]:
         run, options = self.run, self.run.options
         try:
             totals = run_batches(

@@ -185,7 +185,7 @@ class _SparkEngine:
             raise InputError(problem, path=run.paths[0])
         return cls(spark, run, raw_schema)
 
-    def find_facts(self, scratch: Path | None) -> tuple[float, _Found]:
+    def prepass(self, scratch: Path | None) -> tuple[float, _Found]:
         from pyspark.sql import functions as F
 
         run, options = self.run, self.run.options
@@ -221,7 +221,7 @@ class _SparkEngine:
             raise
         return prepass_started, found
 
-    def adjudicate(self, found: _Found, tmp: Path) -> tuple[Totals, Amend]:
+    def batches(self, found: _Found, tmp: Path) -> tuple[Totals, Amend]:
         run, options = self.run, self.run.options
         try:
             folders = (tmp.resolve() / RESULTS_DIR, tmp.resolve() / REJECTS_DIR)
