@@ -3,6 +3,6 @@ loop, the Parquet sinks, progress).
 
 Modules: ``staging`` (text inputs staged to Parquet, expected lines), ``prepass`` (the batch-wide facts),
 ``spill`` (hash-partitioned spill files), ``claim_spill`` (the report's per-claim sums on disk), ``driver`` (the
-batch loop and the run's totals), ``worker`` (a thread fed one item at a time), ``sinks`` (the Parquet output
+batch loop), ``worker`` (a thread fed one item at a time), ``sinks`` (the Parquet output
 writers), ``progress`` (the terminal's progress line), ``tuning`` (the polars reader settings).
 """
