@@ -10,7 +10,6 @@ import polars as pl
 import pytest
 
 from adjudicator.diff import runs as diff
-from adjudicator.embedded.spill import MAX_PARTITIONS, partitions_for
 from adjudicator.options import EngineSettings
 from adjudicator.publish.manifest import RESULTS
 from adjudicator.rules.tables import RuleSet, load_rules
@@ -103,19 +102,6 @@ def test_aligned_path_leaves_large_rejects_to_the_partitioned_path(tmp_path: Pat
     new = write_run(tmp_path / "new", BATCH, rules, "new")
     settings = EngineSettings(diff_aligned_max_rejects=2)  # each run rejects 3 lines (BAD, DUP twice)
     assert diff._compare_aligned(old, new, diff.line_hash(), tmp_path / "c.parquet", tmp_path, settings) is None
-
-
-#: the diff's default rows per spill partition (``EngineSettings.diff_rows_per_partition``)
-PER_PARTITION = 500_000
-
-
-@pytest.mark.parametrize(
-    ("rows", "partitions"), [(0, 1), (1, 1), (PER_PARTITION, 1), (PER_PARTITION + 1, 2), (10**12, 1024)]
-)
-def test_partitions_grow_with_the_runs_within_bounds(rows: int, partitions: int) -> None:
-    assert EngineSettings().diff_rows_per_partition == PER_PARTITION
-    assert MAX_PARTITIONS == 1024
-    assert partitions_for(rows, PER_PARTITION) == partitions
 
 
 def test_partitions_must_be_positive(tmp_path: Path, rules: RuleSet) -> None:

@@ -322,24 +322,6 @@ def test_report_command_rewrites_a_diff_report(runs: Path, tmp_path: Path) -> No
     assert (copy / REPORT).read_bytes() == (runs / "what-changed" / REPORT).read_bytes()
 
 
-@pytest.mark.parametrize(
-    ("files", "message"),
-    [
-        ({}, "neither manifest.json"),
-        ({MANIFEST: "{not json"}, "cannot be read as JSON"),
-        ({MANIFEST: "[]"}, "is not an adjudicator"),
-    ],
-)
-def test_report_command_refuses_a_folder_that_is_not_a_run(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], files: dict[str, str], message: str
-) -> None:
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
-    assert main(["report", str(tmp_path)]) == EXIT_BAD_INPUT
-    assert message in capsys.readouterr().err
-    assert not (tmp_path / REPORT).exists()
-
-
 def test_report_of_a_manifest_without_summary_says_what_is_missing(runs: Path, tmp_path: Path) -> None:
     manifest = json.loads((runs / "night" / MANIFEST).read_text())
     del manifest["summary"]

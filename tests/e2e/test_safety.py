@@ -19,7 +19,7 @@ import pytest
 
 from adjudicator import run
 from adjudicator.cli import main
-from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_TERMINATED, DiskFullError
+from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_TERMINATED
 from adjudicator.publish import disk, folders
 from adjudicator.rules.tables import DEFAULT_RULES_DIR
 from tests.helpers import ROOT, SAMPLE, snapshot
@@ -321,20 +321,3 @@ def test_full_disk_during_a_diff_is_exit_3(
     code = main(["diff", str(tmp_path / "a"), str(tmp_path / "a"), "--out", str(tmp_path / "d"), "--quiet"])
     assert code == EXIT_INTERNAL and "no space left" in capsys.readouterr().err
     assert not (tmp_path / "d").exists() and not _leftovers(tmp_path / "d")
-
-
-def test_a_full_disk_behind_an_input_error_is_still_a_full_disk(tmp_path: Path) -> None:
-    """A reader's or writer's failure is reported as an input error raised from the engine's error; the
-    disk-full cause underneath wins (exit 3, naming OUT's filesystem)."""
-    from adjudicator.errors import InputError
-
-    try:
-        try:
-            raise pl.exceptions.ComputeError("sink failed: No space left on device (os error 28)")
-        except pl.exceptions.ComputeError as exc:
-            raise InputError("claims.csv: cannot be read: sink failed") from exc
-    except InputError as exc:
-        with pytest.raises(DiskFullError, match="no space left on the filesystem") as caught:
-            disk.raise_if_disk_full(exc, tmp_path / "out")
-    assert caught.value.exit_code == EXIT_INTERNAL
-    disk.raise_if_disk_full(InputError("claims.csv: line 3 is not valid UTF-8"), tmp_path / "out")  # no-op

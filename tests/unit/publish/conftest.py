@@ -1,0 +1,1 @@
+"""Fixtures for the publishing steps' tests: none beyond tests/conftest.py."""
