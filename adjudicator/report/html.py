@@ -2,7 +2,7 @@
 
 Every number shown is also in a table whose rows carry the raw values as
 ``data-*`` attributes, so the page can be checked by parsing it
-(``tests/test_report.py``). The page loads nothing: its Content-Security-Policy
+(``tests/e2e/test_report.py``). The page loads nothing: its Content-Security-Policy
 allows only inline styles and ``data:`` images.
 """
 
