@@ -30,6 +30,7 @@ from typing import Any
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 STARTUP_SECONDS = 60
 WIDTH = 1200
+HEIGHT = 900
 
 # every chart's rendered box, and how many marks (bars, cells, text) it drew
 MEASURE_CHARTS = """
@@ -39,6 +40,18 @@ JSON.stringify([...document.querySelectorAll('[data-chart]')].map(figure => {
   return {name: figure.dataset.chart, width: box.width, height: box.height,
           marks: svg ? svg.querySelectorAll('path, rect, text').length : 0};
 }))
+"""
+
+
+# the layout box of each element a CSS selector matches, as the first screen shows it (before any scroll), and
+# whether its content overflows it
+MEASURE_BOXES = """
+JSON.stringify(Object.fromEntries(%s.map(selector => [selector,
+  [...document.querySelectorAll(selector)].map(e => {
+    const box = e.getBoundingClientRect();
+    return {top: box.top, left: box.left, bottom: box.bottom, right: box.right, width: box.width,
+            height: box.height, overflows: e.scrollWidth > e.clientWidth + 1, text: e.innerText.slice(0, 80)};
+  })])))
 """
 
 
@@ -63,6 +76,8 @@ class PageVisit:
     errors: list[str] = field(default_factory=list)
     charts: list[dict[str, Any]] = field(default_factory=list)
     screenshot: bytes = b""
+    #: per CSS selector asked for, the boxes of the elements it matched (``MEASURE_BOXES``)
+    boxes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 class DevTools:
@@ -158,10 +173,20 @@ def chromium(binary: str) -> Iterator[int]:
                 process.wait()
 
 
-def visit(binary: str, page: Path, *, height: int | None = None, scale: float = 1.0) -> PageVisit:
+def visit(
+    binary: str,
+    page: Path,
+    *,
+    height: int | None = None,
+    scale: float = 1.0,
+    width: int = WIDTH,
+    viewport_height: int = HEIGHT,
+    boxes: tuple[str, ...] = (),
+) -> PageVisit:
     """Open ``page`` in headless Chromium; record its requests and console errors, measure charts, screenshot.
 
-    ``height``: the screenshot's height in CSS pixels (default: the whole page); ``scale``: of the image.
+    ``height``: the screenshot's height in CSS pixels (default: the whole page); ``scale``: of the image;
+    ``width`` x ``viewport_height``: the window; ``boxes``: CSS selectors whose elements' boxes to measure.
     """
     url = page.resolve().as_uri()
     result = PageVisit(url=url)
@@ -173,11 +198,22 @@ def visit(binary: str, page: Path, *, height: int | None = None, scale: float = 
         try:
             for domain in ("Page", "Network", "Runtime", "Log"):
                 tools.send(f"{domain}.enable")
-            tools.send("Emulation.setDeviceMetricsOverride", width=WIDTH, height=900, deviceScaleFactor=1, mobile=False)
+            tools.send(
+                "Emulation.setDeviceMetricsOverride",
+                width=width,
+                height=viewport_height,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
             tools.send("Page.navigate", url=url)
             tools.wait_for("Page.loadEventFired")
             evaluated = tools.send("Runtime.evaluate", expression=MEASURE_CHARTS, returnByValue=True)
             result.charts = json.loads(evaluated["result"]["value"])
+            if boxes:
+                measured = tools.send(
+                    "Runtime.evaluate", expression=MEASURE_BOXES % json.dumps(list(boxes)), returnByValue=True
+                )
+                result.boxes = json.loads(measured["result"]["value"])
             resources = tools.send(
                 "Runtime.evaluate",
                 expression="JSON.stringify(performance.getEntriesByType('resource').map(e => e.name))",
@@ -191,7 +227,7 @@ def visit(binary: str, page: Path, *, height: int | None = None, scale: float = 
                 clip={
                     "x": 0,
                     "y": 0,
-                    "width": WIDTH,
+                    "width": width,
                     "height": min(height or full["height"], full["height"]),
                     "scale": scale,
                 },
@@ -219,11 +255,12 @@ def main() -> None:
     args.add_argument("png", type=Path)
     args.add_argument("--height", type=int, default=None, help="screenshot height in CSS pixels (default: all)")
     args.add_argument("--scale", type=float, default=1.0, help="screenshot scale (default 1)")
+    args.add_argument("--width", type=int, default=WIDTH, help=f"window width in CSS pixels (default {WIDTH})")
     ns = args.parse_args()
     binary = find_chromium()
     if binary is None:
         raise SystemExit("no Chromium found: apt-get install chromium, or set ADJUDICATOR_CHROMIUM")
-    seen = visit(binary, ns.page, height=ns.height, scale=ns.scale)
+    seen = visit(binary, ns.page, height=ns.height, scale=ns.scale, width=ns.width)
     ns.png.write_bytes(seen.screenshot)
     print(json.dumps({"requests": seen.requests, "errors": seen.errors, "charts": seen.charts}, indent=1))
 

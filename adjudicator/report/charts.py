@@ -7,6 +7,7 @@ the file fetches nothing, runs no script and opens offline in any browser.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -14,6 +15,7 @@ from typing import Any, Final
 
 from adjudicator.contract import ABSENT_LABEL, DETERMINATIONS, REJECTED_LABEL
 from adjudicator.report.html import _esc
+from adjudicator.report.labels import label
 
 #: every label a chart colours, in the order charts list them: the determinations, then the diff's two
 #: non-result states
@@ -22,6 +24,9 @@ LABEL_ORDER: Final = (*DETERMINATIONS, REJECTED_LABEL, ABSENT_LABEL)
 COLORS: Final = dict(zip(LABEL_ORDER, ("#c0392b", "#e69f00", "#9aa5b1", "#6c5ce7", "#d5d8dc"), strict=True))
 #: a bar chart shows at most this many categories (the largest by dollars); its table shows them all
 CHART_CATEGORIES: Final = 20
+
+#: a dollar axis' labels: $20k, $1.2M, $3.4B (d3's SI prefix for a billion is G, which reads as giga)
+DOLLAR_AXIS: Final = {"format": "$.2s", "labelExpr": "datum.value == 0 ? '$0' : replace(datum.label, 'G', 'B')"}
 
 _SVG_ID = re.compile(r'\bid="([^"]+)"')
 _SVG_REF = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
@@ -60,10 +65,16 @@ def chart(name: str, caption: str, spec: dict[str, Any]) -> str:
     return f'<figure class="chart" data-chart="{_esc(name)}">{svg}<figcaption>{_esc(caption)}</figcaption></figure>'
 
 
-def _color(field: str, domain: Sequence[str]) -> dict[str, Any]:
+def _color(field: str, domain: Sequence[str], *, labels: bool = False) -> dict[str, Any]:
+    """A nominal colour encoding (``COLORS`` for known labels); ``labels``: the legend shows plain-language labels."""
     known = [d for d in domain if d in COLORS]
     others = [d for d in domain if d not in COLORS]
     palette = ["#3182bd", "#31a354", "#756bb1", "#636363", "#e6550d", "#17becf"]
+    legend: dict[str, Any] = {"orient": "bottom", "columns": 3}
+    if labels:
+        # a Vega expression: an object literal looked up by the code, the code itself when it has no label
+        names = json.dumps({d: label(d) for d in domain if label(d) != d})
+        legend["labelExpr"] = f"({names})[datum.label] || datum.label"
     return {
         "field": field,
         "type": "nominal",
@@ -72,7 +83,7 @@ def _color(field: str, domain: Sequence[str]) -> dict[str, Any]:
             "domain": [*known, *others],
             "range": [COLORS[d] for d in known] + [palette[i % len(palette)] for i in range(len(others))],
         },
-        "legend": {"orient": "bottom", "columns": 3},
+        "legend": legend,
     }
 
 
@@ -86,23 +97,36 @@ def _top_categories(values: list[dict[str, Any]], key: str, amount: str) -> list
 
 
 def bars(
-    values: list[dict[str, Any]], *, category: str, amount: str, amount_title: str, color: str | None = None
+    values: list[dict[str, Any]],
+    *,
+    category: str,
+    amount: str,
+    amount_title: str,
+    color: str | None = None,
+    dollars: bool | None = None,
+    color_labels: bool = False,
 ) -> dict[str, Any]:
-    """Horizontal bars of ``amount`` per ``category`` (stacked by ``color``), largest first."""
+    """Horizontal bars of ``amount`` per ``category`` (stacked by ``color``), largest first.
+
+    ``dollars``: the axis reads $1.2M (``DOLLAR_AXIS``; by default when ``amount_title`` names dollars, "$");
+    ``color_labels``: the legend shows the plain-language labels of the colours' codes.
+    """
+    money = ("$" in amount_title) if dollars is None else dollars
     values = _top_categories(values, category, amount)
     categories = len({v[category] for v in values})
     encoding: dict[str, Any] = {
-        "y": {"field": category, "type": "nominal", "sort": "-x", "title": None, "axis": {"labelLimit": 320}},
+        "y": {"field": category, "type": "nominal", "sort": "-x", "title": None, "axis": {"labelLimit": 420}},
         "x": {
             "aggregate": "sum",
             "field": amount,
             "type": "quantitative",
             "title": amount_title,
-            "axis": {"tickCount": 6, "format": "~s"},
+            "axis": {"tickCount": 6, **(DOLLAR_AXIS if money else {"format": "~s"})},
         },
     }
     if color is not None:
-        encoding["color"] = _color(color, sorted({v[color] for v in values}, key=_determination_order))
+        domain = sorted({v[color] for v in values}, key=_determination_order)
+        encoding["color"] = _color(color, domain, labels=color_labels)
     return {
         "data": {"values": values},
         "mark": {"type": "bar"},
@@ -122,4 +146,4 @@ def _numbers(rows: Iterable[dict[str, Any]], *amounts: str) -> list[dict[str, An
     return [{**r, **{a: float(r[a]) for a in amounts}} for r in rows]
 
 
-__all__ = ["CHART_CATEGORIES", "COLORS", "LABEL_ORDER", "bars", "chart", "warm_up"]
+__all__ = ["CHART_CATEGORIES", "COLORS", "DOLLAR_AXIS", "LABEL_ORDER", "bars", "chart", "warm_up"]

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from adjudicator.publish.manifest import REPORT
+from adjudicator.report.labels import labelled
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2933;
-margin:0 auto;max-width:1100px;padding:24px}
+margin:0 auto;max-width:1200px;padding:24px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:32px 0 8px;border-bottom:1px solid #d9dee3;
 padding-bottom:4px}h3{font-size:14px;margin:16px 0 6px}
 .sub{color:#52606d;margin:0 0 16px}
@@ -35,6 +36,13 @@ tr.bad td{background:#fdecea}.ok{color:#1e7e34}.notok{color:#c0392b;font-weight:
 figure.chart{margin:8px 0 12px}figure.chart svg{max-width:100%;height:auto}
 td.change{white-space:nowrap}figcaption{color:#52606d;font-size:12px}.note{color:#52606d;font-style:italic}
 details summary{cursor:pointer;color:#3e4c59}
+nav.toc{font-size:13px;margin:0 0 8px}nav.toc a{color:#1f4e79;margin-right:14px;white-space:nowrap}
+dl.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:8px;margin:12px 0}
+dl.cards div{background:#f5f7fa;border:1px solid #e4e7eb;border-radius:6px;padding:8px 10px;min-width:0}
+dl.cards dt{color:#52606d;font-size:12px}dl.cards dd{margin:0;font-size:20px;font-weight:600;white-space:nowrap}
+dl.cards dd.more{font-size:11px;font-weight:400;color:#52606d;white-space:normal;display:inline}
+dl.cards dd.more+dd.more:before{content:" · "}dl.cards dd.bad{color:#c0392b}
+section.audit details>summary{font-size:13px}p.alert{color:#c0392b;font-weight:600}
 """
 
 
@@ -47,7 +55,9 @@ def _write(folder: Path, text: str) -> Path:
     return path
 
 
-#: (key in the row, header, kind: "text", "code", "int", "money", "bool", "change": "old → new" on two lines)
+#: (key in the row, header, kind): "text", "code", "int", "money", "bool", "change" ("old → new" on two lines),
+#: "label" (a code with its plain-language label, ``labels.labelled``), "codes" (a list, or a mapping of code to
+#: count, on one line), "percent" (a ratio as a percentage)
 Column = tuple[str, str, str]
 
 
@@ -69,13 +79,28 @@ def _cell(value: Any, kind: str) -> str:
         return f'<td class="change">{_esc(old)}<br>→ {_esc(new)}</td>'
     if kind == "bool":
         return '<td class="ok">yes</td>' if value else '<td class="notok">NO</td>'
+    if kind == "label":
+        return f'<td class="text">{_esc(labelled(value))}</td>'
+    if kind == "percent":
+        return f'<td class="n">{_percent(value)}</td>'
+    if kind == "codes" and isinstance(value, list | dict):
+        if isinstance(value, dict):
+            shown = ", ".join(f"{k} ({v:,})" if isinstance(v, int) else f"{k} ({v})" for k, v in value.items())
+        else:
+            shown = ", ".join(map(str, value))
+        return f'<td class="codes">{_esc(shown) or "—"}</td>'
     shown = "—" if value is None or value == "" else _esc(value)
     return f'<td class="{kind}">{shown}</td>'
 
 
+def _percent(value: Any) -> str:
+    """A ratio (0.638...) as a percentage ("63.8%"); "—" for none."""
+    return "—" if value is None or value == "" else f"{float(value) * 100:.1f}%"
+
+
 def _attr(value: Any) -> str:
-    """A raw value for a data-* attribute: JSON for lists and booleans, "" for null."""
-    if isinstance(value, bool | list):
+    """A raw value for a data-* attribute: JSON for lists, mappings and booleans, "" for null."""
+    if isinstance(value, bool | list | dict):
         return _esc(json.dumps(value))
     return _esc(value)
 
@@ -109,6 +134,37 @@ def counts_block(items: Sequence[tuple[str, str, Any, str]]) -> str:
     return f'<dl class="counts">{cells}</dl>'
 
 
+#: a headline card: (id, label, raw value, shown text, details); each detail (id or None, raw value, shown text)
+Card = tuple[str, str, Any, str, Sequence[tuple[str | None, Any, str]]]
+
+
+def _figure(ident: str | None, raw: Any) -> str:
+    return f' id="{ident}" data-value="{_attr(raw)}"' if ident else ""
+
+
+def cards(items: Sequence[Card], *, bad: Iterable[str] = ()) -> str:
+    """Headline figures as one row of cards, each figure with its raw value in ``data-value``; a card's details
+    (smaller, under the figure) likewise; the ids in ``bad`` are shown as alarms."""
+    alarms = set(bad)
+    out = []
+    for ident, label, raw, shown, details in items:
+        klass = ' class="bad"' if ident in alarms else ""
+        more = "".join(
+            f'<dd class="more"{_figure(d_id, d_raw)}>{_esc(d_shown)}</dd>' for d_id, d_raw, d_shown in details
+        )
+        out.append(
+            f'<div><dt>{_esc(label)}</dt><dd id="{ident}"{klass} data-value="{_attr(raw)}">{_esc(shown)}</dd>'
+            f"{more}</div>"
+        )
+    return f'<dl class="cards">{"".join(out)}</dl>'
+
+
+def contents(entries: Sequence[tuple[str, str]]) -> str:
+    """A table of contents: a link to each (element id, title)."""
+    links = "".join(f'<a href="#{_esc(ident)}">{_esc(title)}</a>' for ident, title in entries)
+    return f'<nav class="toc" id="contents" aria-label="contents">{links}</nav>'
+
+
 def _page(title: str, subtitle: str, body: Sequence[str]) -> str:
     return (
         "<!DOCTYPE html>\n"
@@ -122,12 +178,14 @@ def _page(title: str, subtitle: str, body: Sequence[str]) -> str:
     )
 
 
-def _section(title: str, *parts: str) -> str:
-    return f"<section><h2>{_esc(title)}</h2>{''.join(parts)}</section>"
+def _section(title: str, *parts: str, ident: str | None = None, klass: str | None = None) -> str:
+    """A section under its heading; ``ident``: its element id (a table of contents' anchor)."""
+    attrs = (f' id="{_esc(ident)}"' if ident else "") + (f' class="{_esc(klass)}"' if klass else "")
+    return f"<section{attrs}><h2>{_esc(title)}</h2>{''.join(parts)}</section>"
 
 
 def _note(text: str) -> str:
     return f'<p class="note">{_esc(text)}</p>'
 
 
-__all__ = ["CSS", "Column", "counts_block", "table"]
+__all__ = ["CSS", "Card", "Column", "cards", "contents", "counts_block", "table"]

@@ -281,11 +281,12 @@ def test_run_report_numbers_are_the_manifests(runs: Path) -> None:
         _money([r["billed_amount"] for r in page.tables["by-payer"] if r["determination"] != "NO_ACTION"])
         == counts["flagged_billed_amount"]
     )
+    # issue 24: the trend, payer and policy charts draw flagged lines only (tests/e2e/test_analyst_report.py)
     assert set(page.charts) == {
         "by-reason",
-        "monthly-trend",
-        "by-payer",
-        "by-policy",
+        "flagged-trend",
+        "flagged-by-payer",
+        "flagged-by-policy",
         "edits",
         "rejects-by-check",
         "top-claims",
