@@ -27,6 +27,7 @@ from adjudicator.contract import (
 from adjudicator.diff.compare import CHANGE_KINDS
 from adjudicator.diff.sides import COMPARED_FIELDS, _label
 from adjudicator.publish.manifest import MANIFEST
+from adjudicator.report.terminal import format_amount
 
 TOP_REASONS: Final = 10
 
@@ -148,7 +149,7 @@ def _matrix_text(cells: list[dict[str, Any]]) -> list[str]:
     rows = sorted({c["old_determination"] for c in cells}, key=_label_key)
     cols = sorted({c["new_determination"] for c in cells}, key=_label_key)
     lines: list[str] = []
-    for what, fmt in (("lines", lambda v: f"{v:,}"), ("billed_amount", lambda v: f"{Decimal(v):,}")):
+    for what, fmt in (("lines", lambda v: f"{v:,}"), ("billed_amount", format_amount)):
         cell = {(c["old_determination"], c["new_determination"]): fmt(c[what]) for c in cells}
         lines += ["", f"{what}: old determination (rows) x new determination (columns)"]
         lines += _table("old \\ new", rows, cols, cell)
@@ -174,7 +175,7 @@ def format_diff_summary(summary: dict[str, Any]) -> str:
         lines += ["", f"{'top reasons for change: old reason -> new reason':<72}{'lines':>10}{'billed':>16}"]
         for r in summary["top_reason_changes"]:
             pair = f"{r['old_reason'] or '-'} -> {r['new_reason'] or '-'}"
-            lines.append(f"{pair:<72}{r['lines']:>10,}{Decimal(r['billed_amount']):>16,}")
+            lines.append(f"{pair:<72}{r['lines']:>10,}{format_amount(r['billed_amount']):>16}")
     unkeyed = summary["unkeyed_rejects"]
     if any(unkeyed.values()):
         lines += ["", f"rejects without a usable key (not compared): old {unkeyed['old']:,}, new {unkeyed['new']:,}"]

@@ -1,5 +1,5 @@
-"""The report's flagged dollars per claim, spilled to disk as the batches pass and summed part by part
-(``ClaimSpill``)."""
+"""The report's per-claim partials (flagged dollars and context), spilled to disk as the batches pass and merged
+part by part (``ClaimSpill``)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from adjudicator.options import DEFAULT_SETTINGS, EngineSettings
 
 
 class ClaimSpill:
-    """The report's flagged dollars per claim, kept on disk: one row per claim and batch, not in memory.
+    """The report's per-claim partials (``summary.claim_partials``), kept on disk: one row per claim and batch.
 
     Claims with a flagged line are a few percent of the lines, so their sums
     grew a run's memory with its size (docs/benchmarks.md). Each batch's
     per-claim partial goes to a spill file; at the end
-    the file is split by a hash of the claim, each part is summed on its own,
+    the file is split by a hash of the claim, each part is merged on its own,
     and its top claims kept: every claim's whole sum is in one part, so the
     run's top claims are among the parts' (exact, in one part's memory).
     """

@@ -28,6 +28,7 @@ from adjudicator.contract import (
     EDITS,
     FAILED_CHECKS,
     LINE_NUMBER,
+    MEMBER_ID,
     PAYER_ID,
     PLACE_OF_SERVICE,
     PLAN_ID,
@@ -50,9 +51,8 @@ from adjudicator.engine.checks import (
 )
 from adjudicator.engine.facts import FIRED, BatchFacts
 from adjudicator.engine.summary import (
-    FLAGGED_BILLED,
-    FLAGGED_LINES,
     TALLY_COLUMNS,
+    claim_partials,
     detached,
     lines_and_billed,
     month_of_service,
@@ -82,8 +82,8 @@ class BatchOutput:
     service, payer, decision row) with ``lines`` and ``billed_amount``, the
     key of every summed count (``by_reason``, the report's cube);
     ``edit_tallies``: the same by edit row, of the lines with an edit row;
-    ``flagged_claims``: per claim with a line that is not NO_ACTION, its
-    ``flagged_lines`` and ``flagged_billed_amount``. ``by_check``: rejects per
+    ``flagged_claims``: per claim with a line that is not NO_ACTION, the
+    partial of those lines (``summary.claim_partials``). ``by_check``: rejects per
     failed check. ``fired_lines``: lines an edit fact named.
     """
 
@@ -275,9 +275,7 @@ def adjudicate_batch(
             decided.filter(pl.col(EDIT_ROW).is_not_null()).group_by(EDIT_ROW).agg(lines_and_billed())
         ),
         flagged_claims=detached(
-            flagged.group_by(CLAIM_ID).agg(
-                pl.len().alias(FLAGGED_LINES), pl.col(BILLED_AMOUNT).sum().alias(FLAGGED_BILLED)
-            )
+            decoded(flagged, compiled, (DETERMINATION, REASON)).group_by(CLAIM_ID).agg(claim_partials())
         ),
         by_check=detached(by_check),
         fired_lines=fired_lines,
@@ -342,7 +340,7 @@ def _concerned_verdicts(
 
     Their edit facts are looked up here (``BatchFacts.fired``), on the few
     lines only. Returns (lines an edit fact named, the frame of ``_in_slice``,
-    ``claim_id``, ``billed_amount``, ``_decision_row`` and ``_edit_row``, one
+    ``claim_id``, ``billed_amount``, payer, member, date of service, ``_decision_row`` and ``_edit_row``, one
     row per concerned line in order, in slice or not). An edit row is null
     where the code is in no pair or limit (no edits).
     """
@@ -355,6 +353,9 @@ def _concerned_verdicts(
         INSIDE,
         CLAIM_ID,
         BILLED_AMOUNT,
+        PAYER_ID,
+        MEMBER_ID,
+        SERVICE_DATE,
         rows.decision.cast(pl.Int32).alias(DECISION_ROW),
         pl.when(edit != compiled.no_edit_row).then(edit).alias(EDIT_ROW),
     )
@@ -367,8 +368,8 @@ def compiled_columns() -> list[str]:
 
 
 #: the typed columns a concerned line's verdict and its tallies read: its key (the facts), what
-#: ``CompiledRules.encode`` reads, and the billed amount
-VERDICT_INPUTS = [CLAIM_ID, LINE_NUMBER, BILLED_AMOUNT, *compiled_columns()]
+#: ``CompiledRules.encode`` reads, the billed amount and the member (its claim's partial, when flagged)
+VERDICT_INPUTS = [CLAIM_ID, LINE_NUMBER, BILLED_AMOUNT, MEMBER_ID, *compiled_columns()]
 
 
 def _verdict_rows(n: int, positions: pl.Series, decided: pl.DataFrame) -> pl.DataFrame:

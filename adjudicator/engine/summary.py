@@ -29,6 +29,7 @@ from adjudicator.contract import (
     DETERMINATION,
     EDITS,
     FAILED_CHECKS,
+    MEMBER_ID,
     NO_ACTION,
     PAYER_ID,
     REASON,
@@ -58,6 +59,13 @@ MONTH: Final = "month"
 #: the decision columns a batch's tallies are decoded to (``adjudicator.engine.batch``): the cube's and by_reason's
 TALLY_COLUMNS: Final = (DETERMINATION, REASON, "policy_id", "policy_version")
 FLAGGED_BILLED: Final = "flagged_billed_amount"
+#: a top claim's context over its flagged lines: first and last date of service, distinct determinations and reasons
+FIRST_SERVICE_DATE: Final = "first_service_date"
+LAST_SERVICE_DATE: Final = "last_service_date"
+CLAIM_DETERMINATIONS: Final = "determinations"
+CLAIM_REASONS: Final = "reasons"
+#: the columns of a flagged line that its claim's partial reads
+CLAIM_INPUTS: Final = (CLAIM_ID, BILLED_AMOUNT, PAYER_ID, MEMBER_ID, SERVICE_DATE, DETERMINATION, REASON)
 
 
 def month_of_service() -> pl.Expr:
@@ -70,13 +78,52 @@ def lines_and_billed() -> list[pl.Expr]:
     return [pl.len().alias("lines"), pl.col(BILLED_AMOUNT).sum().alias(BILLED_AMOUNT)]
 
 
+def claim_partials() -> list[pl.Expr]:
+    """A claim's partial over its flagged lines (``CLAIM_INPUTS``), grouped by claim_id: their count and billed
+    sum, the least payer_id and member_id, the first and last date of service, the sorted distinct
+    determinations and reasons (lists). Partials of any split merge with ``merged_claim_partials``."""
+
+    def distinct(column: str) -> pl.Expr:
+        return pl.col(column).cast(pl.String).drop_nulls().unique().sort()
+
+    return [
+        pl.len().alias(FLAGGED_LINES),
+        pl.col(BILLED_AMOUNT).sum().alias(FLAGGED_BILLED),
+        pl.col(PAYER_ID).min(),
+        pl.col(MEMBER_ID).min(),
+        pl.col(SERVICE_DATE).min().alias(FIRST_SERVICE_DATE),
+        pl.col(SERVICE_DATE).max().alias(LAST_SERVICE_DATE),
+        distinct(DETERMINATION).alias(CLAIM_DETERMINATIONS),
+        distinct(REASON).alias(CLAIM_REASONS),
+    ]
+
+
+def merged_claim_partials() -> list[pl.Expr]:
+    """Per-claim partials (``claim_partials``) grouped by claim_id, combined: sums, least, greatest, and the
+    union of the lists (sorted, distinct): the partial of the claim's flagged lines together."""
+
+    def union(column: str) -> pl.Expr:
+        return pl.col(column).list.explode(keep_nulls=False, empty_as_null=False).unique().sort()
+
+    return [
+        pl.col(FLAGGED_LINES).sum(),
+        pl.col(FLAGGED_BILLED).sum(),
+        pl.col(PAYER_ID).min(),
+        pl.col(MEMBER_ID).min(),
+        pl.col(FIRST_SERVICE_DATE).min(),
+        pl.col(LAST_SERVICE_DATE).max(),
+        union(CLAIM_DETERMINATIONS),
+        union(CLAIM_REASONS),
+    ]
+
+
 def summary_parts(results: pl.LazyFrame, rejects: pl.LazyFrame, *, row_offset: int = 0) -> dict[str, pl.LazyFrame]:
     """The partial tables over one slice of the outputs (pure; nothing is read here).
 
     ``cube``: one row per (first day of the month of service, payer, policy
     version, determination) with ``lines`` and ``billed_amount``; ``edits``:
     one row per edit; ``top_claims``: one row per claim with a flagged line
-    (``flagged_lines``, ``flagged_billed_amount``); ``reject_examples``: up to
+    (``claim_partials``); ``reject_examples``: up to
     ``REJECT_EXAMPLES`` rows per failed check, the earliest by ``_row`` (the
     reject's position in file order, counted from ``row_offset``), with the
     canonical columns (as text) and source_file.
@@ -89,9 +136,7 @@ def summary_parts(results: pl.LazyFrame, rejects: pl.LazyFrame, *, row_offset: i
         .explode("edit")
         .group_by("edit")
         .agg(lines_and_billed()),
-        "top_claims": results.filter(pl.col(DETERMINATION) != NO_ACTION)
-        .group_by(CLAIM_ID)
-        .agg(pl.len().alias(FLAGGED_LINES), pl.col(BILLED_AMOUNT).sum().alias(FLAGGED_BILLED)),
+        "top_claims": results.filter(pl.col(DETERMINATION) != NO_ACTION).group_by(CLAIM_ID).agg(claim_partials()),
     }
     out["reject_examples"] = _reject_examples(rejects, row_offset)
     return out
@@ -179,7 +224,7 @@ def merge_summary_parts(parts: Sequence[dict[str, pl.DataFrame]]) -> dict[str, p
         "edits": summed("edits", SUMMED_PIECES["edits"]),
         "top_claims": pl.concat([p["top_claims"] for p in parts], how="vertical_relaxed")
         .group_by(CLAIM_ID)
-        .agg(pl.col(FLAGGED_LINES).sum(), pl.col(FLAGGED_BILLED).sum()),
+        .agg(merged_claim_partials()),
         "reject_examples": pl.concat([p["reject_examples"] for p in parts], how="vertical_relaxed")
         .sort(CHECK, ROW)
         .group_by(CHECK, maintain_order=True)
@@ -188,10 +233,10 @@ def merge_summary_parts(parts: Sequence[dict[str, pl.DataFrame]]) -> dict[str, p
 
 
 def top_claims(partials: pl.DataFrame, n: int) -> pl.DataFrame:
-    """The ``n`` claims with the most flagged dollars among per-claim partials (summed first; ties by claim_id)."""
+    """The ``n`` claims with the most flagged dollars among per-claim partials (merged first; ties by claim_id)."""
     return (
         partials.group_by(CLAIM_ID)
-        .agg(pl.col(FLAGGED_LINES).sum(), pl.col(FLAGGED_BILLED).sum())
+        .agg(merged_claim_partials())
         .sort([FLAGGED_BILLED, CLAIM_ID], descending=[True, False])
         .head(n)
     )
@@ -200,6 +245,25 @@ def top_claims(partials: pl.DataFrame, n: int) -> pl.DataFrame:
 def _amount(value: Decimal | int | None) -> str:
     """A dollar amount as the manifest writes it: a decimal string with two places."""
     return str(Decimal(value or 0).quantize(Decimal("0.01")))
+
+
+def _top_claim(row: dict[str, Any]) -> dict[str, Any]:
+    """A top claim as the manifest writes it: its flagged sums, then its context (dates as ISO text)."""
+
+    def iso(day: Any) -> str | None:
+        return day.isoformat() if day is not None else None
+
+    return {
+        CLAIM_ID: row[CLAIM_ID],
+        FLAGGED_LINES: int(row[FLAGGED_LINES]),
+        FLAGGED_BILLED: _amount(row[FLAGGED_BILLED]),
+        PAYER_ID: row[PAYER_ID],
+        MEMBER_ID: row[MEMBER_ID],
+        FIRST_SERVICE_DATE: iso(row[FIRST_SERVICE_DATE]),
+        LAST_SERVICE_DATE: iso(row[LAST_SERVICE_DATE]),
+        CLAIM_DETERMINATIONS: list(row[CLAIM_DETERMINATIONS]),
+        CLAIM_REASONS: list(row[CLAIM_REASONS]),
+    }
 
 
 def finish_summary(parts: dict[str, pl.DataFrame]) -> dict[str, Any]:
@@ -223,10 +287,7 @@ def finish_summary(parts: dict[str, pl.DataFrame]) -> dict[str, Any]:
         for (check,), rows in examples.group_by(CHECK, maintain_order=True)
     }
     top = top_claims(parts["top_claims"], TOP_CLAIMS)
-    summary["top_claims"] = [
-        {CLAIM_ID: row[CLAIM_ID], FLAGGED_LINES: int(row[FLAGGED_LINES]), FLAGGED_BILLED: _amount(row[FLAGGED_BILLED])}
-        for row in top.iter_rows(named=True)
-    ]
+    summary["top_claims"] = [_top_claim(row) for row in top.iter_rows(named=True)]
     return summary
 
 
@@ -239,7 +300,10 @@ def extended_summary(results: pl.LazyFrame, rejects: pl.LazyFrame) -> dict[str, 
     ``REJECT_EXAMPLES`` rejects per failed check, in file order, canonical
     columns as their original text and source_file); ``top_claims`` (the
     ``TOP_CLAIMS`` claims with the most billed on lines that are not NO_ACTION,
-    ties by claim_id). Amounts are decimal strings, like ``counts.by_reason``.
+    ties by claim_id, with flagged_lines and flagged_billed_amount and, over
+    those lines, the least payer_id and member_id, first_service_date and
+    last_service_date, and the sorted distinct determinations and reasons).
+    Amounts are decimal strings, like ``counts.by_reason``.
     """
     queries = summary_parts(results, rejects)
     collected = dict(zip(queries, pl.collect_all(list(queries.values()), engine="streaming"), strict=True))
@@ -247,14 +311,21 @@ def extended_summary(results: pl.LazyFrame, rejects: pl.LazyFrame) -> dict[str, 
 
 
 __all__ = [
+    "CLAIM_DETERMINATIONS",
+    "CLAIM_INPUTS",
+    "CLAIM_REASONS",
+    "FIRST_SERVICE_DATE",
+    "LAST_SERVICE_DATE",
     "REJECT_EXAMPLES",
     "SUMMED_PIECES",
     "TOP_CLAIMS",
+    "claim_partials",
     "collect_parts",
     "extended_summary",
     "finish_summary",
     "lines_and_billed",
     "merge_summary_parts",
+    "merged_claim_partials",
     "month_of_service",
     "summary_parts",
     "tally_parts",

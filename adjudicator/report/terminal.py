@@ -1,8 +1,18 @@
-"""The terminal's summary of a run: counts by determination and reason, rejects by check, the time it took."""
+"""The terminal's summary of a run: counts by determination and reason, rejects by check, the time it took; and
+the dollar format of every terminal summary (``format_amount``: the diff's uses it too; counts are ``f"{n:,}"``)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
+
+
+def format_amount(value: Decimal | int | str | None) -> str:
+    """A dollar amount as every terminal summary prints it: thousands separators, two decimals (``1,234.50``).
+
+    ``value``: a number or a decimal string as the manifest and the diff's summary write it; None is 0.
+    """
+    return f"{Decimal(value or 0).quantize(Decimal('0.01')):,}"
 
 
 def format_summary(manifest: dict[str, Any]) -> str:
@@ -18,9 +28,11 @@ def format_summary(manifest: dict[str, Any]) -> str:
     ]
     for row in counts["by_reason"]:
         lines.append(
-            f"{row['determination']:<26}{row['reason'] or '-':<30}{row['lines']:>12,}{row['billed_amount']:>18}"
+            f"{row['determination']:<26}{row['reason'] or '-':<30}{row['lines']:>12,}"
+            f"{format_amount(row['billed_amount']):>18}"
         )
-    lines.append(f"{'flagged (not NO_ACTION)':<56}{counts['flagged_lines']:>12,}{counts['flagged_billed_amount']:>18}")
+    flagged = format_amount(counts["flagged_billed_amount"])
+    lines.append(f"{'flagged (not NO_ACTION)':<56}{counts['flagged_lines']:>12,}{flagged:>18}")
     if counts["rejects_by_check"]:
         lines += ["", f"{'reject check':<56}{'lines':>12}"]
         lines += [f"{k:<56}{v:>12,}" for k, v in counts["rejects_by_check"].items()]
@@ -30,4 +42,4 @@ def format_summary(manifest: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["format_summary"]
+__all__ = ["format_amount", "format_summary"]

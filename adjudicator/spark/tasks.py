@@ -31,12 +31,11 @@ from adjudicator.embedded.sinks import ParquetSink, arrow
 from adjudicator.engine.batch import adjudicate_batch
 from adjudicator.engine.facts import BatchFacts, Supersede
 from adjudicator.engine.summary import (
-    FLAGGED_BILLED,
-    FLAGGED_LINES,
     ROW,
     TOP_CLAIMS,
     collect_parts,
     merge_summary_parts,
+    merged_claim_partials,
     top_claims,
 )
 from adjudicator.engine.totals import Totals
@@ -120,8 +119,9 @@ class _TaskTotals:
         self.parts.append(parts)
 
     def claim_sums(self) -> pl.DataFrame:
-        """The task's flagged lines and dollars per claim (one row per claim with a flagged line)."""
-        return pl.concat(self.claims).group_by(CLAIM_ID).agg(pl.col(FLAGGED_LINES).sum(), pl.col(FLAGGED_BILLED).sum())
+        """The task's per-claim partials merged (``summary.claim_partials``: one row per claim with a flagged
+        line)."""
+        return pl.concat(self.claims).group_by(CLAIM_ID).agg(merged_claim_partials())
 
     def row(self) -> bytes:
         return pickle.dumps(
