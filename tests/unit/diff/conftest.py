@@ -1,0 +1,1 @@
+"""Fixtures for the diff's tests: none beyond tests/conftest.py."""

@@ -1,0 +1,1 @@
+"""Fixtures for the reports' tests: none beyond tests/conftest.py."""
