@@ -14,7 +14,7 @@ from typing import Final
 import polars as pl
 
 from adjudicator.diff.compare import SideCounts, _changes, _classified, _counts_per_label, _new, _old, _sides_columns
-from adjudicator.diff.sides import KEYS, _kept, _rejected_only, _rows, _Run, side_counts
+from adjudicator.diff.sides import CONTEXT_FIELDS, KEYS, _kept, _rejected_only, _rows, _Run, side_counts
 from adjudicator.embedded.spill import partition, sink_partitioned
 from adjudicator.options import EngineSettings
 from adjudicator.publish.manifest import REJECTS, RESULTS
@@ -28,9 +28,12 @@ def _zipped(old_results: pl.LazyFrame, new_results: pl.LazyFrame) -> pl.LazyFram
 
     Only equal to ``_joined`` when the runs' keys are unique and equal row by
     row (``_misaligned`` counts the rows where they are not): ``_compare_aligned`` checks.
+    The old run's ``CONTEXT_FIELDS`` are not read: every zipped row has a new
+    side, whose context ``changes.parquet`` takes.
     """
     new = _sides_columns(_kept(new_results), _new).rename(dict(zip(KEYS, _NEW_KEYS, strict=True)))
-    return pl.concat([_sides_columns(_kept(old_results), _old), new], how="horizontal")
+    old = _kept(old_results).drop(*CONTEXT_FIELDS).with_columns(pl.lit(None).alias(c) for c in CONTEXT_FIELDS)
+    return pl.concat([_sides_columns(old, _old), new], how="horizontal")
 
 
 def _misaligned() -> pl.Expr:

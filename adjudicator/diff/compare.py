@@ -155,7 +155,9 @@ def _compare_runs(old: _Run, new: _Run, partitions: int, changes: Path, spill: P
         old_side, new_side = old.side(index), new.side(index)
         part = spill / f"changes-{index}.parquet" if partitions > 1 else changes
         sink = _changes(old_side, new_side).sink_parquet(part, lazy=True)
-        _, old_part, new_part = pl.collect_all([sink, side_counts(old_side), side_counts(new_side)], engine="streaming")
+        _, new_part = pl.collect_all([sink, side_counts(new_side)], engine="streaming")
+        # after the join, not beside it: the join's table is what a partition holds at its peak
+        old_part = side_counts(old_side).collect(engine="streaming")
         parts.append(part)
         old_counts.append(old_part)
         new_counts.append(new_part)
