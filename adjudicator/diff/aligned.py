@@ -13,8 +13,8 @@ from typing import Final
 
 import polars as pl
 
-from adjudicator.diff.compare import _changes, _classified, _counts_per_label, _new, _old, _sides_columns
-from adjudicator.diff.sides import KEYS, _kept, _rejected_only, _rows, _Run, side_counts
+from adjudicator.diff.compare import SideCounts, _changes, _classified, _counts_per_label, _new, _old, _sides_columns
+from adjudicator.diff.sides import CONTEXT_FIELDS, KEYS, _kept, _rejected_only, _rows, _Run, side_counts
 from adjudicator.embedded.spill import partition, sink_partitioned
 from adjudicator.options import EngineSettings
 from adjudicator.publish.manifest import REJECTS, RESULTS
@@ -28,9 +28,12 @@ def _zipped(old_results: pl.LazyFrame, new_results: pl.LazyFrame) -> pl.LazyFram
 
     Only equal to ``_joined`` when the runs' keys are unique and equal row by
     row (``_misaligned`` counts the rows where they are not): ``_compare_aligned`` checks.
+    The old run's ``CONTEXT_FIELDS`` are not read: every zipped row has a new
+    side, whose context ``changes.parquet`` takes.
     """
     new = _sides_columns(_kept(new_results), _new).rename(dict(zip(KEYS, _NEW_KEYS, strict=True)))
-    return pl.concat([_sides_columns(_kept(old_results), _old), new], how="horizontal")
+    old = _kept(old_results).drop(*CONTEXT_FIELDS).with_columns(pl.lit(None).alias(c) for c in CONTEXT_FIELDS)
+    return pl.concat([_sides_columns(old, _old), new], how="horizontal")
 
 
 def _misaligned() -> pl.Expr:
@@ -55,7 +58,7 @@ def _unique_keys(results: pl.LazyFrame, rows: int, hash_: pl.Expr, spill: Path, 
 
 def _compare_aligned(
     old_out: Path, new_out: Path, hash_: pl.Expr, changes: Path, spill: Path, settings: EngineSettings
-) -> pl.DataFrame | None:
+) -> SideCounts | None:
     """The fast path: zip the runs' results line by line, when that is verified to equal the join on keys.
 
     Verified, never assumed from the manifests: the results files hold as many
@@ -64,7 +67,7 @@ def _compare_aligned(
     (``_unique_keys``), so the zip pairs exactly the rows the join on keys
     pairs. The keys a run only rejected (at most ``diff_aligned_max_rejects``
     rejects) are compared as the partitioned path compares them.
-    Returns the new run's counts per label, as ``_compare_runs`` does, or None
+    Returns each run's counts per label, as ``_compare_runs`` does, or None
     (nothing written) when the runs are not aligned.
     """
     old, new = _Run(old_out, settings=settings), _Run(new_out, settings=settings)
@@ -102,6 +105,8 @@ def _compare_aligned(
     _changes(*rejected).sink_parquet(rejects_part, engine="streaming")
     every = pl.scan_parquet([*parts, rejects_part], hive_partitioning=False, glob=False)
     every.sink_parquet(changes, engine="streaming")
-    return _counts_per_label(
-        [side_counts(_kept(new.results)).collect(engine="streaming"), side_counts(rejected[1]).collect()]
+    kept = pl.collect_all([side_counts(_kept(run.results)) for run in (old, new)], engine="streaming")
+    old_counts, new_counts = (
+        _counts_per_label([k, side_counts(r).collect()]) for k, r in zip(kept, rejected, strict=True)
     )
+    return old_counts, new_counts

@@ -24,7 +24,7 @@ from typing import Final
 import polars as pl
 
 from adjudicator.contract import BILLED_AMOUNT, CHANGE_KIND, CHANGED_FIELDS
-from adjudicator.diff.sides import _REJECTED, _RESULT, _STATUS, COMPARED_FIELDS, KEYS, _Run, side_counts
+from adjudicator.diff.sides import _REJECTED, _RESULT, _STATUS, COMPARED_FIELDS, CONTEXT_FIELDS, KEYS, _Run, side_counts
 
 ONLY_IN_OLD: Final = "only_in_old"
 ONLY_IN_NEW: Final = "only_in_new"
@@ -54,14 +54,15 @@ def compare(old: pl.LazyFrame, new: pl.LazyFrame) -> pl.LazyFrame:
     Grain: one row per (claim_id, line_number) of either run. Adds
     ``change_kind`` (null: unchanged), ``changed_fields`` (list, empty unless
     ``changed``), billed_amount (the new run's, else the old run's),
-    ``old_status``/``new_status`` ("result", "rejected"; null: absent) and
+    ``CONTEXT_FIELDS`` (service_date, member_id, payer_id: the new run's side's
+    when it has the key, else the old run's), ``old_status``/``new_status`` ("result", "rejected"; null: absent) and
     ``old_``/``new_`` columns for each compared field.
     """
     return _classified(_joined(old, new), changed_only=False)
 
 
 def _sides_columns(frame: pl.LazyFrame, prefix: Callable[[str], str]) -> pl.LazyFrame:
-    return frame.rename({c: prefix(c) for c in (_STATUS, BILLED_AMOUNT, *COMPARED_FIELDS)})
+    return frame.rename({c: prefix(c) for c in (_STATUS, BILLED_AMOUNT, *CONTEXT_FIELDS, *COMPARED_FIELDS)})
 
 
 def _joined(old: pl.LazyFrame, new: pl.LazyFrame) -> pl.LazyFrame:
@@ -111,6 +112,11 @@ def _classified(joined: pl.LazyFrame, *, changed_only: bool) -> pl.LazyFrame:
         CHANGE_KIND,
         pl.lit(_FIELD_LISTS).gather(pl.col(_MASK)).alias(CHANGED_FIELDS),
         pl.coalesce(pl.col(_new(BILLED_AMOUNT)), pl.col(_old(BILLED_AMOUNT))).alias(BILLED_AMOUNT),
+        # the side's context as a whole (a reject's blank member stays blank rather than taking the old run's)
+        *(
+            pl.when(new_status.is_null()).then(pl.col(_old(c))).otherwise(pl.col(_new(c))).alias(c)
+            for c in CONTEXT_FIELDS
+        ),
         old_status,
         new_status,
         *(pl.col(prefix(f)) for f in COMPARED_FIELDS for prefix in (_old, _new)),
@@ -132,25 +138,32 @@ def _counts_per_label(counts: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(counts).group_by("label").agg(pl.col("lines").cast(pl.Int64).sum(), pl.col(BILLED_AMOUNT).sum())
 
 
-def _compare_runs(old: _Run, new: _Run, partitions: int, changes: Path, spill: Path) -> pl.DataFrame:
+#: each run's lines and billed amount per label (``side_counts``): (old, new)
+SideCounts = tuple[pl.DataFrame, pl.DataFrame]
+
+
+def _compare_runs(old: _Run, new: _Run, partitions: int, changes: Path, spill: Path) -> SideCounts:
     """Compare the runs partition by partition, writing the changed lines to ``changes``.
 
-    Returns the new run's lines and billed amount per label (``side_counts``),
+    Returns each run's lines and billed amount per label (``side_counts``),
     summed over the partitions. A partition's changed lines are sunk to their
     own file in ``spill`` and the files are joined into one at the end.
     """
     parts = []
-    counts = []
+    old_counts, new_counts = [], []
     for index in range(partitions):
-        new_side = new.side(index)
+        old_side, new_side = old.side(index), new.side(index)
         part = spill / f"changes-{index}.parquet" if partitions > 1 else changes
-        sink = _changes(old.side(index), new_side).sink_parquet(part, lazy=True)
-        _, label_counts = pl.collect_all([sink, side_counts(new_side)], engine="streaming")
+        sink = _changes(old_side, new_side).sink_parquet(part, lazy=True)
+        _, new_part = pl.collect_all([sink, side_counts(new_side)], engine="streaming")
+        # after the join, not beside it: the join's table is what a partition holds at its peak
+        old_part = side_counts(old_side).collect(engine="streaming")
         parts.append(part)
-        counts.append(label_counts)
+        old_counts.append(old_part)
+        new_counts.append(new_part)
     if partitions > 1:
         pl.scan_parquet(parts, hive_partitioning=False, glob=False).sink_parquet(changes, engine="streaming")
-    return _counts_per_label(counts)
+    return _counts_per_label(old_counts), _counts_per_label(new_counts)
 
 
 __all__ = [

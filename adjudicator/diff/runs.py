@@ -63,6 +63,29 @@ def _check_runs(old_out: Path, new_out: Path, out: Path, *, overwrite: bool) -> 
     check_out_dir(out, overwrite=overwrite, protected=(old_out, new_out))
 
 
+def _reading(runs: dict[str, _Run], folders: dict[str, tuple[Path, pl.Expr | None]]) -> dict[str, dict[str, int]]:
+    """What each run holds before its keys are compared: ``lines`` (rows of its results and rejects, from the
+    footers), ``outside_other_slice`` (those outside the other run's slice) and ``unkeyed_rejects`` (rejects
+    inside it whose key does not parse); see ``reconciliation``. Counts only: the slice's columns are read
+    when there is a slice, the rejects' keys always."""
+    queries = {}
+    for name, run in runs.items():
+        queries[name, "unkeyed_rejects"] = reject_keys(run.all_rejects).filter(~_has_key()).select(pl.len())
+        if folders[name][1] is not None:
+            queries[name, "inside"] = pl.concat([run.results.select(pl.len()), run.all_rejects.select(pl.len())])
+    got = dict(zip(queries, pl.collect_all(list(queries.values()), engine="streaming"), strict=True))
+    reading = {}
+    for name, (folder, keep) in folders.items():
+        lines = _rows(folder / RESULTS) + _rows(folder / REJECTS)
+        inside = int(got[name, "inside"]["len"].sum()) if keep is not None else lines
+        reading[name] = {
+            "lines": lines,
+            "outside_other_slice": lines - inside,
+            "unkeyed_rejects": int(got[name, "unkeyed_rejects"].item()),
+        }
+    return reading
+
+
 def diff_runs(
     old_out: Path,
     new_out: Path,
@@ -99,20 +122,17 @@ def diff_runs(
     runs = {"old": _Run(old_out, keep_old, settings), "new": _Run(new_out, keep_new, settings)}
     # the aligned path zips whole files: a sliced comparison takes the partitioned one
     aligned = aligned and keep_old is None and keep_new is None
-    unkeyed_q = [
-        reject_keys(run.all_rejects).filter(~_has_key()).select(pl.len().alias(name)) for name, run in runs.items()
-    ]
     diff_id = uuid.uuid4().hex
     with staging(out, diff_id) as tmp, scratch(out, diff_id) as spill:
-        new_counts = _compare_aligned(old_out, new_out, key_hash(), tmp / CHANGES, spill, settings) if aligned else None
-        if new_counts is None:
+        counts = _compare_aligned(old_out, new_out, key_hash(), tmp / CHANGES, spill, settings) if aligned else None
+        if counts is None:
             if partitions > 1:
                 for name, run in runs.items():
                     run.spill_to(spill / name, key_hash(), partitions)
-            new_counts = _compare_runs(runs["old"], runs["new"], partitions, tmp / CHANGES, spill)
+            counts = _compare_runs(runs["old"], runs["new"], partitions, tmp / CHANGES, spill)
         shutil.rmtree(spill, ignore_errors=True)
-        unkeyed = {f.columns[0]: int(f.item()) for f in pl.collect_all(unkeyed_q, engine="streaming")}
-        summary = _summary(new_counts, pl.scan_parquet(tmp / CHANGES, glob=False), unkeyed, old_out, new_out)
+        reading = _reading(runs, {"old": (old_out, keep_old), "new": (new_out, keep_new)})
+        summary = _summary(counts, pl.scan_parquet(tmp / CHANGES, glob=False), reading, old_out, new_out)
         with (tmp / SUMMARY).open("w", encoding="utf-8") as f:
             json.dump(summary, f, indent=2)
             f.write("\n")

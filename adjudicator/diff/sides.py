@@ -19,10 +19,12 @@ import pyarrow.parquet as pq
 from adjudicator.contract import (
     ABSENT_LABEL,
     BILLED_AMOUNT,
+    CANONICAL,
     CLAIM_ID,
     DECISION_COLUMNS,
     DETERMINATION,
     LINE_NUMBER,
+    MEMBER_ID,
     MESSAGE,
     PAYER_ID,
     REJECTED_LABEL,
@@ -47,6 +49,9 @@ _NOT_COMPARED: Final = (
 )
 #: result columns compared between the runs, in output order
 COMPARED_FIELDS: Final = tuple(c for c in DECISION_COLUMNS if c not in _NOT_COMPARED)
+
+#: where and whose a line is: carried beside each key to changes.parquet (the new run's, else the old run's)
+CONTEXT_FIELDS: Final = (SERVICE_DATE, MEMBER_ID, PAYER_ID)
 
 #: what a side is for a key
 _RESULT = "result"
@@ -78,17 +83,18 @@ def _check_run(folder: Path) -> tuple[pl.Schema, pl.Schema]:
     """The run's results and rejects schemas, or an InputError naming what is missing."""
     if not folder.is_dir():
         raise InputError("run folder not found", path=folder)
-    results = _schema(folder / RESULTS, [*KEYS, BILLED_AMOUNT, *COMPARED_FIELDS])
-    rejects = _schema(folder / REJECTS, [*KEYS, BILLED_AMOUNT])
+    results = _schema(folder / RESULTS, [*KEYS, BILLED_AMOUNT, *CONTEXT_FIELDS, *COMPARED_FIELDS])
+    rejects = _schema(folder / REJECTS, [*KEYS, BILLED_AMOUNT, *CONTEXT_FIELDS])
     return results, rejects
 
 
 def reject_keys(rejects: pl.LazyFrame) -> pl.LazyFrame:
-    """Rejects' text key and amount parsed as the validator parses them (null where they do not parse).
+    """Rejects' text key, amount and context parsed as the validator parses them (null where they do not parse).
 
-    Grain: one row per reject. Columns: claim_id, line_number (Int64), billed_amount (Decimal).
+    Grain: one row per reject. Columns: claim_id, line_number (Int64), billed_amount (Decimal), and
+    ``CONTEXT_FIELDS`` (service_date a Date, member_id and payer_id trimmed).
     """
-    parsed = [LINE_NUMBER, BILLED_AMOUNT]
+    parsed = [LINE_NUMBER, BILLED_AMOUNT, *CONTEXT_FIELDS]
     return rejects.select(CLAIM_ID, *(pl.col(c).cast(pl.String).alias(RAW_PREFIX + c) for c in parsed)).select(
         CLAIM_ID, *(parse(c, pl.String()).alias(c) for c in parsed)
     )
@@ -103,18 +109,27 @@ def side(results: pl.LazyFrame, rejects: pl.LazyFrame) -> pl.LazyFrame:
     """One run as one row per key: its results, then the keys it only rejected.
 
     Grain: one row per (claim_id, line_number).
-    Columns: the keys, ``status`` ("result" or "rejected"), billed_amount and
-    ``COMPARED_FIELDS`` (null on a rejected key). A key rejected more than once
-    (a duplicated key) counts once, with the amount of its first copy; a
+    Columns: the keys, ``status`` ("result" or "rejected"), billed_amount,
+    ``CONTEXT_FIELDS`` and ``COMPARED_FIELDS`` (null on a rejected key). A key
+    rejected more than once (a duplicated key) counts once, with the amount and
+    context of its first copy; a
     rejected key that is also a result (which a run never writes) is taken as
-    the result.
+    the result. A context column either frame lacks is null.
     """
-    return _side(_result_rows(results), _keyed_rejects(rejects))
+    return _side(_result_rows(_with_context(results, typed=True)), _keyed_rejects(_with_context(rejects, typed=False)))
+
+
+def _with_context(frame: pl.LazyFrame, *, typed: bool) -> pl.LazyFrame:
+    """``frame`` with the ``CONTEXT_FIELDS`` it lacks added as nulls (canonical types when ``typed``, else text)."""
+    present = frame.collect_schema().names()
+    return frame.with_columns(
+        pl.lit(None, CANONICAL[c][0] if typed else pl.String()).alias(c) for c in CONTEXT_FIELDS if c not in present
+    )
 
 
 def _result_rows(results: pl.LazyFrame) -> pl.LazyFrame:
     """The columns of a run's results the diff reads. Grain: one row per result."""
-    return results.select(*KEYS, BILLED_AMOUNT, *COMPARED_FIELDS)
+    return results.select(*KEYS, BILLED_AMOUNT, *CONTEXT_FIELDS, *COMPARED_FIELDS)
 
 
 def _keyed_rejects(rejects: pl.LazyFrame) -> pl.LazyFrame:
@@ -129,12 +144,14 @@ def _side(results: pl.LazyFrame, keyed_rejects: pl.LazyFrame) -> pl.LazyFrame:
 
 def _kept(results: pl.LazyFrame) -> pl.LazyFrame:
     """A side's rows of the run's results (``_result_rows``). Grain: one row per result."""
-    return results.with_columns(pl.lit(_RESULT).alias(_STATUS)).select(*KEYS, _STATUS, BILLED_AMOUNT, *COMPARED_FIELDS)
+    return results.with_columns(pl.lit(_RESULT).alias(_STATUS)).select(
+        *KEYS, _STATUS, BILLED_AMOUNT, *CONTEXT_FIELDS, *COMPARED_FIELDS
+    )
 
 
 def _rejected_only(results: pl.LazyFrame, keyed_rejects: pl.LazyFrame) -> pl.LazyFrame:
     """A side's rows of the keys the run rejected and has no result for. Grain: one row per such key."""
-    rejected = keyed_rejects.group_by(KEYS).agg(pl.col(BILLED_AMOUNT).sort_by(_ROW).first())
+    rejected = keyed_rejects.group_by(KEYS).agg(pl.col(BILLED_AMOUNT, *CONTEXT_FIELDS).sort_by(_ROW).first())
     # the few rejected keys that are also results, found by streaming the results against the rejected keys
     # (a join whose table holds the rejects, not the results)
     also_results = results.select(KEYS).join(rejected.select(KEYS), on=list(KEYS), how="semi")
@@ -251,6 +268,7 @@ class _Run:
 
 __all__ = [
     "COMPARED_FIELDS",
+    "CONTEXT_FIELDS",
     "KEYS",
     "KeyHash",
     "line_hash",

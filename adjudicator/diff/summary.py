@@ -1,6 +1,7 @@
-"""The diff's summary (``summary.json``): totals, kinds, fields, the determination matrix, and its terminal text.
+"""The diff's summary (``summary.json``): totals, kinds, fields, the determination matrix, verdict changes
+apart from policy-metadata-only ones, net dollars by determination, and its terminal text.
 
-The summary is built from the new run's lines per label (``side_counts``) and
+The summary is built from each run's lines per label (``side_counts``) and
 the changed lines only: an unchanged line has the same label in both runs, so
 the matrix's diagonal is the new run's count less the lines that moved.
 """
@@ -24,12 +25,23 @@ from adjudicator.contract import (
     REASON,
     REJECTED_LABEL,
 )
-from adjudicator.diff.compare import CHANGE_KINDS
+from adjudicator.diff.compare import CHANGE_KINDS, CHANGED, SideCounts
+from adjudicator.diff.explain import read_manifest, reconciliation, rule_tables, skipped
 from adjudicator.diff.sides import COMPARED_FIELDS, _label
 from adjudicator.publish.manifest import MANIFEST
 from adjudicator.report.terminal import format_amount
 
 TOP_REASONS: Final = 10
+
+#: the compared fields that say which policy (and which version of it) judged a line, not what it decided
+POLICY_METADATA_FIELDS: Final = ("policy_id", "policy_version", "policy_effective_date", "policy_end_date")
+#: the compared fields that are the line's verdict
+VERDICT_FIELDS: Final = tuple(f for f in COMPARED_FIELDS if f not in POLICY_METADATA_FIELDS)
+#: a listed line's class: its verdict changed (or it is in one run only, or rejected in one), or only the
+#: policy metadata changed (a result in both runs, every verdict field equal)
+VERDICT_CHANGED: Final = "verdict_changed"
+METADATA_ONLY: Final = "metadata_only"
+CHANGE_CLASSES: Final = (VERDICT_CHANGED, METADATA_ONLY)
 
 
 def _run_id(folder: Path) -> str | None:
@@ -80,14 +92,27 @@ def _label_key(label: str | None) -> tuple[int, str]:
     return len(DETERMINATIONS) + 1, label or ""
 
 
+def _metadata_only() -> pl.Expr:
+    """True on a changed line where only ``POLICY_METADATA_FIELDS`` changed (no verdict field)."""
+    verdict = pl.col(CHANGED_FIELDS).list.eval(pl.element().is_in(VERDICT_FIELDS)).list.any()
+    return (pl.col(CHANGE_KIND) == CHANGED) & ~verdict.fill_null(False)
+
+
+def _lines_and_billed() -> list[pl.Expr]:
+    return [pl.len().alias("lines"), pl.col(BILLED_AMOUNT).sum().alias("billed_amount")]
+
+
 def _queries(changes: pl.LazyFrame) -> list[pl.LazyFrame]:
-    """The summary's counts over the changed lines: matrix cells, top reason changes, kinds, fields."""
+    """The summary's counts over the changed lines: matrix cells, top reason changes (verdict changes only),
+    kinds, fields, change classes, and the metadata-only changes."""
     cells_q = changes.group_by(
         _label("old_", DETERMINATION).alias("old_determination"),
         _label("new_", DETERMINATION).alias("new_determination"),
-    ).agg(pl.len().alias("lines"), pl.col(BILLED_AMOUNT).sum().alias("billed_amount"))
+    ).agg(*_lines_and_billed())
+    metadata_only = _metadata_only()
     reasons_q = (
-        changes.group_by(
+        changes.filter(~metadata_only)
+        .group_by(
             _label("old_", REASON).alias("old_reason"),
             _label("new_", REASON).alias("new_reason"),
         )
@@ -102,23 +127,67 @@ def _queries(changes: pl.LazyFrame) -> list[pl.LazyFrame]:
         .group_by("field")
         .agg(pl.len().alias("lines"))
     )
-    return [cells_q, reasons_q, kinds_q, fields_q]
+    classes_q = changes.group_by(
+        pl.when(metadata_only).then(pl.lit(METADATA_ONLY)).otherwise(pl.lit(VERDICT_CHANGED)).alias("class")
+    ).agg(*_lines_and_billed())
+    # a metadata-only line has one determination and one reason (both runs agree on them)
+    metadata_q = (
+        changes.filter(metadata_only)
+        .group_by(
+            pl.col("new_determination").alias("determination"),
+            pl.col("new_reason").alias("reason"),
+            pl.col(CHANGED_FIELDS).list.join(",").alias("fields"),
+        )
+        .agg(*_lines_and_billed())
+        .sort(["lines", "determination", "reason", "fields"], descending=[True, False, False, False], nulls_last=True)
+        .head(TOP_REASONS)
+    )
+    return [cells_q, reasons_q, kinds_q, fields_q, classes_q, metadata_q]
+
+
+def _net_by_determination(counts: SideCounts) -> list[dict[str, Any]]:
+    """Each label's lines and billed in the old run and the new (the lines each compared), and new minus old."""
+    per_side = [
+        {r["label"]: (int(r["lines"]), r["billed_amount"] or 0) for r in c.iter_rows(named=True)} for c in counts
+    ]
+    old, new = per_side
+    rows = []
+    for label in sorted(old.keys() | new.keys(), key=_label_key):
+        (old_lines, old_billed), (new_lines, new_billed) = old.get(label, (0, 0)), new.get(label, (0, 0))
+        rows.append(
+            {
+                "determination": label,
+                "old_lines": old_lines,
+                "new_lines": new_lines,
+                "net_lines": new_lines - old_lines,
+                "old_billed_amount": _amount(old_billed),
+                "new_billed_amount": _amount(new_billed),
+                "net_billed_amount": _amount(Decimal(new_billed) - Decimal(old_billed)),
+            }
+        )
+    return rows
 
 
 def _summary(
-    new_counts: pl.DataFrame,
+    counts: SideCounts,
     changes: pl.LazyFrame,
-    unkeyed: dict[str, int],
+    reading: dict[str, dict[str, int]],
     old_out: Path,
     new_out: Path,
 ) -> dict[str, Any]:
-    """The summary dict from the new run's counts per label and the written changes (changed lines only)."""
-    cells, reasons, kinds, fields = pl.collect_all(_queries(changes), engine="streaming")
+    """The summary dict from each run's counts per label, the written changes (changed lines only) and what
+    each run read (``reconciliation``'s ``reading``, less the manifest's skipped lines, added here)."""
+    cells, reasons, kinds, fields, classes, metadata = pl.collect_all(_queries(changes), engine="streaming")
     by_kind = dict.fromkeys(CHANGE_KINDS, 0) | dict(zip(kinds[CHANGE_KIND], kinds["lines"], strict=True))
     by_field = dict.fromkeys(COMPARED_FIELDS, 0) | dict(zip(fields["field"], fields["lines"], strict=True))
-    matrix = _matrix(new_counts, cells)
+    by_class = {c: {"lines": 0, "billed_amount": _amount(0)} for c in CHANGE_CLASSES}
+    for r in classes.iter_rows(named=True):
+        by_class[r["class"]] = {"lines": r["lines"], "billed_amount": _amount(r["billed_amount"])}
+    matrix = _matrix(counts[1], cells)
     lines = sum(c["lines"] for c in matrix)
     changed = sum(by_kind.values())
+    manifests = {"old": read_manifest(old_out), "new": read_manifest(new_out)}
+    reading = {name: {**r, "skipped": skipped(manifests[name])} for name, r in reading.items()}
     return {
         "old": {"path": str(old_out), "run_id": _run_id(old_out)},
         "new": {"path": str(new_out), "run_id": _run_id(new_out)},
@@ -129,7 +198,15 @@ def _summary(
         "top_reason_changes": [
             {**r, "billed_amount": _amount(r["billed_amount"])} for r in reasons.iter_rows(named=True)
         ],
-        "unkeyed_rejects": unkeyed,
+        "unkeyed_rejects": {name: r["unkeyed_rejects"] for name, r in reading.items()},
+        "by_change_class": by_class,
+        "metadata_only_changes": [
+            {**r, "fields": r["fields"].split(","), "billed_amount": _amount(r["billed_amount"])}
+            for r in metadata.iter_rows(named=True)
+        ],
+        "net_by_determination": _net_by_determination(counts),
+        "rule_tables": rule_tables(manifests["old"], manifests["new"]),
+        "reconciliation": reconciliation(reading, counts, by_kind),
     }
 
 
@@ -182,4 +259,12 @@ def format_diff_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["TOP_REASONS", "format_diff_summary"]
+__all__ = [
+    "CHANGE_CLASSES",
+    "METADATA_ONLY",
+    "POLICY_METADATA_FIELDS",
+    "TOP_REASONS",
+    "VERDICT_CHANGED",
+    "VERDICT_FIELDS",
+    "format_diff_summary",
+]

@@ -2,7 +2,7 @@
 
 Modules: ``run_report`` (a run's report: headline, determinations, edits, top claims, rejects), ``run_flagged`` (its
 flagged-only views: trend, payers, policies), ``run_audit`` (its audit trail), ``diff_report`` (a diff's report),
-``rewrite`` (``adjudicate report``), ``charts`` (Vega-Lite specs rendered to SVG, colours, the renderer's warm-up),
-``html`` (escaping, tables, cards, sections, the page), ``labels`` (plain-language labels of the codes),
-``terminal`` (the summary ``adjudicate run`` prints).
+``diff_lines`` (its sections drawn from the changed lines), ``rewrite`` (``adjudicate report``), ``charts``
+(Vega-Lite specs rendered to SVG, colours, the renderer's warm-up), ``html`` (escaping, tables, cards, sections, the
+page), ``labels`` (plain-language labels of the codes), ``terminal`` (the summary ``adjudicate run`` prints).
 """
