@@ -270,9 +270,12 @@ def test_run_report_numbers_are_the_manifests(runs: Path) -> None:
     for table_id, keys in keyed.items():
         rows = summary[table_id.replace("-", "_")]
         assert page.tables[table_id] == [_as_text(r, [*keys, *amounts]) for r in rows], table_id
+    # every key of the manifest's rows, the claims' context included (lists as the page holds them: JSON)
     assert page.tables["top-claims"] == [
-        _as_text(r, ["claim_id", "flagged_lines", "flagged_billed_amount"]) for r in summary["top_claims"]
+        {k: json.dumps(v) if isinstance(v, list) else str(v) for k, v in r.items() if v is not None}
+        for r in summary["top_claims"]
     ]
+    assert {"payer_id", "member_id", "determinations", "reasons"} <= set(page.tables["top-claims"][0])
     columns = [*CANONICAL_COLUMNS, SOURCE_FILE]
     assert page.examples == {
         check: [_as_text(r, columns) for r in rows] for check, rows in summary["reject_examples"].items()
