@@ -80,11 +80,13 @@ def lines_and_billed() -> list[pl.Expr]:
 
 def claim_partials() -> list[pl.Expr]:
     """A claim's partial over its flagged lines (``CLAIM_INPUTS``), grouped by claim_id: their count and billed
-    sum, the least payer_id and member_id, the first and last date of service, the sorted distinct
-    determinations and reasons (lists). Partials of any split merge with ``merged_claim_partials``."""
+    sum, the least payer_id and member_id, the first and last date of service, the distinct determinations and
+    reasons (lists, in no order until merged). Partials of any split merge with ``merged_claim_partials``."""
 
     def distinct(column: str) -> pl.Expr:
-        return pl.col(column).cast(pl.String).drop_nulls().unique().sort()
+        # not sorted here: every partial is merged (``merged_claim_partials``) before it is shown, and sorting a
+        # list per claim in every batch cost the run more than the rest of the claims' context (docs/benchmarks.md)
+        return pl.col(column).cast(pl.String).drop_nulls().unique()
 
     return [
         pl.len().alias(FLAGGED_LINES),
