@@ -82,6 +82,9 @@ DECISION_COLUMNS: Final = (
     EDIT_CARCS,
     MESSAGE,
 )
+#: the decision columns a policy version gives a line, and those a plan version gives (null when none is in effect)
+POLICY_COLUMNS: Final = tuple(c for c in DECISION_COLUMNS if c.startswith("policy_"))
+PLAN_COLUMNS: Final = tuple(c for c in DECISION_COLUMNS if c.startswith("plan_"))
 NO_ACTION: Final = "NO_ACTION"
 #: the determinations a valid line gets, in the order the rules, the diff and the report list them
 DETERMINATIONS: Final = ("NOT_MEDICALLY_NECESSARY", "BENEFIT_PLAN_REVIEW", NO_ACTION)

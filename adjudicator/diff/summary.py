@@ -22,6 +22,7 @@ from adjudicator.contract import (
     CHANGED_FIELDS,
     DETERMINATION,
     DETERMINATIONS,
+    POLICY_COLUMNS,
     REASON,
     REJECTED_LABEL,
 )
@@ -34,7 +35,7 @@ from adjudicator.report.terminal import format_amount
 TOP_REASONS: Final = 10
 
 #: the compared fields that say which policy (and which version of it) judged a line, not what it decided
-POLICY_METADATA_FIELDS: Final = ("policy_id", "policy_version", "policy_effective_date", "policy_end_date")
+POLICY_METADATA_FIELDS: Final = tuple(f for f in COMPARED_FIELDS if f in POLICY_COLUMNS)
 #: the compared fields that are the line's verdict
 VERDICT_FIELDS: Final = tuple(f for f in COMPARED_FIELDS if f not in POLICY_METADATA_FIELDS)
 #: a listed line's class: its verdict changed (or it is in one run only, or rejected in one), or only the

@@ -63,7 +63,13 @@ def unmatched_report(raw: pl.LazyFrame, path: Path) -> dict[str, Any]:
         .unique()
         .collect(engine="streaming")
     )
-    unmatched = sorted(set(listed.to_list()) - set(found[CLAIM_ID].to_list()))
+    return claims_list_entry(path, listed, set(found[CLAIM_ID].to_list()))
+
+
+def claims_list_entry(path: Path, listed: pl.Series, matched: set[str]) -> dict[str, Any]:
+    """The manifest's ``claims_list`` entry of the ids ``listed`` in ``path``, ``matched`` those a line carries
+    (every engine finds them its own way, and records them alike)."""
+    unmatched = sorted(set(listed.to_list()) - matched)
     return {
         "path": str(path),
         "ids": listed.len(),

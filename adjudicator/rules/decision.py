@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import polars as pl
 
-from adjudicator.contract import DETERMINATION, MESSAGE, NO_ACTION, PLACE_OF_SERVICE, REASON
+from adjudicator.contract import (
+    DETERMINATION,
+    MESSAGE,
+    NO_ACTION,
+    PLACE_OF_SERVICE,
+    PLAN_COLUMNS,
+    POLICY_COLUMNS,
+    REASON,
+)
 from adjudicator.errors import InternalError
 from adjudicator.rules.schemas import REASONS
 from adjudicator.rules.tables import ANY_PLACE, PLACEHOLDER, RuleSet
 from adjudicator.rules.tiles import _EFF, _END, _FOUND, PLAN_KEYS, POLICY_KEYS
-
-#: the decision columns a policy version gives a line, and those a plan version gives
-POLICY_COLUMNS = (
-    "policy_id",
-    "policy_version",
-    "policy_effective_date",
-    "policy_end_date",
-    "policy_stance",
-    "policy_source",
-)
-PLAN_COLUMNS = ("plan_version_effective_date", "plan_line_of_business")
 
 #: the column each message placeholder (``rules.MESSAGE_PLACEHOLDERS``) reads
 _MESSAGE_FIELDS = {
@@ -160,4 +157,4 @@ def _stance(name: str) -> pl.Expr:
     return pl.col("policy_stance") == name
 
 
-__all__ = ["PLAN_COLUMNS", "POLICY_COLUMNS", "decision_table", "place_classes"]
+__all__ = ["decision_table", "place_classes"]

@@ -32,7 +32,7 @@ from adjudicator.engine.facts import FIRED, Supersede
 from adjudicator.engine.totals import Totals
 from adjudicator.errors import AdjudicatorError, InputError
 from adjudicator.options import DEFAULT_SETTINGS, EngineSettings, RunOptions, Slice
-from adjudicator.readers.claims_list import UNMATCHED_SHOWN, read_claim_ids
+from adjudicator.readers.claims_list import claims_list_entry, read_claim_ids
 from adjudicator.report.charts import warm_up
 from adjudicator.rules.compiled import CompiledRules, compile_rules
 from adjudicator.rules.tables import RuleSet, load_rules
@@ -122,7 +122,7 @@ def adjudicate(
 
 
 def _claims_list(lines: DataFrame, path: Path) -> dict[str, Any]:
-    """The manifest's ``claims_list``, as ``claims_list.unmatched_report`` writes it, from the typed keys."""
+    """The manifest's ``claims_list`` (``claims_list.claims_list_entry``), from the lines' typed keys."""
     spark = lines.sparkSession
     listed = read_claim_ids(path)
     ids = spark.createDataFrame(pl.DataFrame({CLAIM_ID: listed}).to_arrow().cast(pa.schema([(CLAIM_ID, pa.string())])))
@@ -132,14 +132,7 @@ def _claims_list(lines: DataFrame, path: Path) -> dict[str, Any]:
             lines.select(lines[KEY_CLAIM].alias(CLAIM_ID)).distinct(), on=CLAIM_ID, how="left_semi"
         ).collect()
     }
-    unmatched = sorted(set(listed.to_list()) - found)
-    return {
-        "path": str(path),
-        "ids": listed.len(),
-        "matched": listed.len() - len(unmatched),
-        "unmatched": len(unmatched),
-        "unmatched_ids": unmatched[:UNMATCHED_SHOWN],
-    }
+    return claims_list_entry(path, listed, found)
 
 
 def run_options(spark: SparkSession, options: RunOptions, *, rules: RuleSet | None = None) -> dict[str, Any]:
