@@ -8,7 +8,6 @@ the matrix's diagonal is the new run's count less the lines that moved.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
@@ -29,7 +28,6 @@ from adjudicator.contract import (
 from adjudicator.diff.compare import CHANGE_KINDS, CHANGED, SideCounts
 from adjudicator.diff.explain import read_manifest, reconciliation, rule_tables, skipped
 from adjudicator.diff.sides import COMPARED_FIELDS, _label
-from adjudicator.publish.manifest import MANIFEST
 from adjudicator.report.terminal import format_amount
 
 TOP_REASONS: Final = 10
@@ -43,15 +41,6 @@ VERDICT_FIELDS: Final = tuple(f for f in COMPARED_FIELDS if f not in POLICY_META
 VERDICT_CHANGED: Final = "verdict_changed"
 METADATA_ONLY: Final = "metadata_only"
 CHANGE_CLASSES: Final = (VERDICT_CHANGED, METADATA_ONLY)
-
-
-def _run_id(folder: Path) -> str | None:
-    """The run id from the manifest, when there is a readable one (informational only)."""
-    try:
-        value = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("run_id")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) else None
 
 
 def _matrix(new_counts: pl.DataFrame, changed_cells: pl.DataFrame) -> list[dict[str, Any]]:
@@ -169,6 +158,12 @@ def _net_by_determination(counts: SideCounts) -> list[dict[str, Any]]:
     return rows
 
 
+def _run_id(manifest: dict[str, Any]) -> str | None:
+    """The run id a manifest records, when it has one (informational only)."""
+    value = manifest.get("run_id")
+    return value if isinstance(value, str) else None
+
+
 def _summary(
     counts: SideCounts,
     changes: pl.LazyFrame,
@@ -190,8 +185,8 @@ def _summary(
     manifests = {"old": read_manifest(old_out), "new": read_manifest(new_out)}
     reading = {name: {**r, "skipped": skipped(manifests[name])} for name, r in reading.items()}
     return {
-        "old": {"path": str(old_out), "run_id": _run_id(old_out)},
-        "new": {"path": str(new_out), "run_id": _run_id(new_out)},
+        "old": {"path": str(old_out), "run_id": _run_id(manifests["old"])},
+        "new": {"path": str(new_out), "run_id": _run_id(manifests["new"])},
         "totals": {"lines_compared": lines, "changed": changed, "unchanged": lines - changed},
         "by_change_kind": by_kind,
         "changed_fields": by_field,
