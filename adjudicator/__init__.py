@@ -11,6 +11,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+# before anything heavy: it notes when the process imported the package (a run's start-up is measured from there)
+from adjudicator.about import DISTRIBUTION, __version__
+
 #: SPARK_LOCAL_IP as this process found it: pandera sets it to 127.0.0.1 on import whenever pyspark is
 #: installed, which would bind a Spark driver started here to the loopback (``adjudicator.spark.run.session``)
 SPARK_LOCAL_IP_AT_START = os.environ.get("SPARK_LOCAL_IP")
@@ -20,8 +23,16 @@ if TYPE_CHECKING:
     from adjudicator.rules.tables import RuleSet, load_rules
     from adjudicator.run import adjudicate
 
-__all__ = ["EngineSettings", "RuleSet", "RunOptions", "Slice", "adjudicate", "load_rules"]
-__version__ = "0.1.0"
+__all__ = [
+    "DISTRIBUTION",
+    "EngineSettings",
+    "RuleSet",
+    "RunOptions",
+    "Slice",
+    "__version__",
+    "adjudicate",
+    "load_rules",
+]
 
 _HOMES = {
     "RuleSet": "rules.tables",

@@ -11,12 +11,56 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from adjudicator.errors import UsageError
 
 if TYPE_CHECKING:
     import polars as pl
+
+#: a path that names a scheme: ``s3://bucket/key``, and the ``s3:/bucket/key`` that ``pathlib.Path`` folds it into.
+#: Two letters at least, so a Windows drive (``C:/``) is a path.
+_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]+):/")
+
+
+def local_path(value: str | os.PathLike[str], what: str) -> str:
+    """``value`` as a local path: a ``file://`` URI becomes its path; any other scheme (``s3://``, ``abfss://``,
+    ``gs://``, ``https://``) raises ``UsageError`` naming ``what`` and the URI (exit 2), so it never becomes a local
+    folder named after the scheme. The object stores are not read or written here: a mounted store is a path."""
+    text = os.fspath(value)
+    found = _SCHEME.match(text)
+    if found is None:
+        return text
+    scheme = found["scheme"].lower()
+    if scheme == "file":
+        parts = urlsplit(text)
+        if parts.netloc in ("", "localhost") and parts.path:
+            return unquote(parts.path)
+        problem = "a file:// URI names a local path only (file:///absolute/path)"
+    else:
+        problem = (
+            f"{scheme}:// is not supported: the adjudicator reads and writes local paths only; copy the data to a "
+            "local folder, or mount the store (a FUSE mount, a mounted volume) and give its path"
+        )
+    # as typed, even once pathlib.Path has folded '//' into '/'
+    shown = text if "://" in text or isinstance(value, str) else f"{found['scheme']}://{text[found.end() :]}"
+    raise UsageError(f"{what} {shown}: {problem}")
+
+
+def _path(value: str | os.PathLike[str] | None, what: str) -> Path | None:
+    return None if value is None else Path(local_path(value, what))
+
+
+def _inputs(value: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> tuple[str, ...]:
+    """One input or a sequence of them, as the tuple of text paths (and globs) the readers take."""
+    if isinstance(value, str | PurePath) or hasattr(value, "__fspath__"):
+        value = [value]  # type: ignore[list-item]
+    return tuple(local_path(each, "input") for each in value)  # type: ignore[union-attr]
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -39,6 +83,12 @@ class Slice:
     service_to: dt.date | None = None
     payers: tuple[str, ...] = ()
     claims_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        # a single payer, a list, a str or a Path: the API's callers are not the parser
+        payers = (self.payers,) if isinstance(self.payers, str) else tuple(self.payers)
+        object.__setattr__(self, "payers", payers)
+        object.__setattr__(self, "claims_file", _path(self.claims_file, "--claims"))
 
     def predicate(self, claim_ids: pl.Series | None = None) -> pl.Expr | None:
         """True for lines inside the slice, over the typed canonical columns; ``claim_ids``: the ids of the
@@ -154,7 +204,10 @@ DEFAULT_SETTINGS = EngineSettings()
 class RunOptions:
     """What a run is asked to do; recorded in the manifest so a run can be replayed.
 
-    ``settings`` sizes the engine's work and is not recorded: it never changes an output.
+    Every path may be given as ``str`` or ``Path`` (kept as ``Path``; ``inputs`` as a tuple of ``str``), and
+    ``inputs`` as one path or glob as well as a sequence; a ``file://`` URI is its path, any other URI raises
+    ``UsageError`` (``local_path``). ``settings`` sizes the engine's work and is not recorded: it never changes
+    an output.
     """
 
     inputs: tuple[str, ...]
@@ -169,6 +222,13 @@ class RunOptions:
     #: the command line as typed, recorded for the audit trail (not used to replay)
     command_line: tuple[str, ...] = ()
     settings: EngineSettings = DEFAULT_SETTINGS
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "inputs", _inputs(self.inputs))
+        object.__setattr__(self, "out", _path(self.out, "--out"))
+        object.__setattr__(self, "rules_dir", _path(self.rules_dir, "--rules"))
+        object.__setattr__(self, "plans", _path(self.plans, "--plans"))
+        object.__setattr__(self, "command_line", tuple(self.command_line))
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -201,4 +261,4 @@ class RunOptions:
         )
 
 
-__all__ = ["DEFAULT_SETTINGS", "EngineSettings", "RunOptions", "Slice", "recorded_path"]
+__all__ = ["DEFAULT_SETTINGS", "EngineSettings", "RunOptions", "Slice", "local_path", "recorded_path"]

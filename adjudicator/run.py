@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 import polars as pl
 
+from adjudicator import about
 from adjudicator.embedded.driver import run_batches
 from adjudicator.embedded.prepass import find_facts
 from adjudicator.embedded.staging import stage_text_inputs, staged_rows
@@ -353,19 +354,16 @@ class _Embedded:
         """Nothing: the scratch folder and the staging folder are the run's."""
 
 
-def _process_age() -> float | None:
-    """Seconds since this process started (Linux: /proc; None elsewhere)."""
-    try:
-        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
+def _process_age() -> float:
+    """Seconds since this process's own start: the wall time since the package was imported, plus the CPU time
+    the process had used before (the interpreter's own start, which is CPU work). Not the kernel's start time of
+    the process (``/proc/self/stat``): a shell that runs other commands first and then hands its process over
+    (``bash -c "pip install ... && adjudicate ..."`` execs the last command) would count all of its own time."""
+    return time.perf_counter() - about.IMPORTED_AT + about.CPU_BEFORE_IMPORT
 
 
 def _startup(first_batch_at: float | None) -> float | None:
     """Start-up: from the process's start to the first batch of lines read (None when no batch came)."""
-    age = _process_age()
-    if age is None or first_batch_at is None:
+    if first_batch_at is None:
         return None
-    return round(age - (time.perf_counter() - first_batch_at), 3)
+    return round(_process_age() - (time.perf_counter() - first_batch_at), 3)

@@ -8,6 +8,7 @@ import json
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from adjudicator.cli.args import parse_date, parser
@@ -22,7 +23,7 @@ from adjudicator.errors import (
     UsageError,
     first_line,
 )
-from adjudicator.options import EngineSettings, RunOptions, Slice
+from adjudicator.options import EngineSettings, RunOptions, Slice, local_path
 from adjudicator.report.terminal import format_summary
 
 
@@ -36,6 +37,11 @@ def _settings(text: str | None) -> EngineSettings:
         return EngineSettings.from_json(recorded)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"--engine-settings {text!r}: {first_line(exc)}") from None
+
+
+def _local(value: str, what: str) -> Path:
+    """A path argument as a local ``Path``; a URI is refused naming ``what`` (``options.local_path``)."""
+    return Path(local_path(value, what))
 
 
 def _run_on_engine(args: argparse.Namespace, options: RunOptions) -> dict[str, Any]:
@@ -63,7 +69,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.replay is not None:
         if args.inputs:
             raise UsageError("give either INPUT files or --replay MANIFEST, not both")
-        manifest = _run_on_engine(args, replay_options(args.replay, out=args.out, overwrite=args.overwrite))
+        out = None if args.out is None else _local(args.out, "--out")
+        replayed = replay_options(_local(args.replay, "--replay"), out=out, overwrite=args.overwrite)
+        manifest = _run_on_engine(args, replayed)
         if not args.quiet:
             print(format_summary(manifest))
         return EXIT_OK
@@ -102,7 +110,8 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     from adjudicator.diff.runs import diff_runs
     from adjudicator.diff.summary import format_diff_summary
 
-    summary = diff_runs(args.old_out, args.new_out, args.out, overwrite=args.overwrite)
+    old, new = _local(args.old_out, "OLD_OUT"), _local(args.new_out, "NEW_OUT")
+    summary = diff_runs(old, new, _local(args.out, "--out"), overwrite=args.overwrite)
     if not args.quiet:
         print(format_diff_summary(summary))
     if args.fail_on_change and summary["totals"]["changed"]:
@@ -113,7 +122,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from adjudicator.report.rewrite import rewrite_report
 
-    path = rewrite_report(args.folder)
+    path = rewrite_report(_local(args.folder, "OUT"))
     if not args.quiet:
         print(f"wrote {path}")
     return EXIT_OK

@@ -6,9 +6,10 @@ import argparse
 import contextlib
 import datetime as dt
 import re
-from pathlib import Path
 
+from adjudicator.about import DISTRIBUTION, __version__
 from adjudicator.errors import UsageError
+from adjudicator.readers.specs import LAYOUTS
 
 #: where a run can be adjudicated (``--engine``)
 ENGINES = ("embedded", "spark")
@@ -21,6 +22,12 @@ Each valid line gets a determination (NOT_MEDICALLY_NECESSARY,
 BENEFIT_PLAN_REVIEW or NO_ACTION) with its reason, the policy version in effect
 on its date of service, proposed adjustment codes and edits. Lines that break
 the input contract go to rejects with every check they failed.
+"""
+
+#: what the top-level help names, so a scheduler's author finds them without the README
+CHOICES = f"""\
+layouts (--layout): {", ".join(LAYOUTS)}
+engines (--engine): {", ".join(ENGINES)}
 """
 
 EPILOG = """\
@@ -48,10 +55,11 @@ example:
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="adjudicate",
-        description=DESCRIPTION,
+        description=DESCRIPTION + "\n" + CHOICES,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    top.add_argument("--version", action="version", version=f"adjudicate {__version__} ({DISTRIBUTION})")
     top.add_argument("--debug", action="store_true", help="show a traceback on errors")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -69,10 +77,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="INPUT",
         help="claim-line files (CSV or Parquet; globs such as 'claims/*.parquet' are expanded)",
     )
-    run.add_argument("--out", type=Path, default=None, help="output folder (created; required unless --replay)")
+    # path arguments stay text as typed: pathlib.Path would fold 's3://b' into 's3:/b'; the command turns them into
+    # paths and refuses a URI naming it (options.local_path)
+    run.add_argument("--out", default=None, help="output folder (created; required unless --replay)")
     run.add_argument(
         "--replay",
-        type=Path,
         default=None,
         metavar="MANIFEST",
         help="re-run a past run from its manifest.json: same inputs, rules and options; refuses if any "
@@ -80,14 +89,12 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--rules",
-        type=Path,
         default=None,
         metavar="DIR",
         help="folder of rule tables (default: the shipped rules/)",
     )
     run.add_argument(
         "--plans",
-        type=Path,
         default=None,
         metavar="FILE",
         help="benefit-plans CSV replacing the shipped sample (contract section 3 layout)",
@@ -95,7 +102,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--layout",
         default=None,
-        help="input layout (default: detected from the file; see the README for the list)",
+        help=f"input layout, one of {', '.join(LAYOUTS)} (default: detected from the file)",
     )
     run.add_argument("--payer", default=None, metavar="PAYER_ID", help="set payer_id on every line")
     run.add_argument(
@@ -117,7 +124,6 @@ def parser() -> argparse.ArgumentParser:
     )
     sliced.add_argument(
         "--claims",
-        type=Path,
         default=None,
         metavar="FILE",
         help="only these claim ids (a file, one per line; a header, quotes, BOM, CRLF are fine)",
@@ -161,9 +167,9 @@ def parser() -> argparse.ArgumentParser:
         epilog=DIFF_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    diff.add_argument("old_out", type=Path, metavar="OLD_OUT", help="output folder of the earlier run")
-    diff.add_argument("new_out", type=Path, metavar="NEW_OUT", help="output folder of the later run")
-    diff.add_argument("--out", required=True, type=Path, metavar="DIFF_OUT", help="diff output folder (created)")
+    diff.add_argument("old_out", metavar="OLD_OUT", help="output folder of the earlier run")
+    diff.add_argument("new_out", metavar="NEW_OUT", help="output folder of the later run")
+    diff.add_argument("--out", required=True, metavar="DIFF_OUT", help="diff output folder (created)")
     diff.add_argument(
         "--overwrite",
         action="store_true",
@@ -183,7 +189,7 @@ def parser() -> argparse.ArgumentParser:
         "3 internal error.\n\nexample:\n  adjudicate report out/sample",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    report.add_argument("folder", type=Path, metavar="OUT", help="output folder of a run or a diff")
+    report.add_argument("folder", metavar="OUT", help="output folder of a run or a diff")
     report.add_argument("--quiet", action="store_true", help="print nothing")
     report.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
     return top

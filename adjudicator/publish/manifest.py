@@ -44,8 +44,12 @@ MANIFEST_VERSION = 1
 def versions() -> dict[str, str]:
     from importlib import metadata  # here, at the end of a run: at import, it adds to the start-up (docs/benchmarks.md)
 
-    found = {"python": platform.python_version()}
-    for package in ("adjudicator", "polars", "pyarrow", "pandera"):
+    from adjudicator.about import __version__
+
+    # the package's own version, not the index's: the distribution is named claims-adjudicator, and a checkout run
+    # with PYTHONPATH has no distribution at all
+    found = {"python": platform.python_version(), "adjudicator": __version__}
+    for package in ("polars", "pyarrow", "pandera"):
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

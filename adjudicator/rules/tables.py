@@ -1,7 +1,7 @@
 """Rule tables (contract section 3): load, type and check each one, so the engine holds no policy literals.
 
-Every table is a small CSV in ``rules/`` with a ``source`` column citing the
-seed document it comes from (the benefit-plans table has the exact layout of
+Every table is a small CSV in ``rules/`` (package data: ``adjudicator/rules/shipped``)
+with a ``source`` column citing the seed document it comes from (the benefit-plans table has the exact layout of
 the contract instead). Loading checks each against its pandera schema
 (``adjudicator.rules.schemas``) plus the checks a schema cannot say (no overlapping versions per key, end >= start);
 a failure raises ``RulesError`` naming the table, the row (its line in the
@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import polars as pl
@@ -31,8 +32,9 @@ from adjudicator.rules.schemas import (
     schemas,
 )
 
-#: the shipped rule tables, beside the package in a source checkout
-DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+#: the shipped rule tables: package data (``rules/shipped``, a link to the repository's ``rules/`` folder in a
+#: source checkout, so a run from a checkout still records ``rules/...`` in its manifest)
+DEFAULT_RULES_DIR = Path(str(resources.files("adjudicator.rules").joinpath("shipped"))).resolve()
 
 #: what a message template in reasons.csv may name, {like_this}
 MESSAGE_PLACEHOLDERS = ("policy", "version", "source")

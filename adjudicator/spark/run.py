@@ -15,11 +15,14 @@ on a cluster: README, "Running on Spark"; figures: docs/benchmarks.md.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
+import re
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -210,6 +213,7 @@ class _SparkEngine:
             fired = functools.reduce(lambda a, b: a | b, [F.col(c) for c in FIRED.values()])
             found = _Found(lines, facts, facts.keys.count(), facts.keys.where(fired).count())
         except Exception as exc:
+            raise_worker_error(exc)
             _raise_input_error(exc)
             raise
         return prepass_started, found
@@ -239,6 +243,7 @@ class _SparkEngine:
                     leftover.unlink(missing_ok=True)
             claims = _claims_list(found.lines, options.slice.claims_file) if options.slice.claims_file else None
         except Exception as exc:
+            raise_worker_error(exc)
             _raise_input_error(exc)
             raise
         return totals, functools.partial(_amend, self.spark, claims)
@@ -310,9 +315,61 @@ def session(master: str | None = None) -> tuple[SparkSession, bool]:
     builder = SparkSession.builder.appName("adjudicator").config("spark.ui.showConsoleProgress", "false")
     if master is not None:
         builder = builder.master(master)
-    made = builder.getOrCreate()
+    with _environment("PYSPARK_PYTHON", worker_python(master, os.environ)):
+        made = builder.getOrCreate()
     made.sparkContext.setLogLevel("ERROR")
     return made, active is None
+
+
+def worker_python(master: str | None, environ: Mapping[str, str]) -> str | None:
+    """The interpreter Spark's Python workers are to run, when this process chooses it: the one running this (a
+    virtual environment's console script run by its path, as cron and Airflow do, is not the ``python3`` on
+    PATH), for a local or standalone master (``spark://``) and when no ``PYSPARK_PYTHON`` says otherwise.
+    None: Spark's own choice (a YARN or Kubernetes node has its own Python; spark-submit has its settings)."""
+    if environ.get("PYSPARK_PYTHON") or not sys.executable:
+        return None
+    if master is None:
+        # no master given: a local session, unless spark-submit started this process with its own settings
+        return None if "PYSPARK_GATEWAY_PORT" in environ else sys.executable
+    return sys.executable if master.startswith(("local", "spark://")) else None
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str | None) -> Iterator[None]:
+    """``name`` set to ``value`` (None: left alone) while a session starts, as it was afterwards: the
+    SparkContext reads it once, when it starts."""
+    if value is None:
+        yield
+        return
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
+#: what a Python worker prints when it cannot import the package the tasks are pickled from
+_NO_PACKAGE = re.compile(r"ModuleNotFoundError: No module named '(adjudicator)[.']")
+#: what Spark says when the workers' interpreter does not exist on a node
+_NO_PYTHON = re.compile(r'Cannot run program "([^"]+)"')
+
+
+def raise_worker_error(exc: BaseException) -> None:
+    """A Python worker that could not start the tasks, as one line saying how to fix it (exit 2); anything
+    else goes on as it is."""
+    text = str(exc)
+    fix = "install claims-adjudicator on every node, or set PYSPARK_PYTHON to an interpreter that has it"
+    if _NO_PACKAGE.search(text):
+        raise AdjudicatorError(f"Spark's Python workers cannot import the adjudicator package: {fix}") from None
+    missing = _NO_PYTHON.search(text)
+    if missing:
+        raise AdjudicatorError(
+            f"Spark cannot start its Python workers' interpreter {missing.group(1)}: {fix}"
+        ) from None
 
 
 __all__ = [
@@ -327,4 +384,5 @@ __all__ = [
     "run",
     "run_options",
     "session",
+    "worker_python",
 ]
