@@ -1,7 +1,9 @@
 """adjudicator: batch adjudication of work hardening claim lines against date-ranged policies and plans.
 
-The public surface is small: ``adjudicate`` (one run, returns its manifest),
-``RunOptions``, ``load_rules`` and the ``adjudicate`` command line. They are
+The public surface is small: ``adjudicate`` (one run of files into OUT, returns its
+manifest), ``adjudicate_frame`` (one run of a polars frame in memory, returns a
+``FrameRun``: results, rejects and the manifest), ``RunOptions``, ``load_rules``
+(returns a ``RuleSet``) and the ``adjudicate`` command line. They are
 imported on first use, so importing a light module (``adjudicator.embedded.tuning``)
 does not import polars and pandera.
 """
@@ -19,6 +21,7 @@ from adjudicator.about import DISTRIBUTION, __version__
 SPARK_LOCAL_IP_AT_START = os.environ.get("SPARK_LOCAL_IP")
 
 if TYPE_CHECKING:
+    from adjudicator.frame import FrameRun, adjudicate_frame
     from adjudicator.options import EngineSettings, RunOptions, Slice
     from adjudicator.rules.tables import RuleSet, load_rules
     from adjudicator.run import adjudicate
@@ -26,11 +29,13 @@ if TYPE_CHECKING:
 __all__ = [
     "DISTRIBUTION",
     "EngineSettings",
+    "FrameRun",
     "RuleSet",
     "RunOptions",
     "Slice",
     "__version__",
     "adjudicate",
+    "adjudicate_frame",
     "load_rules",
 ]
 
@@ -41,6 +46,8 @@ _HOMES = {
     "Slice": "options",
     "EngineSettings": "options",
     "adjudicate": "run",
+    "adjudicate_frame": "frame",
+    "FrameRun": "frame",
 }
 
 
