@@ -224,7 +224,8 @@ def load_rules(
     as_of: dt.date | None = None,
     validate: bool = True,
 ) -> RuleSet:
-    """Load and check every rule table of ``rules_dir`` (the shipped ``rules/`` by default).
+    """Load and check every rule table of ``rules_dir`` (the shipped ``rules/`` by default); returns the
+    ``RuleSet``, or raises ``RulesError`` naming the table, the line and the problem.
 
     ``plans`` replaces the directory's sample benefit-plans table; ``as_of``
     keeps only the policy rows published on or before that day. ``validate``

@@ -269,7 +269,7 @@ def engine_json(spark: SparkSession) -> dict[str, Any]:
 
 def run(
     spark: SparkSession,
-    inputs: Sequence[str],
+    inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     out: str | os.PathLike[str],
     *,
     rules_dir: Path | None = None,
@@ -280,12 +280,14 @@ def run(
     rules_as_of: dt.date | None = None,
     slice: Slice | None = None,
 ) -> dict[str, Any]:
-    """Adjudicate ``inputs`` on ``spark`` into ``out`` (``results/`` and ``rejects/`` Parquet datasets,
-    ``manifest.json``, ``report.html``); the options are those of ``adjudicate run``. Returns the manifest."""
+    """Adjudicate ``inputs`` (one path or glob, or many) on ``spark`` into ``out`` (``results/`` and ``rejects/``
+    Parquet datasets, ``manifest.json``, ``report.html``); the options are those of ``adjudicate run``. Returns the
+    manifest."""
     require_pyspark()
     options = RunOptions(
-        inputs=tuple(str(i) for i in inputs),
-        out=Path(out),
+        # as given: RunOptions takes one input or many, str or Path, and refuses a URI naming it
+        inputs=inputs,  # type: ignore[arg-type]
+        out=out,  # type: ignore[arg-type]
         rules_dir=rules_dir,
         plans=plans,
         layout=layout,
