@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -58,9 +58,8 @@ def _path(value: str | os.PathLike[str] | None, what: str) -> Path | None:
 
 def _inputs(value: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> tuple[str, ...]:
     """One input or a sequence of them, as the tuple of text paths (and globs) the readers take."""
-    if isinstance(value, str | PurePath) or hasattr(value, "__fspath__"):
-        value = [value]  # type: ignore[list-item]
-    return tuple(local_path(each, "input") for each in value)  # type: ignore[union-attr]
+    items = [value] if isinstance(value, str | os.PathLike) else value
+    return tuple(local_path(each, "input") for each in items)
 
 
 def _date(text: str | None) -> dt.date | None:
