@@ -270,28 +270,26 @@ def run_engine(
                     totals, amend = engine.batches(found, tmp)
                     executed = time.perf_counter()
                     timings = phase_timings(run, prepass_started, planned, executed, _startup(totals.first_batch_at))
-                    future = future_service_lines(tmp, run_date(run.started_at))
-                    gated = _gated(amend, run, gates or Gates(), future)
+                    gated = _gated(amend, run, gates or Gates(), tmp)
                     with run.log.phase("writing the report", total=None):
-                        return publish_run(run, tmp, hashes, totals.summary(), timings, gated)
+                        manifest = publish_run(run, tmp, hashes, totals.summary(), timings, gated)
+                    # once OUT is published: a run that fails after all says only why it failed
+                    for warning in manifest["gates"]["warnings"]:
+                        run.log.warning(warning["code"], warning["message"])
+                    return manifest
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             engine.close()
 
 
-def _gated(amend: Amend, run: Prepared, gates: Gates, future_lines: int) -> Amend:
-    """``amend``, then the manifest's ``gates`` (``publish.gates.record_gates``), each warning to the run's log."""
+def _gated(amend: Amend, run: Prepared, gates: Gates, tmp: Path) -> Amend:
+    """``amend``, then the manifest's ``gates`` (``publish.gates.record_gates``) from its counts."""
+    day = run_date(run.started_at)
+    future = future_service_lines(tmp, day)
 
     def both(manifest: dict[str, Any]) -> None:
         amend(manifest)
-        record_gates(
-            manifest,
-            gates,
-            run_date=run_date(run.started_at),
-            future_lines=future_lines,
-            only_payers=run.options.slice.payers,
-            warn=run.log.warning,
-        )
+        record_gates(manifest, gates, run_date=day, future_lines=future, only_payers=run.options.slice.payers)
 
     return both
 

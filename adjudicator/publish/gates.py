@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,15 +164,11 @@ def record_gates(
     *,
     run_date: dt.date,
     future_lines: int,
-    only_payers: tuple[str, ...],
-    warn: Callable[[str, str], None],
+    only_payers: tuple[str, ...] = (),
 ) -> list[Finding]:
-    """Add the manifest's ``gates`` (``gates_entry``) from its counts; ``warn(code, message)`` each warning."""
+    """Add the manifest's ``gates`` (``gates_entry``) from its counts; returns the findings."""
     found = findings(manifest["counts"], gates, run_date=run_date, future_lines=future_lines, only_payers=only_payers)
     manifest["gates"] = gates_entry(gates, found, future_lines=future_lines)
-    for each in found:
-        if not each.gate:
-            warn(each.code, each.message)
     return found
 
 
