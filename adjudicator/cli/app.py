@@ -112,7 +112,11 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     from adjudicator.diff.summary import format_diff_summary
 
     with oversight.run_log(args, EngineSettings()) as log:
-        summary = diff_runs(args.old_out, args.new_out, args.out, overwrite=args.overwrite, log=log)
+        try:
+            summary = diff_runs(args.old_out, args.new_out, args.out, overwrite=args.overwrite, log=log)
+        except AdjudicatorError as exc:
+            oversight.report_failure(args, log, exc)
+            raise
         log.summary({"totals": summary["totals"]})
     if not args.quiet:
         print(format_diff_summary(summary))

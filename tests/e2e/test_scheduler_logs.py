@@ -132,3 +132,11 @@ def test_diff_json_logs_its_phases_with_progress(tmp_path: Path, capsys: pytest.
     assert comparing["done"] == comparing["total"] > 0
     assert events[-1]["event"] == "summary" and events[-1]["totals"]["changed"] == 0
     assert len({e["run_id"] for e in events}) == 1
+
+
+def test_a_diff_that_fails_logs_an_error_event(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["diff", str(tmp_path / "none"), str(tmp_path / "nor"), "--out", str(tmp_path / "d"), "--log-format", "json"]
+    assert main(args) == EXIT_BAD_INPUT
+    *events, plain = capsys.readouterr().err.splitlines()
+    assert plain.startswith("adjudicate: error: ")
+    assert [json.loads(e)["event"] for e in events] == ["phase_start", "phase_end", "error"]
