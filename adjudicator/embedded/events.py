@@ -166,6 +166,8 @@ class RunLog:
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
         self._rewritten = False
+        #: the length of the terminal's progress line last written
+        self._width = 0
 
     @property
     def json(self) -> bool:
@@ -181,7 +183,7 @@ class RunLog:
         with self._lock:
             if self._rewritten:  # a terminal's progress line is ended before anything else is written
                 self.stream.write("\n")
-                self._rewritten = False
+                self._rewritten, self._width = False, 0
             self.stream.write(text)
             self.stream.flush()
 
@@ -261,7 +263,10 @@ class RunLog:
             if now - meter.started < self.after_s:
                 return
             with self._lock:
-                self.stream.write(f"\r{format_progress(meter, now)} ")
+                line = format_progress(meter, now)
+                # padded to the line it replaces, so that no tail of a longer one is left on the screen
+                self.stream.write(f"\r{line.ljust(self._width)} ")
+                self._width = len(line)
                 self.stream.flush()
                 self._rewritten = True
         else:
@@ -272,7 +277,7 @@ class RunLog:
             if self._rewritten:
                 self.stream.write("\n")
                 self.stream.flush()
-                self._rewritten = False
+                self._rewritten, self._width = False, 0
 
 
 __all__ = [

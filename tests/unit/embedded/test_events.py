@@ -189,3 +189,19 @@ def test_a_run_id_is_safe_characters_only(text: str, ok: bool) -> None:
 def test_an_unknown_log_format_names_the_parameter() -> None:
     with pytest.raises(ValueError, match="'log_format' must be one of"):
         RunLog(log_format="xml")
+
+
+def test_a_terminal_line_rewritten_shorter_leaves_no_tail_of_the_longer_one() -> None:
+    stream, clock = _Stream(tty=True), _Clock()
+    log = RunLog(stream=stream, clock=clock, after_s=0.0)
+    log._stop.set()
+    with log.phase("adjudicating", total=1_000_000) as meter:
+        meter.update(999_999)
+        clock.now += 100.0
+        log.show_progress()
+        first = stream.getvalue()
+        meter.update(1_000_000)
+        clock.now = meter.started + 1.0
+        log.show_progress()
+    second = stream.getvalue()[len(first) :].removesuffix("\n")
+    assert second.startswith("\radjudicating: 100%") and len(second) == len(first)
