@@ -59,7 +59,9 @@ class Meter:
     """One phase's progress: ``done`` of ``total`` units (None: unknown), since ``started``.
 
     Written by the phase (``update``/``advance``, between batches), read by the log's timer thread: a plain
-    attribute, so the phase never waits for the log.
+    attribute, so the phase never waits for the log. Or ``poll``ed by the timer thread (``refresh``) where the
+    work runs elsewhere (Spark's tasks): then the pace, and the ETA, are counted from when the total last
+    changed (a new stage), not from the phase's start.
     """
 
     phase: str
@@ -67,6 +69,19 @@ class Meter:
     unit: str = "lines"
     started: float = field(default_factory=time.monotonic)
     done: int = 0
+    #: (done, total) of work this process does not count itself; None: the phase feeds ``done``
+    poll: Callable[[], tuple[int, int | None]] | None = None
+    #: when the pace is counted from (``started``, or when a polled total last changed)
+    paced_from: float | None = None
+
+    def refresh(self, now: float) -> None:
+        """``done`` and ``total`` from ``poll``, when there is one (called by the timer thread)."""
+        if self.poll is None:
+            return
+        done, total = self.poll()
+        if total != self.total:
+            self.paced_from = now
+        self.done, self.total = done, total
 
     def update(self, done: int) -> None:
         """``done`` units so far."""
@@ -87,7 +102,7 @@ class Meter:
         share = self.fraction()
         if share is None or share <= 0:
             return None
-        elapsed = now - self.started
+        elapsed = now - (self.paced_from if self.paced_from is not None else self.started)
         return max(elapsed * (1 - share) / share, 0.0)
 
     def fields(self, now: float) -> dict[str, Any]:
@@ -257,6 +272,7 @@ class RunLog:
         if not self.meters:
             return
         meter, now = self.meters[-1], self.clock()
+        meter.refresh(now)
         if self.json:
             self.emit("progress", phase=meter.phase, **meter.fields(now))
         elif self.tty:

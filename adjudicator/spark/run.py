@@ -189,7 +189,8 @@ class _SparkEngine:
         return cls(spark, run, raw_schema)
 
     def prepass(self, scratch: Path | None) -> tuple[float, _Found]:
-        with self.run.log.phase("prepass", total=None):
+        with self.run.log.phase("prepass", total=None, unit="tasks") as meter:
+            meter.poll = functools.partial(running_tasks, self.spark)
             return self._prepass()
 
     def _prepass(self) -> tuple[float, _Found]:
@@ -229,7 +230,8 @@ class _SparkEngine:
         return prepass_started, found
 
     def batches(self, found: _Found, tmp: Path) -> tuple[Totals, Amend]:
-        with self.run.log.phase("adjudicating", total=None):
+        with self.run.log.phase("adjudicating", total=None, unit="tasks") as meter:
+            meter.poll = functools.partial(running_tasks, self.spark)
             return self._batches(found, tmp)
 
     def _batches(self, found: _Found, tmp: Path) -> tuple[Totals, Amend]:
@@ -265,6 +267,13 @@ class _SparkEngine:
         # only what this run cached: a notebook's own cached tables stay
         for frame in self.persisted:
             frame.unpersist()
+
+
+def running_tasks(spark: SparkSession) -> tuple[int, int | None]:
+    """Tasks done, and in all, of the stages running now (Spark's status tracker): a phase's progress lines."""
+    tracker = spark.sparkContext.statusTracker()
+    stages = [info for info in map(tracker.getStageInfo, tracker.getActiveStageIds()) if info is not None]
+    return sum(s.numCompletedTasks for s in stages), sum(s.numTasks for s in stages) or None
 
 
 def _amend(spark: SparkSession, claims: dict[str, Any] | None, manifest: dict[str, Any]) -> None:
@@ -344,5 +353,6 @@ __all__ = [
     "require_pyspark",
     "run",
     "run_options",
+    "running_tasks",
     "session",
 ]

@@ -122,14 +122,20 @@ def test_a_replay_applies_the_gates_of_its_own_command_line(tmp_path: Path) -> N
 
 
 @pytest.mark.spark
-def test_the_spark_engine_applies_the_same_gates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_spark_engine_applies_the_same_gates_and_logs_its_phases(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     if shutil.which("java") is None:
         pytest.skip("the Spark engine needs Java (17) on PATH")
     pytest.importorskip("pyspark")
     out = tmp_path / "out"
     args = ["run", str(SAMPLE), "--out", str(out), "--engine", "spark", "--spark-master", "local[1]", "--quiet"]
-    assert main([*args, "--max-reject-rate", "0.01", "--log-format", "json"]) == EXIT_GATE
+    often = ["--engine-settings", json.dumps({"progress_every_s": 0.02})]
+    assert main([*args, "--max-reject-rate", "0.01", "--log-format", "json", *often]) == EXIT_GATE
     events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    # Spark's phases count the tasks of the stages running (its status tracker)
+    tasks = [e for e in events if e["event"] == "progress" and e.get("unit") == "tasks"]
+    assert tasks and all(0 <= e["done"] <= e["total"] for e in tasks if e.get("total"))
     assert [(e["event"], e["phase"]) for e in events if e["event"].startswith("phase_")] == [
         (kind, phase)
         for phase in ("prepass", "adjudicating", "writing the report")

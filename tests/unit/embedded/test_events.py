@@ -205,3 +205,17 @@ def test_a_terminal_line_rewritten_shorter_leaves_no_tail_of_the_longer_one() ->
         log.show_progress()
     second = stream.getvalue()[len(first) :].removesuffix("\n")
     assert second.startswith("\radjudicating: 100%") and len(second) == len(first)
+
+
+def test_a_polled_meter_counts_its_pace_from_when_its_total_last_changed() -> None:
+    """Work counted elsewhere (Spark's tasks, stage after stage): the ETA is the running stage's."""
+    polled = iter([(0, 10), (5, 10), (0, None), (1, 4)])
+    meter = Meter("adjudicating", unit="tasks", started=0.0, poll=lambda: next(polled))
+    meter.refresh(100.0)  # a stage of 10 tasks starts at 100 s
+    meter.refresh(110.0)
+    assert (meter.fields(110.0)["percent"], meter.eta_s(110.0)) == (50.0, 10.0)
+    meter.refresh(120.0)  # between stages
+    assert meter.fields(120.0)["percent"] is None and meter.eta_s(120.0) is None
+    meter.refresh(130.0)  # a stage of 4 tasks
+    assert meter.eta_s(133.0) == 9.0
+    assert meter.fields(133.0)["elapsed_s"] == 133.0  # the phase's own time
