@@ -231,7 +231,7 @@ class RunLog:
 
     def warning(self, code: str, message: str, **fields: Any) -> None:
         """A warning: ``adjudicate: warning: <message>`` in text (always, even with ``--quiet``), a
-        ``warning`` event in JSON; kept in ``warnings`` for the manifest."""
+        ``warning`` event in JSON; kept in ``warnings``."""
         self.warnings.append({"code": code, "message": message, **fields})
         if self.json:
             self.emit("warning", code=code, message=message, **fields)
