@@ -17,6 +17,8 @@ EXIT_CHANGED = 1
 EXIT_BAD_INPUT = 2
 #: a bug or an environment fault (disk full, ...): please report it
 EXIT_INTERNAL = 3
+#: a data-quality gate failed (``--max-reject-rate``, ``--min-results``): OUT is published for inspection
+EXIT_GATE = 4
 #: after Ctrl-C (SIGINT) and after SIGTERM: 128 + the signal number, as a shell reports it
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
@@ -101,6 +103,7 @@ def first_line(exc: BaseException) -> str:
 __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_CHANGED",
+    "EXIT_GATE",
     "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
     "EXIT_OK",

@@ -158,6 +158,8 @@ class EngineSettings:
     diff_hashes_per_partition: int = 5_000_000
     #: a run shows its progress once it has taken this long (seconds), when stderr is a terminal
     progress_after_s: float = 3.0
+    #: off a terminal (cron, a scheduler's log), a progress line this often while a phase runs (seconds, > 0)
+    progress_every_s: float = 5.0
     #: fact keys up to which the Spark engine broadcasts them to its tasks
     spark_broadcast_fact_keys: int = 250_000
     #: rows per Spark read item
@@ -180,6 +182,8 @@ class EngineSettings:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"EngineSettings.{name} must be at least 1, got {getattr(self, name)!r}")
+        if self.progress_every_s <= 0:
+            raise ValueError(f"EngineSettings.progress_every_s must be above 0, got {self.progress_every_s!r}")
         if self.spill_files_open < 2:
             raise ValueError(f"EngineSettings.spill_files_open must be at least 2, got {self.spill_files_open!r}")
 

@@ -11,7 +11,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -19,6 +19,7 @@ import polars as pl
 
 from adjudicator import about
 from adjudicator.embedded.driver import run_batches
+from adjudicator.embedded.events import RunLog
 from adjudicator.embedded.prepass import find_facts
 from adjudicator.embedded.staging import stage_text_inputs, staged_rows
 from adjudicator.embedded.tuning import tune_reader
@@ -28,6 +29,7 @@ from adjudicator.errors import InputError, InternalError
 from adjudicator.options import RunOptions, recorded_path
 from adjudicator.publish import folders
 from adjudicator.publish.disk import raise_if_disk_full
+from adjudicator.publish.gates import Gates, future_service_lines, record_gates, run_date
 from adjudicator.publish.guards import check_out
 from adjudicator.publish.hashing import checksums_in_background
 from adjudicator.publish.manifest import REJECTS, RESULTS, build_manifest, new_run_id, write_manifest
@@ -101,6 +103,8 @@ class Prepared:
     keep: pl.Expr | None
     #: the pandera validation of the rule tables, running beside the run (None: the caller gave the rules)
     rules_check: RulesCheck | None = None
+    #: where the run's phases, progress and warnings go (``adjudicator.embedded.events``)
+    log: RunLog = field(default_factory=lambda: RunLog(progress=False))
 
     @contextlib.contextmanager
     def checking(self) -> Iterator[None]:
@@ -116,11 +120,12 @@ class Prepared:
             self.rules_check.close()
 
 
-def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
+def prepare(options: RunOptions, rules: RuleSet | None = None, *, log: RunLog | None = None) -> Prepared:
     """A run's set-up (``Prepared``); raises ``AdjudicatorError`` before anything is read or written.
 
     Without ``rules``, the rule tables are loaded here with every check but their pandera schemas, which a
     helper process runs meanwhile (``adjudicator.rules.check``); run the rest inside ``Prepared.checking``.
+    ``log``: the run's log; its run id is the run's.
     """
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
@@ -146,9 +151,10 @@ def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
             layout=layout,
             supersede=supersede,
             watch=watch_inputs(paths, options),
-            run_id=new_run_id(),
+            run_id=log.run_id if log is not None else new_run_id(),
             keep=claims_list.slice_predicate(options.slice),
             rules_check=check,
+            **({"log": log} if log is not None else {}),
         )
 
 
@@ -236,16 +242,23 @@ class Engine(Protocol[FoundT]):
 
 
 def run_engine(
-    options: RunOptions, rules: RuleSet | None, engine_for: Callable[[Prepared], Engine[FoundT]]
+    options: RunOptions,
+    rules: RuleSet | None,
+    engine_for: Callable[[Prepared], Engine[FoundT]],
+    *,
+    log: RunLog | None = None,
+    gates: Gates | None = None,
 ) -> dict[str, Any]:
     """One run on an engine; returns the manifest it published in ``options.out``.
 
     ``prepare``, then, inside ``Prepared.checking``: the engine made for the run (``engine_for``: its own
     checks raise there, before anything is read), the inputs hashed on a thread, the facts found (in a
     scratch folder when the engine spills), every line adjudicated into a staging folder, and ``publish_run``
-    with the phases' timings.
+    with the phases' timings and the data-quality ``gates`` (``record_gates``: a breach is recorded in the
+    manifest and OUT still published; the caller decides the exit). ``log``: the run's phases, progress and
+    warnings.
     """
-    run = prepare(options, rules)
+    run = prepare(options, rules, log=log)
     with run.checking():
         engine = engine_for(run)
         pool, hashes = checksums_in_background(run.paths)
@@ -258,10 +271,28 @@ def run_engine(
                     totals, amend = engine.batches(found, tmp)
                     executed = time.perf_counter()
                     timings = phase_timings(run, prepass_started, planned, executed, _startup(totals.first_batch_at))
-                    return publish_run(run, tmp, hashes, totals.summary(), timings, amend)
+                    gated = _gated(amend, run, gates or Gates(), tmp)
+                    with run.log.phase("writing the report", total=None):
+                        manifest = publish_run(run, tmp, hashes, totals.summary(), timings, gated)
+                    # once OUT is published: a run that fails after all says only why it failed
+                    for warning in manifest["gates"]["warnings"]:
+                        run.log.warning(warning["code"], warning["message"])
+                    return manifest
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             engine.close()
+
+
+def _gated(amend: Amend, run: Prepared, gates: Gates, tmp: Path) -> Amend:
+    """``amend``, then the manifest's ``gates`` (``publish.gates.record_gates``) from its counts."""
+    day = run_date(run.started_at)
+    future = future_service_lines(tmp, day)
+
+    def both(manifest: dict[str, Any]) -> None:
+        amend(manifest)
+        record_gates(manifest, gates, run_date=day, future_lines=future, only_payers=run.options.slice.payers)
+
+    return both
 
 
 @contextlib.contextmanager
@@ -275,16 +306,27 @@ def _no_scratch(out: Path) -> Iterator[None]:
         raise
 
 
-def adjudicate(options: RunOptions, *, rules: RuleSet | None = None, progress: bool = False) -> dict[str, Any]:
+def adjudicate(
+    options: RunOptions,
+    *,
+    rules: RuleSet | None = None,
+    progress: bool = False,
+    log: RunLog | None = None,
+    gates: Gates | None = None,
+) -> dict[str, Any]:
     """Run the adjudicator; returns the manifest it published in ``options.out``.
 
     Compiles the rules, finds the batch-wide facts in a prepass, then reads
     the input once in batches through the batch function into the two outputs
     (``adjudicator.embedded.driver``). Raises ``AdjudicatorError`` (one-line message)
     for bad input, rules or options; OUT is then left exactly as it was.
-    ``progress``: a progress line on stderr when it is a terminal.
+    ``progress``: progress lines on stderr (without ``log``). ``log``: the run's log
+    (``adjudicator.embedded.events.RunLog``: text or JSON, its run id). ``gates``:
+    data-quality thresholds; a breach is recorded in the manifest's ``gates``
+    (``failed``) and OUT is published all the same.
     """
-    return run_engine(options, rules, lambda run: _Embedded(run, progress))
+    with contextlib.nullcontext(log) if log is not None else RunLog(progress=progress) as each:
+        return run_engine(options, rules, lambda run: _Embedded(run, progress), log=each, gates=gates)
 
 
 @dataclass(frozen=True)
@@ -311,17 +353,20 @@ class _Embedded:
         if scratch is None:
             raise InternalError("the embedded engine spills: it needs a scratch folder")
         try:
-            raw = stage_text_inputs(run.raw, paths, scratch)
-            lines = staged_rows(raw, paths)
+            with run.log.phase("staging", total=None):
+                raw = stage_text_inputs(run.raw, paths, scratch)
+                lines = staged_rows(raw, paths)
             prepass_started = time.perf_counter()
-            facts = find_facts(
-                raw,
-                run.compiled,
-                supersede=run.supersede,
-                spill_dir=scratch,
-                expected_rows=lines,
-                settings=run.options.settings,
-            )
+            with run.log.phase("prepass", total=None) as meter:
+                facts = find_facts(
+                    raw,
+                    run.compiled,
+                    supersede=run.supersede,
+                    spill_dir=scratch,
+                    expected_rows=lines,
+                    settings=run.options.settings,
+                    meter=meter,
+                )
         except pl.exceptions.PolarsError as exc:
             raise InputError(polars_message(exc, paths)) from exc
         return prepass_started, _Staged(raw, lines, facts, scratch)
@@ -329,23 +374,24 @@ class _Embedded:
     def batches(self, found: _Staged, tmp: Path) -> tuple[Totals, Amend]:
         run, options = self.run, self.run.options
         try:
-            totals = run_batches(
-                found.raw,
-                found.facts,
-                run.compiled,
-                run.run_id,
-                tmp / RESULTS,
-                tmp / REJECTS,
-                keep=run.keep,
-                settings=options.settings,
-                expected_lines=found.lines,
-                progress=self.progress,
-                scratch=found.scratch,
-                # the report's renderer warms up once the input is read: started with the run, it delayed the
-                # first batch and added to the peak memory (docs/benchmarks.md)
-                after_read=warm_up,
-                between_batches=run.rules_check.failed if run.rules_check is not None else None,
-            )
+            with run.log.phase("adjudicating", total=found.lines) as meter:
+                totals = run_batches(
+                    found.raw,
+                    found.facts,
+                    run.compiled,
+                    run.run_id,
+                    tmp / RESULTS,
+                    tmp / REJECTS,
+                    keep=run.keep,
+                    settings=options.settings,
+                    expected_lines=found.lines,
+                    progress=meter,
+                    scratch=found.scratch,
+                    # the report's renderer warms up once the input is read: started with the run, it delayed the
+                    # first batch and added to the peak memory (docs/benchmarks.md)
+                    after_read=warm_up,
+                    between_batches=run.rules_check.failed if run.rules_check is not None else None,
+                )
         except pl.exceptions.PolarsError as exc:
             raise InputError(polars_message(exc, run.paths)) from exc
         return totals, lambda manifest: report_claims_list(manifest, found.raw, options)

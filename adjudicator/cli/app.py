@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from adjudicator.cli import oversight
 from adjudicator.cli.args import parse_date, parser
 from adjudicator.cli.signals import Terminated, interrupted, interrupted_by_signal, received, stop_signals
+from adjudicator.embedded.events import RunLog
 from adjudicator.embedded.tuning import tune_reader
 from adjudicator.errors import (
     EXIT_CHANGED,
@@ -24,7 +26,7 @@ from adjudicator.errors import (
     first_line,
 )
 from adjudicator.options import EngineSettings, RunOptions, Slice, local_path
-from adjudicator.report.terminal import format_summary
+from adjudicator.publish.gates import Gates
 
 
 def _settings(text: str | None) -> EngineSettings:
@@ -44,20 +46,33 @@ def _local(value: str, what: str) -> Path:
     return Path(local_path(value, what))
 
 
-def _run_on_engine(args: argparse.Namespace, options: RunOptions) -> dict[str, Any]:
+def _run_on_engine(args: argparse.Namespace, options: RunOptions) -> int:
+    """One run on the engine asked for, its log and gates (``oversight``); the exit code."""
+    settings = _settings(args.engine_settings)
+    gates = oversight.gates(args)
+    with oversight.run_log(args, settings) as log:
+        log.emit("run_start", command="run", engine=args.engine, out=str(options.out))
+        try:
+            manifest = _on_engine(args, dataclasses.replace(options, settings=settings), log, gates)
+        except AdjudicatorError as exc:
+            oversight.report_failure(args, log, exc)
+            raise
+        return oversight.finish_run(args, manifest, log)
+
+
+def _on_engine(args: argparse.Namespace, options: RunOptions, log: RunLog, gates: Gates) -> dict[str, Any]:
     """One run on the engine asked for; Spark (and pyspark's import) only when ``--engine spark``."""
-    options = dataclasses.replace(options, settings=_settings(args.engine_settings))
     if args.engine != "spark":
         if args.spark_master is not None:
             raise UsageError("--spark-master needs --engine spark")
         from adjudicator.run import adjudicate
 
-        return adjudicate(options, progress=not args.quiet)
+        return adjudicate(options, progress=not args.quiet, log=log, gates=gates)
     from adjudicator.spark import run as spark
 
     session, made = spark.session(args.spark_master)
     try:
-        return spark.run_options(session, options)
+        return spark.run_options(session, options, log=log, gates=gates)
     finally:
         if made:
             session.stop()
@@ -70,11 +85,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.inputs:
             raise UsageError("give either INPUT files or --replay MANIFEST, not both")
         out = None if args.out is None else _local(args.out, "--out")
-        replayed = replay_options(_local(args.replay, "--replay"), out=out, overwrite=args.overwrite)
-        manifest = _run_on_engine(args, replayed)
-        if not args.quiet:
-            print(format_summary(manifest))
-        return EXIT_OK
+        return _run_on_engine(args, replay_options(_local(args.replay, "--replay"), out=out, overwrite=args.overwrite))
     if not args.inputs or args.out is None:
         raise UsageError("adjudicate run needs INPUT files and --out OUT (or --replay MANIFEST)")
     service_from = parse_date("--service-from", args.service_from)
@@ -100,10 +111,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         ),
         command_line=tuple(sys.argv),
     )
-    manifest = _run_on_engine(args, options)
-    if not args.quiet:
-        print(format_summary(manifest))
-    return EXIT_OK
+    return _run_on_engine(args, options)
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
@@ -111,7 +119,13 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     from adjudicator.diff.summary import format_diff_summary
 
     old, new = _local(args.old_out, "OLD_OUT"), _local(args.new_out, "NEW_OUT")
-    summary = diff_runs(old, new, _local(args.out, "--out"), overwrite=args.overwrite)
+    with oversight.run_log(args, EngineSettings()) as log:
+        try:
+            summary = diff_runs(old, new, _local(args.out, "--out"), overwrite=args.overwrite, log=log)
+        except AdjudicatorError as exc:
+            oversight.report_failure(args, log, exc)
+            raise
+        log.summary({"totals": summary["totals"]})
     if not args.quiet:
         print(format_diff_summary(summary))
     if args.fail_on_change and summary["totals"]["changed"]:

@@ -8,6 +8,7 @@ import datetime as dt
 import re
 
 from adjudicator.about import DISTRIBUTION, __version__
+from adjudicator.cli.oversight import add_log_format, add_run_options
 from adjudicator.errors import UsageError
 from adjudicator.readers.specs import LAYOUTS
 
@@ -33,8 +34,10 @@ engines (--engine): {", ".join(ENGINES)}
 EPILOG = """\
 exit codes: 0 the run completed (rejects included); 2 bad input, rules or
 options (one line on stderr names the file and the problem; OUT untouched);
-3 internal error or a full disk (--debug shows the traceback); 130 interrupted
-(Ctrl-C), 143 terminated (SIGTERM): temporary files removed, OUT untouched.
+3 internal error or a full disk (--debug shows the traceback); 4 a data-quality
+gate failed (--max-reject-rate, --min-results): OUT published for inspection,
+its manifest's "gates" names the gate; 130 interrupted (Ctrl-C), 143 terminated
+(SIGTERM): temporary files removed, OUT untouched.
 
 example:
   adjudicate run sample_claims/claims.csv --out out/sample
@@ -154,6 +157,7 @@ def parser() -> argparse.ArgumentParser:
         "EngineSettings); they change memory and speed, never a result",
     )
     run.add_argument("--quiet", action="store_true", help="print no summary")
+    add_run_options(run)
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
 
     diff = commands.add_parser(
@@ -177,6 +181,7 @@ def parser() -> argparse.ArgumentParser:
     )
     diff.add_argument("--fail-on-change", action="store_true", help="exit 1 when any line changed (for pipelines)")
     diff.add_argument("--quiet", action="store_true", help="print no summary")
+    add_log_format(diff)
     diff.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
 
     report = commands.add_parser(

@@ -15,6 +15,7 @@ import polars as pl
 
 from adjudicator.diff.compare import SideCounts, _changes, _classified, _counts_per_label, _new, _old, _sides_columns
 from adjudicator.diff.sides import CONTEXT_FIELDS, KEYS, _kept, _rejected_only, _rows, _Run, side_counts
+from adjudicator.embedded.events import Meter
 from adjudicator.embedded.spill import partition, sink_partitioned
 from adjudicator.options import EngineSettings
 from adjudicator.publish.manifest import REJECTS, RESULTS
@@ -57,7 +58,14 @@ def _unique_keys(results: pl.LazyFrame, rows: int, hash_: pl.Expr, spill: Path, 
 
 
 def _compare_aligned(
-    old_out: Path, new_out: Path, hash_: pl.Expr, changes: Path, spill: Path, settings: EngineSettings
+    old_out: Path,
+    new_out: Path,
+    hash_: pl.Expr,
+    changes: Path,
+    spill: Path,
+    settings: EngineSettings,
+    *,
+    meter: Meter | None = None,
 ) -> SideCounts | None:
     """The fast path: zip the runs' results line by line, when that is verified to equal the join on keys.
 
@@ -68,7 +76,8 @@ def _compare_aligned(
     pairs. The keys a run only rejected (at most ``diff_aligned_max_rejects``
     rejects) are compared as the partitioned path compares them.
     Returns each run's counts per label, as ``_compare_runs`` does, or None
-    (nothing written) when the runs are not aligned.
+    (nothing written) when the runs are not aligned. ``meter``: the run log's meter of the comparison, in
+    slices (the keys checked, then the slices compared).
     """
     old, new = _Run(old_out, settings=settings), _Run(new_out, settings=settings)
     zip_rows = settings.diff_zip_rows
@@ -85,14 +94,25 @@ def _compare_aligned(
     def zipped(offset: int) -> pl.LazyFrame:
         return _zipped(old.results.slice(offset, zip_rows), new.results.slice(offset, zip_rows))
 
+    if meter is not None:
+        meter.total, meter.unit = 2 * len(slices), "slices"
+
+    def misaligned(offset: int) -> bool:
+        found = bool(zipped(offset).select(_misaligned().any()).collect(engine="streaming").item())
+        if meter is not None:
+            meter.advance()
+        return found
+
     # the keys alone first (docs/benchmarks.md): most runs that are not aligned stop here
-    if any(zipped(offset).select(_misaligned().any()).collect(engine="streaming").item() for offset in slices):
+    if any(misaligned(offset) for offset in slices):
         return None
     if not _unique_keys(old.results, rows, hash_, spill / "hashes", settings):
         return None
     parts = [spill / f"changes-{i}.parquet" for i in range(len(slices))]
     for offset, part in zip(slices, parts, strict=True):
         _classified(zipped(offset), changed_only=True).sink_parquet(part, engine="streaming")
+        if meter is not None:
+            meter.advance()
     # each run's side less its results (the zip compared those), typed as a whole side is; small (the rejects
     # are at most diff_aligned_max_rejects rows), so collected once rather than joined with the results again
     rejected = [

@@ -25,6 +25,7 @@ import polars as pl
 
 from adjudicator.contract import BILLED_AMOUNT, CHANGE_KIND, CHANGED_FIELDS
 from adjudicator.diff.sides import _REJECTED, _RESULT, _STATUS, COMPARED_FIELDS, CONTEXT_FIELDS, KEYS, _Run, side_counts
+from adjudicator.embedded.events import Meter
 
 ONLY_IN_OLD: Final = "only_in_old"
 ONLY_IN_NEW: Final = "only_in_new"
@@ -142,13 +143,18 @@ def _counts_per_label(counts: list[pl.DataFrame]) -> pl.DataFrame:
 SideCounts = tuple[pl.DataFrame, pl.DataFrame]
 
 
-def _compare_runs(old: _Run, new: _Run, partitions: int, changes: Path, spill: Path) -> SideCounts:
+def _compare_runs(
+    old: _Run, new: _Run, partitions: int, changes: Path, spill: Path, *, meter: Meter | None = None
+) -> SideCounts:
     """Compare the runs partition by partition, writing the changed lines to ``changes``.
 
     Returns each run's lines and billed amount per label (``side_counts``),
     summed over the partitions. A partition's changed lines are sunk to their
-    own file in ``spill`` and the files are joined into one at the end.
+    own file in ``spill`` and the files are joined into one at the end. ``meter``: the run log's meter of
+    the comparison, in partitions.
     """
+    if meter is not None:
+        meter.total, meter.unit, meter.done = partitions, "partitions", 0
     parts = []
     old_counts, new_counts = [], []
     for index in range(partitions):
@@ -161,6 +167,8 @@ def _compare_runs(old: _Run, new: _Run, partitions: int, changes: Path, spill: P
         parts.append(part)
         old_counts.append(old_part)
         new_counts.append(new_part)
+        if meter is not None:
+            meter.advance()
     if partitions > 1:
         pl.scan_parquet(parts, hive_partitioning=False, glob=False).sink_parquet(changes, engine="streaming")
     return _counts_per_label(old_counts), _counts_per_label(new_counts)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any, Final
 
@@ -35,6 +34,7 @@ from adjudicator.diff.sides import (
     slice_of,
 )
 from adjudicator.diff.summary import _summary
+from adjudicator.embedded.events import RunLog
 from adjudicator.embedded.spill import partitions_for
 from adjudicator.embedded.tuning import tune_reader
 from adjudicator.errors import InputError, OutputError
@@ -96,6 +96,7 @@ def diff_runs(
     key_hash: KeyHash = line_hash,
     aligned: bool = True,
     settings: EngineSettings = DEFAULT_SETTINGS,
+    log: RunLog | None = None,
 ) -> dict[str, Any]:
     """Compare the runs in ``old_out`` and ``new_out``; publish ``out``/changes.parquet, summary.json, report.html.
 
@@ -106,10 +107,13 @@ def diff_runs(
     compares the runs without spilling them); ``key_hash`` picks a line's
     partition; ``aligned``: try the fast path first (``_compare_aligned``).
     None of them changes the outcome: partitions are compared on exact keys.
+    ``log``: the phases and their progress (``RunLog``; its run id is the diff's).
     """
     tune_reader()
+    log = log if log is not None else RunLog(progress=False)
     old_out, new_out, out = Path(old_out), Path(new_out), Path(out)
-    _check_runs(old_out, new_out, out, overwrite=overwrite)
+    with log.phase("checking the runs", total=None):
+        _check_runs(old_out, new_out, out, overwrite=overwrite)
     if partitions is None:
         rows = max(_rows(f / RESULTS) + _rows(f / REJECTS) for f in (old_out, new_out))
         partitions = partitions_for(rows, settings.diff_rows_per_partition)
@@ -122,22 +126,28 @@ def diff_runs(
     runs = {"old": _Run(old_out, keep_old, settings), "new": _Run(new_out, keep_new, settings)}
     # the aligned path zips whole files: a sliced comparison takes the partitioned one
     aligned = aligned and keep_old is None and keep_new is None
-    diff_id = uuid.uuid4().hex
+    diff_id = log.run_id
     with staging(out, diff_id) as tmp, scratch(out, diff_id) as spill:
-        counts = _compare_aligned(old_out, new_out, key_hash(), tmp / CHANGES, spill, settings) if aligned else None
-        if counts is None:
-            if partitions > 1:
-                for name, run in runs.items():
-                    run.spill_to(spill / name, key_hash(), partitions)
-            counts = _compare_runs(runs["old"], runs["new"], partitions, tmp / CHANGES, spill)
+        with log.phase("comparing", total=None) as meter:
+            counts = (
+                _compare_aligned(old_out, new_out, key_hash(), tmp / CHANGES, spill, settings, meter=meter)
+                if aligned
+                else None
+            )
+            if counts is None:
+                if partitions > 1:
+                    for name, run in runs.items():
+                        run.spill_to(spill / name, key_hash(), partitions)
+                counts = _compare_runs(runs["old"], runs["new"], partitions, tmp / CHANGES, spill, meter=meter)
         shutil.rmtree(spill, ignore_errors=True)
-        reading = _reading(runs, {"old": (old_out, keep_old), "new": (new_out, keep_new)})
-        summary = _summary(counts, pl.scan_parquet(tmp / CHANGES, glob=False), reading, old_out, new_out)
-        with (tmp / SUMMARY).open("w", encoding="utf-8") as f:
-            json.dump(summary, f, indent=2)
-            f.write("\n")
-        write_diff_report(tmp, summary)
-        publish(tmp, out, diff_id, overwrite=overwrite)
+        with log.phase("writing the report", total=None):
+            reading = _reading(runs, {"old": (old_out, keep_old), "new": (new_out, keep_new)})
+            summary = _summary(counts, pl.scan_parquet(tmp / CHANGES, glob=False), reading, old_out, new_out)
+            with (tmp / SUMMARY).open("w", encoding="utf-8") as f:
+                json.dump(summary, f, indent=2)
+                f.write("\n")
+            write_diff_report(tmp, summary)
+            publish(tmp, out, diff_id, overwrite=overwrite)
     return summary
 
 

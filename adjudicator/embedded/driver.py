@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from adjudicator.embedded.claim_spill import ClaimSpill
+from adjudicator.embedded.events import Meter
 from adjudicator.embedded.prepass import find_facts
 from adjudicator.embedded.progress import Progress
 from adjudicator.embedded.sinks import ParquetSink, arrow
@@ -48,7 +49,7 @@ def run_batches(
     keep: pl.Expr | None = None,
     settings: EngineSettings = DEFAULT_SETTINGS,
     expected_lines: int = 0,
-    progress: bool = False,
+    progress: bool | Meter = False,
     scratch: Path | None = None,
     after_read: Callable[[], object] | None = None,
     between_batches: Callable[[], object] | None = None,
@@ -62,6 +63,7 @@ def run_batches(
     once every batch has been read, while the outputs are finished.
     ``between_batches``: called after each batch; what it raises stops the run
     (``RulesCheck.failed``: the rule tables failed their check meanwhile).
+    ``progress``: a line on a terminal (True), or the run log's meter of the phase, fed the lines done.
     """
     empty = adjudicate_batch(raw.head(0).collect(), facts, compiled, run_id, keep=keep)
     claims = ClaimSpill(scratch / "claims", settings) if scratch is not None else None
@@ -71,7 +73,8 @@ def run_batches(
         ParquetSink(results_path, empty.results_table().schema),
         ParquetSink(rejects_path, arrow(empty.rejects).schema),
     ]
-    shown = Progress(expected_lines, enabled=progress, after_s=settings.progress_after_s)
+    meter = progress if isinstance(progress, Meter) else None
+    shown = Progress(expected_lines, enabled=progress is True, after_s=settings.progress_after_s, meter=meter)
     # the driver's thread reads and adjudicates; the results' Arrow table is made and written on the results
     # writer's thread and the totals added on one of their own, so the three overlap (docs/benchmarks.md)
     adder = Worker(totals.add, name="totals")

@@ -20,6 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from adjudicator.contract import CLAIM_ID, LINE_NUMBER
+from adjudicator.embedded.events import Meter
 from adjudicator.embedded.spill import partitions_for, spill_hash, spill_parts, spilled
 from adjudicator.engine.checks import with_checks
 from adjudicator.engine.edits import EDIT_FUNCTIONS, concerned_lines
@@ -120,6 +121,7 @@ def edit_keys(
     compiled: CompiledRules,
     folder: Path,
     settings: EngineSettings = DEFAULT_SETTINGS,
+    meter: Meter | None = None,
 ) -> dict[str, pl.DataFrame]:
     """For each edit the rules define, the exact keys of the valid lines it fires on.
 
@@ -127,7 +129,7 @@ def edit_keys(
     duplicated, is neither a primary nor counted toward a unit limit. The valid
     concerned lines are spilled once; when they are many they are spilled again
     by a hash of the claim (add-on) and of the member (limit), and each file is
-    worked out on its own.
+    worked out on its own. ``meter``: advanced once the lines are spilled and once per edit.
     """
     folder.mkdir(parents=True, exist_ok=True)
     lines = folder / "concerned.parquet"
@@ -135,6 +137,8 @@ def edit_keys(
         lines, compression="lz4", engine="streaming"
     )
     count = pl.scan_parquet(lines, glob=False).select(pl.len()).collect().item()
+    if meter is not None:
+        meter.advance()
     partitions = partitions_for(count, settings.concerned_rows_per_partition)
     found: dict[str, pl.DataFrame] = {}
     for kind in compiled.edit_kinds:
@@ -150,6 +154,8 @@ def edit_keys(
         found[kind] = pl.concat(
             [pl.DataFrame(schema={CLAIM_ID: pl.String, LINE_NUMBER: pl.Int64}), *(fires(p, compiled) for p in parts)]
         )
+        if meter is not None:
+            meter.advance()
     return found
 
 
@@ -161,6 +167,7 @@ def find_facts(
     spill_dir: Path | None = None,
     expected_rows: int = 0,
     settings: EngineSettings = DEFAULT_SETTINGS,
+    meter: Meter | None = None,
 ) -> BatchFacts:
     """The batch-wide facts of the whole raw frame (every line, whatever the slice).
 
@@ -171,21 +178,30 @@ def find_facts(
     partitions (``duplicate_keys``, sized by ``partitions_for``). Each query runs on its own,
     not in one ``collect_all``: sharing the scan caches the whole checked frame
     for both and they lose their projection and filter pushdown
-    (docs/benchmarks.md).
+    (docs/benchmarks.md). ``meter``: the run log's meter of the prepass, in steps (each query above, each
+    edit): a step's share of the time varies, so its ETA is rough.
     """
     spill = Path(tempfile.mkdtemp(prefix="adjudicator-prepass-", dir=spill_dir))
     partitions = partitions_for(expected_rows, settings.rows_per_partition)
+    if meter is not None:
+        meter.total, meter.unit = (supersede is not None) + 2 + len(compiled.edit_kinds), "steps"
     try:
         deliveries = None
         if supersede is not None:
             deliveries = latest_deliveries(raw, supersede, partitions, spill / "deliveries", settings)
+            if meter is not None:
+                meter.advance()
         facts = BatchFacts(keys=empty_keys(), supersede=supersede, deliveries=deliveries)
         lines = facts.with_deliveries(raw)
         if expected_rows <= settings.hashes_in_memory:
             duplicates = repeated_keys(with_checks(lines))
         else:
             duplicates = duplicate_keys(with_checks(lines), partitions, spill / "keys", settings)
-        edits = edit_keys(concerned_lines(lines, compiled), duplicates, compiled, spill / "concerned", settings)
+        if meter is not None:
+            meter.advance()
+        edits = edit_keys(
+            concerned_lines(lines, compiled), duplicates, compiled, spill / "concerned", settings, meter=meter
+        )
     finally:
         shutil.rmtree(spill, ignore_errors=True)
     keys = facts_from(duplicates, edits)

@@ -6,11 +6,13 @@ import sys
 import time
 from typing import IO
 
+from adjudicator.embedded.events import Meter
 from adjudicator.options import DEFAULT_SETTINGS
 
 
 class Progress:
-    """A line on stderr (lines done of expected, lines/s), rewritten in place; only on a terminal."""
+    """A line on stderr (lines done of expected, lines/s), rewritten in place; only on a terminal. ``meter``:
+    the run log's meter of the phase (``adjudicator.embedded.events``), fed the lines done as they pass."""
 
     def __init__(
         self,
@@ -19,7 +21,9 @@ class Progress:
         enabled: bool,
         after_s: float = DEFAULT_SETTINGS.progress_after_s,
         stream: IO[str] | None = None,
+        meter: Meter | None = None,
     ) -> None:
+        self.meter = meter
         self.expected = expected
         self.after_s = after_s
         self.stream = stream or sys.stderr
@@ -28,6 +32,8 @@ class Progress:
         self.shown = False
 
     def update(self, done: int) -> None:
+        if self.meter is not None:
+            self.meter.update(done)
         elapsed = time.perf_counter() - self.started
         if not self.enabled or elapsed < self.after_s:
             return

@@ -1,5 +1,6 @@
-"""The terminal's summary of a run: counts by determination and reason, rejects by check, the time it took; and
-the dollar format of every terminal summary (``format_amount``: the diff's uses it too; counts are ``f"{n:,}"``)."""
+"""The terminal's summary of a run: counts by determination and reason, rejects by check, the time it took; its
+machine-readable summary (``summary_fields``); and the dollar format of every terminal summary (``format_amount``:
+the diff's uses it too; counts are ``f"{n:,}"``)."""
 
 from __future__ import annotations
 
@@ -42,4 +43,24 @@ def format_summary(manifest: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["format_amount", "format_summary"]
+def summary_fields(manifest: dict[str, Any], *, exit_code: int) -> dict[str, Any]:
+    """A run's summary for a machine (``--summary-json``, the JSON log's ``summary`` event), from its manifest:
+    run id, status (``ok``, or ``gate_failed`` with exit 4), exit code, OUT, the counts, the gates that failed
+    and the warnings (their codes), the seconds it took."""
+    counts = manifest["counts"]
+    gates = manifest.get("gates", {})
+    failed = [g["code"] for g in gates.get("failed", [])]
+    seconds = sum(v for k, v in manifest["timings"].items() if k != "startup_s" and v is not None)
+    return {
+        "run_id": manifest["run_id"],
+        "status": "gate_failed" if failed else "ok",
+        "exit_code": exit_code,
+        "out": manifest["options"]["out"],
+        **{k: counts[k] for k in ("read", "results", "rejects", "skipped", "reconciled", "flagged_lines")},
+        "gates_failed": failed,
+        "warnings": [w["code"] for w in gates.get("warnings", [])],
+        "seconds": round(seconds, 3),
+    }
+
+
+__all__ = ["format_amount", "format_summary", "summary_fields"]

@@ -31,10 +31,12 @@ import polars as pl
 import pyarrow as pa
 
 from adjudicator.contract import CLAIM_ID
+from adjudicator.embedded.events import RunLog
 from adjudicator.engine.facts import FIRED, Supersede
 from adjudicator.engine.totals import Totals
 from adjudicator.errors import AdjudicatorError, InputError
 from adjudicator.options import DEFAULT_SETTINGS, EngineSettings, RunOptions, Slice
+from adjudicator.publish.gates import Gates
 from adjudicator.readers.claims_list import claims_list_entry, read_claim_ids
 from adjudicator.report.charts import warm_up
 from adjudicator.rules.compiled import CompiledRules, compile_rules
@@ -138,16 +140,24 @@ def _claims_list(lines: DataFrame, path: Path) -> dict[str, Any]:
     return claims_list_entry(path, listed, found)
 
 
-def run_options(spark: SparkSession, options: RunOptions, *, rules: RuleSet | None = None) -> dict[str, Any]:
+def run_options(
+    spark: SparkSession,
+    options: RunOptions,
+    *,
+    rules: RuleSet | None = None,
+    log: RunLog | None = None,
+    gates: Gates | None = None,
+) -> dict[str, Any]:
     """A run on Spark with the options of a local run; returns the manifest it published in ``options.out``.
 
     The same checks before anything is read (OUT, inputs, headers: exit 2,
     OUT untouched), the same watch on the inputs, the same manifest and
     report, published atomically; the outputs are the Parquet datasets
     ``OUT/results/`` and ``OUT/rejects/``. A file-level problem a task meets
-    (a malformed CSV row, bytes that are not UTF-8) is exit 2 as locally.
+    (a malformed CSV row, bytes that are not UTF-8) is exit 2 as locally. ``log`` and ``gates``: as
+    ``adjudicator.run.run_engine`` takes them.
     """
-    return run_engine(options, rules, functools.partial(_SparkEngine.start, spark))
+    return run_engine(options, rules, functools.partial(_SparkEngine.start, spark), log=log, gates=gates)
 
 
 @dataclass(frozen=True)
@@ -182,6 +192,11 @@ class _SparkEngine:
         return cls(spark, run, raw_schema)
 
     def prepass(self, scratch: Path | None) -> tuple[float, _Found]:
+        with self.run.log.phase("prepass", total=None, unit="tasks") as meter:
+            meter.poll = functools.partial(running_tasks, self.spark)
+            return self._prepass()
+
+    def _prepass(self) -> tuple[float, _Found]:
         from pyspark.sql import functions as F
 
         run, options = self.run, self.run.options
@@ -219,6 +234,11 @@ class _SparkEngine:
         return prepass_started, found
 
     def batches(self, found: _Found, tmp: Path) -> tuple[Totals, Amend]:
+        with self.run.log.phase("adjudicating", total=None, unit="tasks") as meter:
+            meter.poll = functools.partial(running_tasks, self.spark)
+            return self._batches(found, tmp)
+
+    def _batches(self, found: _Found, tmp: Path) -> tuple[Totals, Amend]:
         run, options = self.run, self.run.options
         try:
             folders = (tmp.resolve() / RESULTS_DIR, tmp.resolve() / REJECTS_DIR)
@@ -252,6 +272,13 @@ class _SparkEngine:
         # only what this run cached: a notebook's own cached tables stay
         for frame in self.persisted:
             frame.unpersist()
+
+
+def running_tasks(spark: SparkSession) -> tuple[int, int | None]:
+    """Tasks done, and in all, of the stages running now (Spark's status tracker): a phase's progress lines."""
+    tracker = spark.sparkContext.statusTracker()
+    stages = [info for info in map(tracker.getStageInfo, tracker.getActiveStageIds()) if info is not None]
+    return sum(s.numCompletedTasks for s in stages), sum(s.numTasks for s in stages) or None
 
 
 def _amend(spark: SparkSession, claims: dict[str, Any] | None, manifest: dict[str, Any]) -> None:
@@ -385,6 +412,7 @@ __all__ = [
     "require_pyspark",
     "run",
     "run_options",
+    "running_tasks",
     "session",
     "worker_python",
 ]

@@ -1,0 +1,115 @@
+"""What a scheduler reads of a command: the options of its log, its run id, its data-quality gates and its
+machine summary, and how a finished run becomes an exit code (``finish_run``: 0, or 4 for a failed gate)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+from adjudicator.embedded.events import LOG_FORMATS, RunLog, check_run_id
+from adjudicator.errors import EXIT_GATE, EXIT_OK, AdjudicatorError, UsageError
+from adjudicator.options import EngineSettings
+from adjudicator.publish.gates import Gates, failed_gates
+from adjudicator.report.terminal import format_summary, summary_fields
+
+
+def add_log_format(parser: argparse.ArgumentParser) -> None:
+    """``--log-format`` (``run`` and ``diff``)."""
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="text",
+        help="stderr as text (default: warnings, and progress lines) or as JSON lines: one event per phase "
+        "start and end, progress, warnings and the final summary, each with the run id (README, 'Logs')",
+    )
+
+
+def add_run_options(run: argparse.ArgumentParser) -> None:
+    """The options of ``run`` for schedulers: the log, the run id, the summary line and the gates."""
+    watched = run.add_argument_group(
+        "schedulers (logs and data-quality gates)",
+        "off a terminal a progress line is written every few seconds; a run that adjudicates no line, rejects "
+        "every line or holds dates of service after the run date warns; a failed gate exits 4 with OUT published",
+    )
+    add_log_format(watched)  # type: ignore[arg-type]
+    watched.add_argument(
+        "--run-id",
+        default=None,
+        metavar="ID",
+        help="the run's id (default: a new random one): 1 to 128 letters, digits, '.', '_' or '-'",
+    )
+    watched.add_argument(
+        "--summary-json", action="store_true", help="end stdout with one line: the run's summary as JSON"
+    )
+    watched.add_argument(
+        "--max-reject-rate",
+        default=None,
+        metavar="R",
+        help="exit 4 when more than R (0 to 1) of the lines looked at are rejected",
+    )
+    watched.add_argument("--min-results", default=None, metavar="N", help="exit 4 when fewer than N lines are results")
+
+
+def run_log(args: argparse.Namespace, settings: EngineSettings) -> RunLog:
+    """The command's log (``RunLog``) as its options ask: JSON progress even with ``--quiet``, text not."""
+    log_format = getattr(args, "log_format", "text")
+    run_id = getattr(args, "run_id", None)
+    return RunLog(
+        log_format=log_format,
+        run_id=check_run_id(run_id) if run_id is not None else None,
+        progress=log_format == "json" or not args.quiet,
+        every_s=settings.progress_every_s,
+        after_s=settings.progress_after_s,
+    )
+
+
+def gates(args: argparse.Namespace) -> Gates:
+    """The gates of ``--max-reject-rate`` and ``--min-results``; a value out of range is a usage error."""
+    rate, least = args.max_reject_rate, args.min_results
+    try:
+        rate_value = float(rate) if rate is not None else None
+        if rate_value is not None and not (math.isfinite(rate_value) and 0 <= rate_value <= 1):
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"--max-reject-rate {rate!r}: a share of the lines, from 0 to 1 (0.05 is 5%)") from None
+    try:
+        least_value = int(least) if least is not None else None
+        if least_value is not None and least_value < 0:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"--min-results {least!r}: a whole number of lines, 0 or more") from None
+    return Gates(max_reject_rate=rate_value, min_results=least_value)
+
+
+def finish_run(args: argparse.Namespace, manifest: dict[str, Any], log: RunLog) -> int:
+    """A run that published OUT: its summary (text on stdout unless ``--quiet``; the ``summary`` event; the JSON
+    line with ``--summary-json``), a failed gate's line on stderr; exit 4 when a gate failed, else 0."""
+    failed = failed_gates(manifest)
+    code = EXIT_GATE if failed else EXIT_OK
+    if not args.quiet:
+        print(format_summary(manifest))
+    for each in manifest.get("gates", {}).get("failed", []):
+        if log.json:
+            log.emit("gate_failed", code=each["code"], message=each["message"], exit_code=code)
+        else:
+            print(f"adjudicate: error: {each['message']} (OUT published for inspection)", file=sys.stderr)
+    fields = summary_fields(manifest, exit_code=code)
+    log.summary(fields)
+    if getattr(args, "summary_json", False):
+        print(json.dumps(fields, separators=(",", ":"), default=str))
+    return code
+
+
+def report_failure(args: argparse.Namespace, log: RunLog, exc: AdjudicatorError) -> None:
+    """A run that stopped with an error: an ``error`` event, and with ``--summary-json`` the summary line
+    holds the run id, the exit code and the error (the one-line error on stderr is ``main``'s)."""
+    log.emit("error", exit_code=exc.exit_code, message=str(exc))
+    if getattr(args, "summary_json", False):
+        fields = {"run_id": log.run_id, "status": "error", "exit_code": exc.exit_code, "error": str(exc)}
+        print(json.dumps(fields, separators=(",", ":")))
+
+
+__all__ = ["add_log_format", "add_run_options", "finish_run", "gates", "report_failure", "run_log"]
