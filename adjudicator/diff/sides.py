@@ -91,18 +91,20 @@ def _check_run(folder: Path) -> tuple[pl.Schema, pl.Schema]:
 def reject_keys(rejects: pl.LazyFrame) -> pl.LazyFrame:
     """Rejects' text key, amount and context parsed as the validator parses them (null where they do not parse).
 
-    Grain: one row per reject. Columns: claim_id, line_number (Int64), billed_amount (Decimal), and
-    ``CONTEXT_FIELDS`` (service_date a Date, member_id and payer_id trimmed).
+    Grain: one row per reject. Columns: claim_id (trimmed, as the run's results hold it: `` C1 `` rejected in
+    one run is the same line as ``C1`` adjudicated in the other), line_number (Int64), billed_amount (Decimal),
+    and ``CONTEXT_FIELDS`` (service_date a Date, member_id and payer_id trimmed).
     """
-    parsed = [LINE_NUMBER, BILLED_AMOUNT, *CONTEXT_FIELDS]
-    return rejects.select(CLAIM_ID, *(pl.col(c).cast(pl.String).alias(RAW_PREFIX + c) for c in parsed)).select(
-        CLAIM_ID, *(parse(c, pl.String()).alias(c) for c in parsed)
+    parsed = [CLAIM_ID, LINE_NUMBER, BILLED_AMOUNT, *CONTEXT_FIELDS]
+    return rejects.select(*(pl.col(c).cast(pl.String).alias(RAW_PREFIX + c) for c in parsed)).select(
+        *(parse(c, pl.String()).alias(c) for c in parsed)
     )
 
 
 def _has_key() -> pl.Expr:
-    """A reject's key is usable when both parts parsed; a blank claim_id is missing, as the validator says."""
-    return (pl.col(CLAIM_ID).str.strip_chars() != "").fill_null(False) & pl.col(LINE_NUMBER).is_not_null()
+    """A reject's key is usable when both parts parsed; a blank claim_id is missing (null), as the validator
+    says."""
+    return pl.col(CLAIM_ID).is_not_null() & pl.col(LINE_NUMBER).is_not_null()
 
 
 def side(results: pl.LazyFrame, rejects: pl.LazyFrame) -> pl.LazyFrame:
