@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 import polars as pl
 
+from adjudicator.contract import CLAIM_ID
 from adjudicator.embedded.driver import run_batches
 from adjudicator.embedded.prepass import find_facts
 from adjudicator.embedded.staging import stage_text_inputs, staged_rows
@@ -29,7 +30,7 @@ from adjudicator.publish import folders
 from adjudicator.publish.disk import raise_if_disk_full
 from adjudicator.publish.guards import check_out
 from adjudicator.publish.hashing import checksums_in_background
-from adjudicator.publish.manifest import REJECTS, RESULTS, build_manifest, new_run_id, write_manifest
+from adjudicator.publish.manifest import CLAIMS_LIST, REJECTS, RESULTS, build_manifest, new_run_id, write_manifest
 from adjudicator.publish.watch import InputWatch, watch_inputs
 from adjudicator.readers import claims_list
 from adjudicator.readers.diagnose import polars_message
@@ -100,6 +101,8 @@ class Prepared:
     keep: pl.Expr | None
     #: the pandera validation of the rule tables, running beside the run (None: the caller gave the rules)
     rules_check: RulesCheck | None = None
+    #: the ids of the ``--claims`` list as read for the slice (None without one); kept in OUT (``CLAIMS_LIST``)
+    claim_ids: pl.Series | None = None
 
     @contextlib.contextmanager
     def checking(self) -> Iterator[None]:
@@ -134,6 +137,8 @@ def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
         )
         compiled = compile_rules(rule_set)
         raw, paths, layout, supersede = read_inputs(options, rule_set)
+        listed = options.slice.claims_file
+        claim_ids = claims_list.read_claim_ids(listed) if listed is not None else None
         return Prepared(
             options=options,
             started=started,
@@ -146,8 +151,9 @@ def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
             supersede=supersede,
             watch=watch_inputs(paths, options),
             run_id=new_run_id(),
-            keep=claims_list.slice_predicate(options.slice),
+            keep=options.slice.predicate(claim_ids),
             rules_check=check,
+            claim_ids=claim_ids,
         )
 
 
@@ -181,6 +187,11 @@ def publish_run(
         timings=timings,
     )
     amend(manifest)
+    if run.claim_ids is not None:
+        # the slice as the run took it: a diff of this run never reads the list file again (it may since have
+        # been edited or deleted)
+        pl.DataFrame({CLAIM_ID: run.claim_ids}).write_parquet(tmp / CLAIMS_LIST)
+        manifest.setdefault("claims_list", {})["ids_file"] = CLAIMS_LIST
     write_manifest(tmp, manifest)
     report.write_run_report(tmp, manifest)
     run.watch.verify()
