@@ -50,19 +50,26 @@ def replay_options(manifest_path: Path, *, out: Path | None = None, overwrite: b
     """
     try:
         manifest = json.loads(Path(manifest_path).read_text())
-        return _replay_options(manifest, out=out, overwrite=overwrite)
+        return _replay_options(manifest, Path(manifest_path), out=out, overwrite=overwrite)
     except InputError:
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"not a readable adjudicator manifest: {exc!r}", path=manifest_path) from None
 
 
-def _replay_options(manifest: dict[str, Any], *, out: Path | None, overwrite: bool) -> RunOptions:
+def _replay_options(manifest: dict[str, Any], path: Path, *, out: Path | None, overwrite: bool) -> RunOptions:
+    """``replay_options`` of a manifest read from ``path``: the recorded options meet the command line's checks
+    (``RunOptions.from_json``), and every file is found where the run found it (``recorded_path``: a relative
+    path from the run's own working folder, never from this one)."""
     recorded = manifest["options"]
     run_id = manifest["run_id"]
+    try:
+        options = RunOptions.from_json(recorded)
+    except ValueError as exc:
+        raise InputError(f"options of the run {run_id}: {exc}; refusing to replay", path=path) from None
     cwd = recorded.get("cwd")
     inputs = tuple(recorded_path(i["path"], cwd) for i in manifest["inputs"])
-    options = RunOptions.from_json(recorded, inputs=inputs)
+    options = dataclasses.replace(options, inputs=inputs)
     files = [(path, i["sha256"], "input") for path, i in zip(inputs, manifest["inputs"], strict=True)]
     files += [
         (recorded_path(r["path"], cwd), r["sha256"], f"rule table {name}") for name, r in manifest["rules"].items()

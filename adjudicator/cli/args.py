@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import re
 from pathlib import Path
 
+from adjudicator import options
 from adjudicator.errors import UsageError
 
 #: where a run can be adjudicated (``--engine``)
@@ -193,13 +192,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def parse_date(option: str, text: str | None) -> dt.date | None:
-    """An option's date, or a one-line usage error naming the option (not argparse's usage dump)."""
-    if text is None:
-        return None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
-        with contextlib.suppress(ValueError):
-            return dt.date.fromisoformat(text.strip())
-    raise UsageError(f"{option}: {text!r} is not a date YYYY-MM-DD")
+    """An option's date (``options.parse_date``, the rule a replayed manifest meets too), or a one-line usage
+    error naming the option (not argparse's usage dump)."""
+    try:
+        return options.parse_date(option, text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 __all__ = ["ENGINES", "parse_date", "parser"]
