@@ -178,7 +178,8 @@ def parser() -> argparse.ArgumentParser:
         description="(Re)write OUT/report.html from OUT/manifest.json (a run) or OUT/summary.json and\n"
         "changes.parquet (a diff). A run's report reads nothing but its manifest. Every run\n"
         "and diff already writes one; this re-renders it (after an upgrade, say).",
-        epilog="exit codes: 0 written; 2 OUT is not a run or diff folder, or its manifest is unreadable;\n"
+        epilog="exit codes: 0 written; 2 OUT is not a run or diff folder, or its manifest is unreadable,\n"
+        "missing keys or holds values of the wrong type (one line names the key);\n"
         "3 internal error.\n\nexample:\n  adjudicate report out/sample",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
