@@ -57,8 +57,8 @@ def replay_options(manifest_path: Path, *, out: Path | None = None, overwrite: b
         raise InputError(f"not a readable adjudicator manifest: {exc!r}", path=manifest_path) from None
 
 
-def _replay_options(manifest: dict[str, Any], path: Path, *, out: Path | None, overwrite: bool) -> RunOptions:
-    """``replay_options`` of a manifest read from ``path``: the recorded options meet the command line's checks
+def _replay_options(manifest: dict[str, Any], source: Path, *, out: Path | None, overwrite: bool) -> RunOptions:
+    """``replay_options`` of a manifest read from ``source``: the recorded options meet the command line's checks
     (``RunOptions.from_json``), and every file is found where the run found it (``recorded_path``: a relative
     path from the run's own working folder, never from this one)."""
     recorded = manifest["options"]
@@ -66,7 +66,7 @@ def _replay_options(manifest: dict[str, Any], path: Path, *, out: Path | None, o
     try:
         options = RunOptions.from_json(recorded)
     except ValueError as exc:
-        raise InputError(f"options of the run {run_id}: {exc}; refusing to replay", path=path) from None
+        raise InputError(f"options of the run {run_id}: {exc}; refusing to replay", path=source) from None
     cwd = recorded.get("cwd")
     inputs = tuple(recorded_path(i["path"], cwd) for i in manifest["inputs"])
     options = dataclasses.replace(options, inputs=inputs)
