@@ -78,7 +78,8 @@ class Slice:
 
     def predicate(self, claim_ids: pl.Series | None = None) -> pl.Expr | None:
         """True for lines inside the slice, over the typed canonical columns; ``claim_ids``: the ids of the
-        claims list, read by the caller (``readers.claims_list.slice_predicate``), required when it has one."""
+        claims list, read by the caller (``readers.claims_list.read_claim_ids`` for a run; the ids the run kept
+        for a diff), required when it has one."""
         # polars here, not at the top: the command line imports this module before it tunes polars' reader
         import polars as pl
 
