@@ -8,6 +8,7 @@ argument to the prepass, the driver, the spills and the diff; no module global c
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -62,16 +63,44 @@ def _inputs(value: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) ->
     return tuple(local_path(each, "input") for each in items)
 
 
-def _date(text: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(text) if text else None
+#: a date as the options take it: exactly YYYY-MM-DD (``fromisoformat`` alone also takes "20240105")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_date(name: str, text: object) -> dt.date | None:
+    """The date option ``name`` as the command line takes it: None, or text YYYY-MM-DD that is a real day;
+    otherwise ``ValueError`` naming the option. The command line and a replayed manifest apply the same rule."""
+    if text is None:
+        return None
+    if isinstance(text, str) and _DATE.fullmatch(text.strip()):
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(text.strip())
+    raise ValueError(f"{name}: {text!r} is not a date YYYY-MM-DD")
+
+
+def _text(name: str, value: object) -> str | None:
+    """A recorded option that is text or absent; ``ValueError`` naming it otherwise."""
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"{name}: {value!r} is not text")
+
+
+def _texts(name: str, value: object) -> tuple[str, ...]:
+    """A recorded option that is a list of text (absent: empty); ``ValueError`` naming it otherwise."""
+    if value is None:
+        return ()
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ValueError(f"{name}: {value!r} is not a list of text")
 
 
 def recorded_path(path: str, cwd: str | None) -> str:
-    """A path recorded in a manifest as seen from here: a relative path that does not exist here was relative to
-    the recording run's working folder (``cwd``)."""
-    if os.path.isabs(path) or os.path.exists(path):
+    """A path recorded in a manifest as the recording run saw it: a relative path is relative to that run's
+    working folder (``cwd``), never to this one, where a file of the same name may be another file. Without a
+    recorded ``cwd``, as given."""
+    if os.path.isabs(path) or not cwd:
         return path
-    return str(Path(cwd or ".") / path)
+    return str(Path(cwd) / path)
 
 
 @dataclass(frozen=True)
@@ -88,10 +117,15 @@ class Slice:
         payers = (self.payers,) if isinstance(self.payers, str) else tuple(self.payers)
         object.__setattr__(self, "payers", payers)
         object.__setattr__(self, "claims_file", _path(self.claims_file, "--claims"))
+        if self.service_from is not None and self.service_to is not None and self.service_from > self.service_to:
+            raise ValueError(
+                f"service_from {self.service_from} is after service_to {self.service_to}: the slice would hold no day"
+            )
 
     def predicate(self, claim_ids: pl.Series | None = None) -> pl.Expr | None:
         """True for lines inside the slice, over the typed canonical columns; ``claim_ids``: the ids of the
-        claims list, read by the caller (``readers.claims_list.slice_predicate``), required when it has one."""
+        claims list, read by the caller (``readers.claims_list.read_claim_ids`` for a run; the ids the run kept
+        for a diff), required when it has one."""
         # polars here, not at the top: the command line imports this module before it tunes polars' reader
         import polars as pl
 
@@ -120,13 +154,16 @@ class Slice:
 
     @classmethod
     def from_json(cls, recorded: dict[str, Any] | None, *, cwd: str | None = None) -> Slice:
-        """The slice ``as_json`` recorded; a relative claims list is found from ``cwd`` (``recorded_path``)."""
+        """The slice ``as_json`` recorded; a relative claims list is found from ``cwd`` (``recorded_path``).
+        ``ValueError`` names a value the command line would have refused (a wrong type, a date out of order)."""
         recorded = recorded or {}
-        claims = recorded.get("claims_file")
+        if not isinstance(recorded, dict):
+            raise ValueError(f"slice: {recorded!r} is not an object")
+        claims = _text("slice.claims_file", recorded.get("claims_file"))
         return cls(
-            service_from=_date(recorded.get("service_from")),
-            service_to=_date(recorded.get("service_to")),
-            payers=tuple(recorded.get("only_payers") or ()),
+            service_from=parse_date("slice.service_from", recorded.get("service_from")),
+            service_to=parse_date("slice.service_to", recorded.get("service_to")),
+            payers=_texts("slice.only_payers", recorded.get("only_payers")),
             claims_file=Path(recorded_path(claims, cwd)) if claims else None,
         )
 
@@ -250,18 +287,25 @@ class RunOptions:
     @classmethod
     def from_json(cls, recorded: dict[str, Any], *, inputs: tuple[str, ...] | None = None) -> RunOptions:
         """The options ``as_json`` recorded, relative paths found from the recorded ``cwd``; ``inputs`` replaces
-        the recorded ones (a manifest's resolved inputs)."""
-        cwd = recorded.get("cwd")
+        the recorded ones (a manifest's resolved inputs). The command line's checks apply: ``ValueError`` names
+        a value it would have refused (a wrong type, a date that is not YYYY-MM-DD, dates out of order)."""
+        cwd = _text("cwd", recorded.get("cwd"))
+        out = _text("out", recorded["out"])
+        if not out:
+            raise ValueError(f"out: {out!r} is not a folder")
+        rules_dir, plans = _text("rules_dir", recorded.get("rules_dir")), _text("plans", recorded.get("plans"))
         return cls(
-            inputs=inputs if inputs is not None else tuple(recorded_path(i, cwd) for i in recorded["inputs"]),
-            out=Path(recorded_path(recorded["out"], cwd)),
-            rules_dir=Path(recorded_path(recorded["rules_dir"], cwd)) if recorded.get("rules_dir") else None,
-            plans=Path(recorded_path(recorded["plans"], cwd)) if recorded.get("plans") else None,
-            layout=recorded.get("layout"),
-            payer=recorded.get("payer"),
-            rules_as_of=_date(recorded.get("rules_as_of")),
+            inputs=inputs
+            if inputs is not None
+            else tuple(recorded_path(i, cwd) for i in _texts("inputs", recorded["inputs"])),
+            out=Path(recorded_path(out, cwd)),
+            rules_dir=Path(recorded_path(rules_dir, cwd)) if rules_dir else None,
+            plans=Path(recorded_path(plans, cwd)) if plans else None,
+            layout=_text("layout", recorded.get("layout")),
+            payer=_text("payer", recorded.get("payer")),
+            rules_as_of=parse_date("rules_as_of", recorded.get("rules_as_of")),
             slice=Slice.from_json(recorded.get("slice"), cwd=cwd),
         )
 
 
-__all__ = ["DEFAULT_SETTINGS", "EngineSettings", "RunOptions", "Slice", "local_path", "recorded_path"]
+__all__ = ["DEFAULT_SETTINGS", "EngineSettings", "RunOptions", "Slice", "local_path", "parse_date", "recorded_path"]

@@ -1,14 +1,11 @@
 """One adjudication run end to end, on any engine: the set-up (``prepare``), the skeleton every engine plugs its
 own part into (``Engine``, ``run_engine``: prepass, batches, then the manifest and the report, published
-atomically), the embedded engine's part (``adjudicate``), and the options of a past run (``replay_options``)."""
+atomically), and the embedded engine's part (``adjudicate``). The options of a past run are ``adjudicator.replay``."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
-import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 import polars as pl
 
 from adjudicator import about
+from adjudicator.contract import CLAIM_ID
 from adjudicator.embedded.driver import run_batches
 from adjudicator.embedded.events import RunLog
 from adjudicator.embedded.prepass import find_facts
@@ -26,13 +24,13 @@ from adjudicator.embedded.tuning import tune_reader
 from adjudicator.engine.facts import BatchFacts, Supersede
 from adjudicator.engine.totals import Totals
 from adjudicator.errors import InputError, InternalError
-from adjudicator.options import RunOptions, recorded_path
+from adjudicator.options import RunOptions
 from adjudicator.publish import folders
 from adjudicator.publish.disk import raise_if_disk_full
 from adjudicator.publish.gates import Gates, future_service_lines, record_gates, run_date
 from adjudicator.publish.guards import check_out
 from adjudicator.publish.hashing import checksums_in_background
-from adjudicator.publish.manifest import REJECTS, RESULTS, build_manifest, new_run_id, write_manifest
+from adjudicator.publish.manifest import CLAIMS_LIST, REJECTS, RESULTS, build_manifest, new_run_id, write_manifest
 from adjudicator.publish.watch import InputWatch, watch_inputs
 from adjudicator.readers import claims_list
 from adjudicator.readers.diagnose import polars_message
@@ -41,47 +39,7 @@ from adjudicator.report import run_report as report
 from adjudicator.report.charts import warm_up
 from adjudicator.rules.check import RulesCheck
 from adjudicator.rules.compiled import CompiledRules, compile_rules
-from adjudicator.rules.tables import RuleSet, load_rules, sha256
-
-
-def replay_options(manifest_path: Path, *, out: Path | None = None, overwrite: bool = False) -> RunOptions:
-    """The options of a past run, after proving its inputs and rule tables are byte-for-byte the same.
-
-    Raises ``InputError`` naming the first file whose checksum differs (or that
-    is gone), so a replay never silently runs on changed data.
-    """
-    try:
-        manifest = json.loads(Path(manifest_path).read_text())
-        return _replay_options(manifest, out=out, overwrite=overwrite)
-    except InputError:
-        raise
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"not a readable adjudicator manifest: {exc!r}", path=manifest_path) from None
-
-
-def _replay_options(manifest: dict[str, Any], *, out: Path | None, overwrite: bool) -> RunOptions:
-    recorded = manifest["options"]
-    run_id = manifest["run_id"]
-    cwd = recorded.get("cwd")
-    inputs = tuple(recorded_path(i["path"], cwd) for i in manifest["inputs"])
-    options = RunOptions.from_json(recorded, inputs=inputs)
-    files = [(path, i["sha256"], "input") for path, i in zip(inputs, manifest["inputs"], strict=True)]
-    files += [
-        (recorded_path(r["path"], cwd), r["sha256"], f"rule table {name}") for name, r in manifest["rules"].items()
-    ]
-    if options.slice.claims_file is not None:
-        files.append((str(options.slice.claims_file), manifest.get("claims_file_sha256"), "claims list"))
-    for path, digest, what in files:
-        if not os.path.isfile(path):
-            raise InputError(f"{what} of the run {run_id} is gone; cannot replay", path=path)
-        if sha256(path) != digest:
-            raise InputError(f"{what} changed since run {run_id} (sha256 differs); refusing to replay", path=path)
-    return dataclasses.replace(
-        options,
-        out=Path(out) if out is not None else options.out,
-        layout=manifest.get("layout") or recorded.get("layout"),
-        overwrite=overwrite,
-    )
+from adjudicator.rules.tables import RuleSet, load_rules
 
 
 @dataclass(frozen=True)
@@ -105,6 +63,8 @@ class Prepared:
     rules_check: RulesCheck | None = None
     #: where the run's phases, progress and warnings go (``adjudicator.embedded.events``)
     log: RunLog = field(default_factory=lambda: RunLog(progress=False))
+    #: the ids of the ``--claims`` list as read for the slice (None without one); kept in OUT (``CLAIMS_LIST``)
+    claim_ids: pl.Series | None = None
 
     @contextlib.contextmanager
     def checking(self) -> Iterator[None]:
@@ -140,6 +100,8 @@ def prepare(options: RunOptions, rules: RuleSet | None = None, *, log: RunLog | 
         )
         compiled = compile_rules(rule_set)
         raw, paths, layout, supersede = read_inputs(options, rule_set)
+        listed = options.slice.claims_file
+        claim_ids = claims_list.read_claim_ids(listed) if listed is not None else None
         return Prepared(
             options=options,
             started=started,
@@ -152,8 +114,9 @@ def prepare(options: RunOptions, rules: RuleSet | None = None, *, log: RunLog | 
             supersede=supersede,
             watch=watch_inputs(paths, options),
             run_id=log.run_id if log is not None else new_run_id(),
-            keep=claims_list.slice_predicate(options.slice),
+            keep=options.slice.predicate(claim_ids),
             rules_check=check,
+            claim_ids=claim_ids,
             **({"log": log} if log is not None else {}),
         )
 
@@ -188,6 +151,11 @@ def publish_run(
         timings=timings,
     )
     amend(manifest)
+    if run.claim_ids is not None:
+        # the slice as the run took it: a diff of this run never reads the list file again (it may since have
+        # been edited or deleted)
+        pl.DataFrame({CLAIM_ID: run.claim_ids}).write_parquet(tmp / CLAIMS_LIST)
+        manifest.setdefault("claims_list", {})["ids_file"] = CLAIMS_LIST
     write_manifest(tmp, manifest)
     report.write_run_report(tmp, manifest)
     run.watch.verify()

@@ -79,7 +79,7 @@ def _on_engine(args: argparse.Namespace, options: RunOptions, log: RunLog, gates
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from adjudicator.run import replay_options
+    from adjudicator.replay import replay_options
 
     if args.replay is not None:
         if args.inputs:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import re
 
+from adjudicator import options
 from adjudicator.about import DISTRIBUTION, __version__
 from adjudicator.cli.oversight import add_log_format, add_run_options
 from adjudicator.errors import UsageError
@@ -190,7 +189,8 @@ def parser() -> argparse.ArgumentParser:
         description="(Re)write OUT/report.html from OUT/manifest.json (a run) or OUT/summary.json and\n"
         "changes.parquet (a diff). A run's report reads nothing but its manifest. Every run\n"
         "and diff already writes one; this re-renders it (after an upgrade, say).",
-        epilog="exit codes: 0 written; 2 OUT is not a run or diff folder, or its manifest is unreadable;\n"
+        epilog="exit codes: 0 written; 2 OUT is not a run or diff folder, or its manifest is unreadable,\n"
+        "missing keys or holds values of the wrong type (one line names the key);\n"
         "3 internal error.\n\nexample:\n  adjudicate report out/sample",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -204,13 +204,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def parse_date(option: str, text: str | None) -> dt.date | None:
-    """An option's date, or a one-line usage error naming the option (not argparse's usage dump)."""
-    if text is None:
-        return None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
-        with contextlib.suppress(ValueError):
-            return dt.date.fromisoformat(text.strip())
-    raise UsageError(f"{option}: {text!r} is not a date YYYY-MM-DD")
+    """An option's date (``options.parse_date``, the rule a replayed manifest meets too), or a one-line usage
+    error naming the option (not argparse's usage dump)."""
+    try:
+        return options.parse_date(option, text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 __all__ = ["ENGINES", "parse_date", "parser"]

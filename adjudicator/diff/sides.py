@@ -34,8 +34,9 @@ from adjudicator.embedded.spill import partition, sink_partitioned
 from adjudicator.engine.checks import RAW_PREFIX, parse
 from adjudicator.errors import InputError, first_line
 from adjudicator.options import DEFAULT_SETTINGS, EngineSettings, Slice
-from adjudicator.publish.manifest import MANIFEST, REJECTS, RESULTS
-from adjudicator.readers.claims_list import slice_predicate
+from adjudicator.publish.manifest import CLAIMS_LIST, MANIFEST, REJECTS, RESULTS
+from adjudicator.readers.claims_list import read_claim_ids
+from adjudicator.rules.tables import sha256
 
 KEYS: Final = (CLAIM_ID, LINE_NUMBER)
 
@@ -91,18 +92,20 @@ def _check_run(folder: Path) -> tuple[pl.Schema, pl.Schema]:
 def reject_keys(rejects: pl.LazyFrame) -> pl.LazyFrame:
     """Rejects' text key, amount and context parsed as the validator parses them (null where they do not parse).
 
-    Grain: one row per reject. Columns: claim_id, line_number (Int64), billed_amount (Decimal), and
-    ``CONTEXT_FIELDS`` (service_date a Date, member_id and payer_id trimmed).
+    Grain: one row per reject. Columns: claim_id (trimmed, as the run's results hold it: `` C1 `` rejected in
+    one run is the same line as ``C1`` adjudicated in the other), line_number (Int64), billed_amount (Decimal),
+    and ``CONTEXT_FIELDS`` (service_date a Date, member_id and payer_id trimmed).
     """
-    parsed = [LINE_NUMBER, BILLED_AMOUNT, *CONTEXT_FIELDS]
-    return rejects.select(CLAIM_ID, *(pl.col(c).cast(pl.String).alias(RAW_PREFIX + c) for c in parsed)).select(
-        CLAIM_ID, *(parse(c, pl.String()).alias(c) for c in parsed)
+    parsed = [CLAIM_ID, LINE_NUMBER, BILLED_AMOUNT, *CONTEXT_FIELDS]
+    return rejects.select(*(pl.col(c).cast(pl.String).alias(RAW_PREFIX + c) for c in parsed)).select(
+        *(parse(c, pl.String()).alias(c) for c in parsed)
     )
 
 
 def _has_key() -> pl.Expr:
-    """A reject's key is usable when both parts parsed; a blank claim_id is missing, as the validator says."""
-    return (pl.col(CLAIM_ID).str.strip_chars() != "").fill_null(False) & pl.col(LINE_NUMBER).is_not_null()
+    """A reject's key is usable when both parts parsed; a blank claim_id is missing (null), as the validator
+    says."""
+    return pl.col(CLAIM_ID).is_not_null() & pl.col(LINE_NUMBER).is_not_null()
 
 
 def side(results: pl.LazyFrame, rejects: pl.LazyFrame) -> pl.LazyFrame:
@@ -200,14 +203,41 @@ def _rows(path: Path) -> int:
 
 def slice_of(folder: Path) -> pl.Expr | None:
     """The slice predicate of the run in ``folder`` (over typed canonical columns), from its manifest;
-    None when the run was not sliced (or has no readable manifest)."""
+    None when the run was not sliced (or has no readable manifest).
+
+    A claims list is taken as the run read it (``recorded_claim_ids``), never as the list file is now.
+    """
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         recorded = manifest["options"]
         spec = Slice.from_json(recorded.get("slice"), cwd=recorded.get("cwd"))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    return slice_predicate(spec)
+    if spec.claims_file is None:
+        return spec.predicate()
+    return spec.predicate(recorded_claim_ids(folder, spec.claims_file, manifest.get("claims_file_sha256")))
+
+
+def recorded_claim_ids(folder: Path, listed: Path, digest: object) -> pl.Series:
+    """The ids of the claims list ``listed`` as the run in ``folder`` read it: the copy the run keeps
+    (``CLAIMS_LIST``). A run from before runs kept one is read from the list file only while its bytes are
+    those the run read (``digest``, its sha256); an edited or deleted list would invent changes, so it is
+    refused (``InputError`` naming the list)."""
+    kept = folder / CLAIMS_LIST
+    if kept.is_file():
+        try:
+            return pl.read_parquet(kept, columns=[CLAIM_ID])[CLAIM_ID].cast(pl.String)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise InputError(f"the run's claims list cannot be read as Parquet: {first_line(exc)}", path=kept) from None
+    if listed.is_file() and sha256(listed) == digest:
+        return read_claim_ids(listed)
+    what = "changed since the run (sha256 differs)" if listed.is_file() else "gone"
+    raise InputError(
+        f"the claims list of the sliced run {folder} is {what}, and the run folder keeps no copy of its ids "
+        f"({CLAIMS_LIST}: a run made before runs kept one); the run's slice cannot be known, so the runs are not "
+        "compared",
+        path=listed,
+    )
 
 
 #: the columns a slice looks at
@@ -272,6 +302,7 @@ __all__ = [
     "KEYS",
     "KeyHash",
     "line_hash",
+    "recorded_claim_ids",
     "reject_keys",
     "side",
     "side_counts",

@@ -5,7 +5,7 @@ and 5): a superseded delivery (a later copy of the line in a CCLF feed), a
 duplicated key, an add-on without its primary on the claim and day, and a
 member's units over the daily limit. The prepass reads only the columns those
 need and returns ``BatchFacts``: the exact keys each fact names (typed
-``(claim_id, line_number)``, or the raw key for deliveries), never hashes, so
+``(claim_id, line_number)``, for deliveries too), never hashes, so
 nothing downstream has a second mode. Memory stays bounded as the batch grows:
 keys are spilled to partition files by a hash of the claim and each file is
 grouped on its own (the hash only chooses a file; grouping is on exact keys).
@@ -45,13 +45,14 @@ _HASH = "_key_hash"
 def latest_deliveries(
     raw: pl.LazyFrame, rule: Supersede, partitions: int, folder: Path, settings: EngineSettings = DEFAULT_SETTINGS
 ) -> pl.DataFrame:
-    """Raw keys delivered more than once with different dates, and the latest date of each.
+    """Keys delivered more than once with different dates, and the latest date of each.
 
-    Grain: one row per raw key whose copies' dates differ. Copies with equal or
-    unreadable dates supersede nothing (they are then duplicates).
+    Grain: one row per typed key (``Supersede.matched_on``) whose copies' dates
+    differ. Copies with equal or unreadable dates supersede nothing (they are
+    then duplicates); a key that does not parse is matched with no other.
     """
-    key = list(rule.key)
-    narrow = raw.select(*key, rule.delivered.alias(LATEST_DELIVERY))
+    key = list(rule.matched_on)
+    narrow = raw.select(*rule.matched(), rule.delivered.alias(LATEST_DELIVERY)).drop_nulls(key)
     by = spill_hash(pl.struct(key))
     found = [
         part.group_by(key)

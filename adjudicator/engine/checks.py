@@ -121,6 +121,14 @@ def raw_form(column: str, source_dtype: pl.DataType, value: pl.Expr | None = Non
     return col.cast(formed)
 
 
+def parsed(column: str) -> pl.Expr:
+    """The canonical value of the raw frame's ``column`` (text, or already typed), read as the validator reads
+    it: its text trimmed and parsed (`` C1 `` is ``C1``, ``1.0`` is line 1); null where it does not parse. For
+    a key matched before the checks run (a layout's re-delivered copies), so it is the key the duplicate check
+    sees."""
+    return _parse_text(pl.col(column).cast(pl.String).str.strip_chars(), CANONICAL[column][0])
+
+
 def _parse_text(text: pl.Expr, target: pl.DataType) -> pl.Expr:
     """The canonical value of trimmed text; null where it does not parse."""
     if target == pl.String:

@@ -4,7 +4,7 @@ A line's verdict depends on other lines in four ways: a superseded delivery (a
 later copy of the line in a CCLF feed), a duplicated key, an add-on without its
 primary on the claim and day, and a member's units over the daily limit.
 ``BatchFacts`` holds the exact keys each fact names (typed ``(claim_id,
-line_number)``, or the raw key for deliveries), never hashes, so nothing
+line_number)``, for deliveries too), never hashes, so nothing
 downstream has a second mode. The prepass (``adjudicator.embedded.prepass``, or
 the Spark engine's) finds them; this module only declares and reads them.
 """
@@ -17,7 +17,7 @@ from functools import cached_property
 import polars as pl
 
 from adjudicator.contract import CLAIM_ID, LINE_NUMBER, REJECT_PREFIX
-from adjudicator.engine.checks import FLAG_PREFIX, any_failed, layout_checks
+from adjudicator.engine.checks import FLAG_PREFIX, any_failed, layout_checks, parsed
 from adjudicator.errors import InternalError
 from adjudicator.rules.compiled import ADDON_EDIT, UNITS_EDIT
 
@@ -31,11 +31,26 @@ _HASH = "_key_hash"
 
 @dataclass(frozen=True)
 class Supersede:
-    """A layout's re-delivery rule: per raw key, copies whose ``delivered`` date is older than the latest lose."""
+    """A layout's re-delivery rule: per key, copies whose ``delivered`` date is older than the latest lose.
+
+    Copies are matched on the key typed and trimmed as the duplicate check types it (``matched``): a
+    fixed-width padded claim id, or a line number written ``1.0``, is the same line as its plain copy. A copy
+    whose key does not parse supersedes nothing, and is not superseded.
+    """
 
     check: str
+    #: the raw frame's columns of the key
     key: tuple[str, ...]
     delivered: pl.Expr
+
+    @property
+    def matched_on(self) -> tuple[str, ...]:
+        """The typed key's column names (internal; never written)."""
+        return tuple(f"_delivery_{k}" for k in self.key)
+
+    def matched(self) -> list[pl.Expr]:
+        """The typed key, one expression per ``matched_on`` column, over the raw frame."""
+        return [parsed(k).alias(name) for k, name in zip(self.key, self.matched_on, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -44,8 +59,8 @@ class BatchFacts:
 
     ``keys``: one row per exact typed key (claim_id, line_number) that a fact
     names, with Boolean ``DUPLICATE`` and one ``FIRED[edit]`` column per edit.
-    ``deliveries``: for a layout with a supersede rule, one row per raw key
-    delivered with different dates, and its latest delivery.
+    ``deliveries``: for a layout with a supersede rule, one row per typed key
+    (``Supersede.matched_on``) delivered with different dates, and its latest delivery.
     ``edit_lines``: how many keys an edit fired on; the driver checks that the
     batches met every one of them (the prepass and the batches agree).
     """
@@ -111,9 +126,10 @@ class BatchFacts:
         rule = self.supersede
         latest = (self.deliveries if self.deliveries is not None else pl.DataFrame()).lazy()
         return (
-            raw.join(latest, on=list(rule.key), how="left", maintain_order="left", nulls_equal=True)
+            raw.with_columns(rule.matched())
+            .join(latest, on=list(rule.matched_on), how="left", maintain_order="left")
             .with_columns((rule.delivered < pl.col(LATEST_DELIVERY)).fill_null(False).alias(REJECT_PREFIX + rule.check))
-            .drop(LATEST_DELIVERY)
+            .drop(LATEST_DELIVERY, *rule.matched_on)
         )
 
 

@@ -27,6 +27,7 @@ def check_out_dir(out: Path, *, overwrite: bool, protected: Iterable[str | Path]
     previous output of this tool (``--overwrite`` never deletes anything else), and one that is, or
     holds, a file or folder the run reads (``protected``: inputs, rule tables, plans, claims list, diff
     operands). Raises ``OutputError`` (exit 2) before anything is written."""
+    check_not_working_folder(out)
     check_not_protected(out, protected)
     if out.exists() and not overwrite:
         raise OutputError("output folder exists; pass --overwrite to replace it", path=out)
@@ -40,6 +41,23 @@ def check_out_dir(out: Path, *, overwrite: bool, protected: Iterable[str | Path]
         raise OutputError(f"{existing} is not a folder", path=out)
     if not os.access(existing, os.W_OK):
         raise OutputError(f"folder {existing} is not writable", path=out)
+
+
+def check_not_working_folder(out: Path) -> None:
+    """OUT is created or replaced whole, so it is never the working folder (``--out .``, or ``--out ''``, which
+    a path reads as ``.``) nor a folder above it."""
+    try:
+        here = Path(os.path.realpath(os.getcwd()))
+    except OSError:  # the working folder was deleted: OUT cannot be it
+        return
+    target = Path(os.path.realpath(out))
+    if target == here or target in here.parents:
+        held = "is" if target == here else "holds"
+        raise OutputError(
+            f"the output folder {held} the working folder ({here}); OUT is created or replaced whole, so name a "
+            "folder of its own (--out '' is the working folder too; nothing was written or deleted)",
+            path=out,
+        )
 
 
 def protected_paths(options: RunOptions) -> list[str | Path]:
@@ -106,6 +124,7 @@ def _json_object(path: Path) -> dict[str, Any] | None:
 
 __all__ = [
     "check_not_protected",
+    "check_not_working_folder",
     "check_out",
     "check_out_dir",
     "check_replaceable",

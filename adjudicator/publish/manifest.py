@@ -22,6 +22,9 @@ RESULTS = "results.parquet"
 REJECTS = "rejects.parquet"
 MANIFEST = "manifest.json"
 REPORT = "report.html"
+#: a sliced run's claims list as the run read it (one column, claim_id): the diff takes the run's slice from it,
+#: never from the list file as it is later
+CLAIMS_LIST = "claims_list.parquet"
 #: what ``adjudicate diff`` writes (named here, with a run's files, so that what ``--overwrite`` may replace is
 #: known in one place)
 DIFF_CHANGES = "changes.parquet"
@@ -134,6 +137,7 @@ def build_manifest(
 
 
 __all__ = [
+    "CLAIMS_LIST",
     "DIFF_CHANGES",
     "DIFF_SUMMARY",
     "MANIFEST",

@@ -92,7 +92,9 @@ LAYOUT_SPECS: Final[dict[str, Layout]] = {
             check="superseded_delivery",
             key=(CLAIM_ID, LINE_NUMBER),
             order_by="FILE_DATE",
-            description="a later delivery (FILE_DATE) of the same CUR_CLM_UNIQ_ID and CLM_LINE_NUM replaces this copy",
+            description="a later delivery (FILE_DATE) of the same CUR_CLM_UNIQ_ID and CLM_LINE_NUM replaces this copy "
+            "(compared as the duplicate check compares keys: trimmed, the line number as a number, so a padded id or "
+            "a line written 1.0 is the same line)",
         ),
         notes=(
             "CCLF5 carries no submitted charge: billed_amount is the allowed charge CLM_LINE_ALOWD_CHRG_AMT.",

@@ -10,7 +10,6 @@ import polars as pl
 
 from adjudicator.contract import CLAIM_ID
 from adjudicator.errors import InputError
-from adjudicator.options import Slice
 
 #: header lines a claims list may start with (compared without case, spaces, underscores or quotes)
 _HEADERS = frozenset({"claimid", "claim", "claims", "id"})
@@ -46,11 +45,6 @@ def claim_ids(path: Path) -> list[str]:
 def read_claim_ids(path: Path) -> pl.Series:
     """``claim_ids`` as a String series, for the slice's filter."""
     return pl.Series(claim_ids(path), dtype=pl.String)
-
-
-def slice_predicate(spec: Slice) -> pl.Expr | None:
-    """``spec``'s predicate over the typed canonical columns, its claims list read here."""
-    return spec.predicate(read_claim_ids(spec.claims_file) if spec.claims_file is not None else None)
 
 
 def unmatched_report(raw: pl.LazyFrame, path: Path) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from adjudicator.contract import REJECT_PREFIX
+from adjudicator.engine.checks import parsed
 from adjudicator.engine.facts import Supersede
 from adjudicator.readers.catalog import LAYOUT_SPECS
 from adjudicator.readers.specs import RedeliveryRule
@@ -23,13 +24,15 @@ def _file_date(column: str) -> pl.Expr:
 
 
 def flag_superseded(frame: pl.LazyFrame, rule: RedeliveryRule) -> pl.LazyFrame:
-    """Add ``_reject_<check>``: True for a copy whose ``order_by`` date is older than the latest of its key.
+    """Add ``_reject_<check>``: True for a copy whose ``order_by`` date is older than the latest of its typed key.
 
     Grain unchanged (one row per delivered copy). Needs the whole batch: copies
     of a line may come in different files.
     """
     delivered = _file_date(rule.order_by)
-    older = (delivered < delivered.max().over(list(rule.key))).fill_null(False)
+    # matched on the key as the duplicate check types it (``engine.checks.parsed``): "  C1" is C1, "1.0" is 1
+    key = [parsed(k) for k in rule.key]
+    older = (delivered < delivered.max().over(key)).fill_null(False) & pl.all_horizontal(k.is_not_null() for k in key)
     return frame.with_columns(older.alias(REJECT_PREFIX + rule.check))
 
 

@@ -15,7 +15,8 @@ failure as the error's fields, so the run raises the very same error):
   loaded is refused: the tables checked are the tables used;
 - a helper that fails by itself (killed, an import error) is ``InternalError`` (exit 3), never a pass.
 
-The helper runs ``main`` of this module with the run's rules folder, plans file and ``--rules-as-of``; it imports
+The helper runs ``main`` of this module with the run's rules folder, plans file and ``--rules-as-of``, in an
+isolated interpreter (``-I``: nothing from the working folder or the PYTHON* variables; ``import_path``); it imports
 pandera without pandas (``import_pandera_polars_only``), which is faster (docs/benchmarks.md). Where no interpreter
 can be started for it (``sys.executable`` unknown, as in some embedded interpreters, or a frozen application),
 ``start`` returns None and the run validates the tables itself, as before.
@@ -29,6 +30,7 @@ import datetime as dt
 import importlib
 import importlib.abc
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -40,11 +42,22 @@ from adjudicator.rules.tables import DEFAULT_RULES_DIR
 #: how long the run waits for the helper at the end, at most (far more than it needs: docs/benchmarks.md)
 WAIT_SECONDS = 300
 
-#: the helper's program (``python -c``); its first argument is the folder holding this package
+#: the helper's program (``python -I -c``); its first argument is the folder holding this package, its second
+#: the run's import path (JSON) less the working folder: ``-I`` drops the working folder, PYTHONPATH and the
+#: user's site-packages, so the folders the run itself imports from are handed over explicitly
 _HELPER = (
-    "import sys; home = sys.argv.pop(1); home in sys.path or sys.path.insert(0, home); "
+    "import sys, json; home = sys.argv.pop(1); path = json.loads(sys.argv.pop(1)); "
+    "sys.path[:] = [home, *(p for p in path if p != home), *(p for p in sys.path if p not in path and p != home)]; "
     "from adjudicator.rules.check import main; raise SystemExit(main())"
 )
+
+
+def import_path(cwd: str | None = None) -> list[str]:
+    """This process's import path as the helper gets it: absolute folders only, the working folder left out
+    (a relative entry, ``''`` included, is the working folder or a folder in it). A stray ``argparse.py`` or
+    ``json.py`` where ``adjudicate`` is run is then never imported by the helper."""
+    here = os.path.realpath(cwd if cwd is not None else os.getcwd())
+    return [p for p in sys.path if os.path.isabs(p) and os.path.realpath(p) != here]
 
 
 class RulesCheck:
@@ -62,7 +75,8 @@ class RulesCheck:
         # the helper imports this very copy of the package, wherever it came from (an install, a checkout, a
         # folder a notebook put on sys.path): its folder goes first on the helper's path unless already there
         home = str(Path(__file__).resolve().parents[2])
-        command = [sys.executable, "-c", _HELPER, home]
+        # isolated (-I): the working folder is not on the helper's import path, nor are PYTHON* variables read
+        command = [sys.executable, "-I", "-c", _HELPER, home, json.dumps(import_path())]
         if rules_dir is not None:
             command += ["--rules", str(rules_dir)]
         if plans is not None:

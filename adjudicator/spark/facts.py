@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, cast
 import polars as pl
 import pyarrow as pa
 
-from adjudicator.contract import CLAIM_ID, LINE_NUMBER, PROCEDURE_CODE
+from adjudicator.contract import CANONICAL, CLAIM_ID, LINE_NUMBER, PROCEDURE_CODE
 from adjudicator.engine.checks import with_checks
 from adjudicator.engine.edits import EDIT_FUNCTIONS, concerned_lines
 from adjudicator.engine.facts import DUPLICATE, FIRED, LATEST_DELIVERY, ROW_OK, BatchFacts, Supersede, keyed
@@ -60,15 +60,16 @@ def _task_facts(frame: pl.DataFrame, supersede: Supersede | None) -> BatchFacts:
     if supersede is not None:
         deliveries = (
             frame.filter(pl.col(LATEST_DELIVERY).is_not_null())
-            .select(*supersede.key, LATEST_DELIVERY)
-            .unique(list(supersede.key))
+            .select(*supersede.matched(), LATEST_DELIVERY)
+            .unique(list(supersede.matched_on))
         )
     return BatchFacts(keys=keys, supersede=supersede, deliveries=deliveries)
 
 
 @dataclass(frozen=True)
 class _Delivered:
-    """Per line: its raw key and the delivery date the layout's own expression reads (CCLF's FILE_DATE)."""
+    """Per line: its raw key, its typed key (``Supersede.matched``) and the delivery date the layout's own
+    expression reads (CCLF's FILE_DATE)."""
 
     supersede: Supersede
     target: pa.Schema
@@ -77,7 +78,9 @@ class _Delivered:
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for frame in _frames(batches, self.rows):
-            out = frame.select(*self.supersede.key, self.supersede.delivered.alias(LATEST_DELIVERY))
+            out = frame.select(
+                *self.supersede.key, *self.supersede.matched(), self.supersede.delivered.alias(LATEST_DELIVERY)
+            )
             yield from to_spark_arrow(out, self.target).to_batches()
 
 
@@ -190,20 +193,33 @@ _KEY_SCHEMA = pl.Schema({CLAIM_ID: pl.String(), LINE_NUMBER: pl.Int64()})
 def _with_deliveries(
     lines: DataFrame, raw: pl.Schema, supersede: Supersede, *, materialize: bool, settings: EngineSettings
 ) -> tuple[DataFrame, DataFrame]:
-    """The lines with the latest delivery of their raw key joined, and the raw keys delivered on different
-    dates (persisted)."""
+    """The lines with the latest delivery of their typed key joined (through their raw key), and the raw keys
+    whose typed key was delivered on different dates (persisted)."""
     from pyspark.sql import functions as F
 
-    key = list(supersede.key)
-    delivered = pl.Schema({**{k: raw[k] for k in key}, LATEST_DELIVERY: pl.Date()})
-    deliveries = (
+    key, typed = list(supersede.key), list(supersede.matched_on)
+    delivered = pl.Schema(
+        {
+            **{k: raw[k] for k in key},
+            **{t: CANONICAL[k][0] for k, t in zip(key, typed, strict=True)},
+            LATEST_DELIVERY: pl.Date(),
+        }
+    )
+    by_raw = (
         lines.mapInArrow(_Delivered(supersede, arrow_schema(delivered), settings.batch_size), spark_schema(delivered))
-        .groupBy(*key)
+        .dropna(subset=typed)
+        .groupBy(*key, *typed)
         .agg(F.min(LATEST_DELIVERY).alias(_FIRST), F.max(LATEST_DELIVERY).alias(LATEST_DELIVERY))
+    )
+    # copies are matched on the typed key ("  C1" and "C1", "1.0" and "1"), then handed back to the lines by
+    # their raw key, which is all a line carries before its checks
+    latest = (
+        by_raw.groupBy(*typed)
+        .agg(F.min(_FIRST).alias(_FIRST), F.max(LATEST_DELIVERY).alias(LATEST_DELIVERY))
         .where(F.col(_FIRST) < F.col(LATEST_DELIVERY))
         .drop(_FIRST)
-        .persist()
     )
+    deliveries = by_raw.select(*key, *typed).join(latest, on=typed, how="inner").select(*key, LATEST_DELIVERY).persist()
     if materialize:
         deliveries.count()
     other = deliveries.select(*(F.col(k).alias(f"_delivered_{k}") for k in key), LATEST_DELIVERY)

@@ -33,7 +33,7 @@ from tests.helpers import ROOT
 
 SAMPLES = ROOT / "tests" / "fixtures" / "samples"
 FIXTURES = ROOT / "tests" / "fixtures" / "layouts"
-ALIASES = ROOT / "rules" / "payer_aliases.csv"
+ALIASES = ROOT / "rules" / "samples" / "payer_aliases.csv"
 
 
 def rules() -> RuleSet:
