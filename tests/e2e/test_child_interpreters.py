@@ -35,7 +35,9 @@ def test_a_run_never_imports_modules_from_its_working_folder(
     marker = tmp_path / "marker"
     monkeypatch.chdir(hostile_folder(tmp_path / "work", marker))
     code = main(["run", str(SAMPLE), "--out", str(tmp_path / "out"), "--quiet"])
-    assert (code, capsys.readouterr().err) == (EXIT_OK, "")
+    # the sample's 2027 lines draw the data-quality warning (dates after the run date); nothing else may be said
+    said = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("adjudicate: warning:")]
+    assert (code, said) == (EXIT_OK, [])
     assert not marker.exists(), marker.read_text()
     assert (tmp_path / "out" / "manifest.json").is_file()
 

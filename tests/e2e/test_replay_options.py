@@ -29,7 +29,7 @@ def test_a_replay_reads_the_runs_own_files_not_same_named_ones_here(
     for folder in (first, elsewhere):
         folder.mkdir()
     shutil.copy(SAMPLE, first / "claims.csv")
-    (first / "ids.txt").write_text("CLM0001\nCLM0002\n")
+    (first / "ids.txt").write_text("CLM000001\nCLM000002\n")
     # here, files of the same names that are other files
     (elsewhere / "claims.csv").write_text(SAMPLE.read_text().splitlines()[0] + "\n")
     (elsewhere / "ids.txt").write_text("OTHER\n")
