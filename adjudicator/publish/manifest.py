@@ -16,6 +16,7 @@ import polars as pl
 
 from adjudicator.contract import DETERMINATION, REASON, SOURCE_FILE
 from adjudicator.options import RunOptions
+from adjudicator.readers.specs import X12_837P
 from adjudicator.rules.tables import RuleSet, sha256
 
 RESULTS = "results.parquet"
@@ -83,6 +84,12 @@ def build_manifest(
         }
         for row in per_file.iter_rows(named=True)
     ]
+    if layout == X12_837P:
+        from adjudicator.readers.x12 import envelope_defects
+
+        # the envelope defects the reader read past, per file: a payer still accounts for every line of the file
+        for entry in inputs:
+            entry["envelope_defects"] = [d.as_json() for d in envelope_defects(entry["path"])]
     read = sum(i["read"] for i in inputs)
     n_results = sum(i["results"] for i in inputs)
     n_rejects = sum(i["rejects"] for i in inputs)

@@ -19,10 +19,11 @@ from adjudicator.readers.tabular import read_table_file
 
 
 def _read_x12_file(spec: Layout, path: str) -> pl.LazyFrame:
-    from adjudicator.readers.x12 import read_837p
+    from adjudicator.readers.x12 import COLUMNS, read_837p
 
     lines = read_837p(path)
-    return with_source_file(map_to_canonical(lines.lazy(), spec), path, lines.columns)
+    # the file's own names: the reader's reject flags are the adjudicator's working columns
+    return with_source_file(map_to_canonical(lines.lazy(), spec), path, COLUMNS)
 
 
 def scan_layout(
