@@ -100,6 +100,8 @@ class Prepared:
     keep: pl.Expr | None
     #: the pandera validation of the rule tables, running beside the run (None: the caller gave the rules)
     rules_check: RulesCheck | None = None
+    #: ``raw`` file by file (the same rows), for staging many files in groups
+    parts: tuple[pl.LazyFrame, ...] = ()
 
     @contextlib.contextmanager
     def checking(self) -> Iterator[None]:
@@ -133,21 +135,22 @@ def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
             options.rules_dir, plans=options.plans, as_of=options.rules_as_of, validate=check is None
         )
         compiled = compile_rules(rule_set)
-        raw, paths, layout, supersede = read_inputs(options, rule_set)
+        inputs = read_inputs(options, rule_set)
         return Prepared(
             options=options,
             started=started,
             started_at=started_at,
             rules=rule_set,
             compiled=compiled,
-            raw=raw,
-            paths=paths,
-            layout=layout,
-            supersede=supersede,
-            watch=watch_inputs(paths, options),
+            raw=inputs.raw,
+            paths=inputs.paths,
+            layout=inputs.layout,
+            supersede=inputs.supersede,
+            watch=watch_inputs(inputs.paths, options),
             run_id=new_run_id(),
             keep=claims_list.slice_predicate(options.slice),
             rules_check=check,
+            parts=inputs.parts,
         )
 
 
@@ -310,7 +313,7 @@ class _Embedded:
         if scratch is None:
             raise InternalError("the embedded engine spills: it needs a scratch folder")
         try:
-            raw = stage_text_inputs(run.raw, paths, scratch)
+            raw = stage_text_inputs(run.raw, paths, scratch, parts=run.parts)
             lines = staged_rows(raw, paths)
             prepass_started = time.perf_counter()
             facts = find_facts(

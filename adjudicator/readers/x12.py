@@ -68,6 +68,10 @@ FLAGS: Final = tuple(REJECT_PREFIX + c for c in (X12_CLAIM_UNKNOWN, X12_LINE_NUM
 _TOLERATED: Final = frozenset({"SEG1"})
 
 
+#: one service line being read: source columns (text) and reject flags
+_Row = dict[str, str | bool | None]
+
+
 @dataclass
 class _Subscriber:
     """2000B subscriber loop: the member, payer and group of every claim below it."""
@@ -88,14 +92,11 @@ class _Claim:
     clm05_1: str | None
     subscriber: _Subscriber | None
     date_472: str | None = None
-    lines: list[dict[str, str | None]] = field(default_factory=list)
+    lines: list[_Row] = field(default_factory=list)
 
 
 class _NotProfessional(Exception):
     """The file is X12 but not an 837 professional claim file; ``read_837p_file`` names the segment."""
-
-
-_Row = dict[str, str | bool | None]
 
 
 def _value(seg: Segment, ref: str) -> str | None:
