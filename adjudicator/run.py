@@ -253,7 +253,8 @@ def run_engine(
         pool, hashes = checksums_in_background(run.paths)
         try:
             spill = folders.scratch(options.out, run.run_id) if engine.spills else _no_scratch(options.out)
-            with spill as scratch:
+            # an input removed or replaced while read is reported as such, not as the read error it causes
+            with spill as scratch, run.watch.guard():
                 prepass_started, found = engine.prepass(scratch)
                 planned = time.perf_counter()
                 with folders.staging(options.out, run.run_id) as tmp:

@@ -53,7 +53,7 @@ def resolve_paths(inputs: Sequence[str]) -> list[str]:
             raise InputError(f"is a folder, not a file (use a glob such as {path}/*.csv)", path=path)
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):
-            kind = "a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
+            kind = "a named pipe (FIFO) or process substitution" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
             raise InputError(
                 f"is {kind}, not a regular file; the adjudicator reads its inputs more than once "
                 "and checksums them, so copy the data to a file first",
