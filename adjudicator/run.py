@@ -33,7 +33,7 @@ from adjudicator.publish.manifest import REJECTS, RESULTS, build_manifest, new_r
 from adjudicator.publish.watch import InputWatch, watch_inputs
 from adjudicator.readers import claims_list
 from adjudicator.readers.diagnose import polars_message
-from adjudicator.readers.inputs import read_inputs
+from adjudicator.readers.inputs import quoted_text_files, read_inputs
 from adjudicator.report import run_report as report
 from adjudicator.report.charts import warm_up
 from adjudicator.rules.check import RulesCheck
@@ -250,7 +250,7 @@ def run_engine(
     run = prepare(options, rules)
     with run.checking():
         engine = engine_for(run)
-        pool, hashes = checksums_in_background(run.paths)
+        pool, hashes = checksums_in_background(run.paths, quoted=quoted_text_files(run.layout, run.paths))
         try:
             spill = folders.scratch(options.out, run.run_id) if engine.spills else _no_scratch(options.out)
             # an input removed or replaced while read is reported as such, not as the read error it causes

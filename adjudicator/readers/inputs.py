@@ -47,3 +47,15 @@ def read_inputs(options: RunOptions, rules: RuleSet) -> Inputs:
     parts = scan_layout_parts(layout, paths, payer=options.payer, aliases=aliases)
     raw = stack_parts(layout, parts, flag_supersede=False)
     return Inputs(raw, tuple(parts), paths, layout, supersede_rule(layout))
+
+
+def quoted_text_files(layout: str, paths: list[str]) -> dict[str, str]:
+    """The inputs read as CSV with ``"`` quoting (text files of a layout that quotes), each with its separator:
+    the files whose quotes the checksum pass counts (``adjudicator.publish.hashing``)."""
+    from adjudicator.readers.canonical import is_parquet
+    from adjudicator.readers.catalog import LAYOUT_SPECS
+
+    spec = LAYOUT_SPECS[layout]
+    if spec.format != "table" or spec.quote_char != '"':
+        return {}
+    return {path: spec.separator for path in paths if not is_parquet(path)}
