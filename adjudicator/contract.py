@@ -56,6 +56,8 @@ REJECT_PREFIX: Final = "_reject_"
 X12_CLAIM_UNKNOWN: Final = "x12_claim_unknown"
 X12_LINE_NUMBER_UNKNOWN: Final = "x12_line_number_unknown"
 X12_SEGMENT_CUT_OFF: Final = "x12_segment_cut_off"
+#: the 837P reader's row-level reject checks
+X12_REJECT_CHECKS: Final = (X12_CLAIM_UNKNOWN, X12_LINE_NUMBER_UNKNOWN, X12_SEGMENT_CUT_OFF)
 LAYOUT_REJECT_CHECKS: Final = {
     "superseded_delivery": "a later delivery of the same line replaces this copy (CCLF)",
     "deleted_record": "the record withdraws the line (RIF DML_IND DELETE)",

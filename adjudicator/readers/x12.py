@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
-from adjudicator.contract import REJECT_PREFIX, X12_CLAIM_UNKNOWN, X12_LINE_NUMBER_UNKNOWN, X12_SEGMENT_CUT_OFF
+from adjudicator.contract import (
+    REJECT_PREFIX,
+    X12_CLAIM_UNKNOWN,
+    X12_LINE_NUMBER_UNKNOWN,
+    X12_REJECT_CHECKS,
+    X12_SEGMENT_CUT_OFF,
+)
 from adjudicator.errors import InputError
 from adjudicator.readers.x12_envelope import EnvelopeDefect, guide_problem, plain, transaction_problem
 
@@ -63,7 +69,7 @@ COLUMNS: Final = (
 )
 
 #: the reader's row-level reject flags (``REJECT_PREFIX`` + check), Boolean, after ``COLUMNS``
-FLAGS: Final = tuple(REJECT_PREFIX + c for c in (X12_CLAIM_UNKNOWN, X12_LINE_NUMBER_UNKNOWN, X12_SEGMENT_CUT_OFF))
+FLAGS: Final = tuple(REJECT_PREFIX + c for c in X12_REJECT_CHECKS)
 #: pyx12 findings not worth a word (trailing empty elements are allowed by the guides' writers in practice)
 _TOLERATED: Final = frozenset({"SEG1"})
 

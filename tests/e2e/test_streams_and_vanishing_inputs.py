@@ -19,7 +19,7 @@ from tests.helpers import ROOT, SAMPLE
 pytestmark = pytest.mark.e2e
 
 
-def _adjudicate(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _adjudicate(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "adjudicator", "run", *args, "--quiet"],
