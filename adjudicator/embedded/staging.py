@@ -45,8 +45,8 @@ FILES_PER_PART: Final = 64
 def stage_text_inputs(
     raw: pl.LazyFrame, paths: list[str], scratch: Path, *, parts: Sequence[pl.LazyFrame] = ()
 ) -> pl.LazyFrame:
-    """The raw frame, read once into Parquet in ``scratch`` when any input is not Parquet, or when there are
-    more than ``FILES_PER_PART`` input frames (``parts``: ``raw`` file by file, the same rows).
+    """The raw frame, read once into Parquet in ``scratch`` when any input is not Parquet: in groups of
+    ``FILES_PER_PART`` files when there are more (``parts``: ``raw`` file by file, the same rows).
 
     A run reads its input three times (two narrow prepass queries, then the
     batches): parsing CSV each time cost more than the rest of the run. The
@@ -55,10 +55,10 @@ def stage_text_inputs(
     parsed fails here, with the same message. Many files are staged group by
     group, one Parquet part each, every part with ``raw``'s columns and types.
     """
-    if len(parts) > FILES_PER_PART:
-        return _stage_in_groups(raw.collect_schema(), parts, scratch)
     if all(is_parquet(path) for path in paths):
         return raw
+    if len(parts) > FILES_PER_PART:
+        return _stage_in_groups(raw.collect_schema(), parts, scratch)
     staged = scratch / "input.parquet"
     # no statistics: nothing prunes on them here, and writing them costs time (docs/benchmarks.md)
     raw.sink_parquet(staged, compression="lz4", statistics=False, engine="streaming")
