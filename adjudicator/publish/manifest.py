@@ -23,6 +23,9 @@ RESULTS = "results.parquet"
 REJECTS = "rejects.parquet"
 MANIFEST = "manifest.json"
 REPORT = "report.html"
+#: how many envelope defects of an 837P file the manifest lists (all are counted: a file with a defect on every
+#: claim would otherwise make a manifest as large as the file)
+ENVELOPE_DEFECTS_SHOWN = 100
 #: what ``adjudicate diff`` writes (named here, with a run's files, so that what ``--overwrite`` may replace is
 #: known in one place)
 DIFF_CHANGES = "changes.parquet"
@@ -89,7 +92,9 @@ def build_manifest(
 
         # the envelope defects the reader read past, per file: a payer still accounts for every line of the file
         for entry in inputs:
-            entry["envelope_defects"] = [d.as_json() for d in envelope_defects(entry["path"])]
+            found = envelope_defects(entry["path"])
+            entry["envelope_defects"] = [d.as_json() for d in found[:ENVELOPE_DEFECTS_SHOWN]]
+            entry["envelope_defects_found"] = len(found)
     read = sum(i["read"] for i in inputs)
     n_results = sum(i["results"] for i in inputs)
     n_rejects = sum(i["rejects"] for i in inputs)

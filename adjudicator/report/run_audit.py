@@ -120,11 +120,12 @@ def audit_section(manifest: dict[str, Any]) -> str:
         if defects
         else ""
     )
+    found = sum(entry.get("envelope_defects_found", 0) for entry in manifest.get("inputs") or [])
     files = len(manifest.get("inputs") or [])
     return _section(
         "Audit trail",
         f"<details><summary>the run {_esc(manifest.get('run_id'))}: its options and slice, {files} input file(s) "
-        + (f"({len(defects)} X12 envelope defect(s)) " if defects else "")
+        + (f"({found} X12 envelope defect(s)) " if found else "")
         + "with sizes, checksums and reconciliation, the rule tables' checksums</summary>",
         "<h3>The run</h3>",
         about,

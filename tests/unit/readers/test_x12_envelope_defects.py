@@ -118,6 +118,7 @@ def test_a_run_accounts_for_every_line_and_records_the_defects_per_file(tmp_path
     assert sum(X12_LINE_NUMBER_UNKNOWN in c for c in checks) == 1
     per_file = {Path(i["path"]).name: i["envelope_defects"] for i in manifest["inputs"]}
     assert [d["segment"] for d in per_file["se-count-wrong.837"]] == [30]
+    assert [i["envelope_defects_found"] for i in manifest["inputs"]] == [6, 1]
     assert "SE01 says 30 segments" in per_file["se-count-wrong.837"][0]["problem"]
     html = (out / "report.html").read_text()
     assert 'id="envelope-defects"' in html and "SE01 says 30 segments" in html
