@@ -110,6 +110,17 @@ def _value(seg: Segment, ref: str) -> str | None:
     return got if got not in (None, "") else None
 
 
+def _subscriber_fields(sub: _Subscriber | None) -> _Row:
+    sub = sub or _Subscriber()
+    return {
+        "NM109_IL": sub.member,
+        "NM109_PR": sub.payer,
+        "NM103_PR": sub.payer_name,
+        "SBR03": sub.group,
+        "SBR09": sub.filing,
+    }
+
+
 def _shown(seg: Segment) -> str:
     text = seg.format().rstrip(seg.seg_term or "~")
     return text if len(text) <= 60 else text[:57] + "..."
@@ -159,18 +170,13 @@ class _Walker:
             return
         if not claim.lines:
             self.note(f"claim CLM*{claim.clm01} has no service line (LX/SV1)")
-        sub = claim.subscriber or _Subscriber()
         for line in claim.lines:
             line.update(
                 CLM01=claim.clm01,
                 CLM02=claim.clm02,
                 CLM05_1=claim.clm05_1,
                 DTP03_472_CLAIM=claim.date_472,
-                NM109_IL=sub.member,
-                NM109_PR=sub.payer,
-                NM103_PR=sub.payer_name,
-                SBR03=sub.group,
-                SBR09=sub.filing,
+                **_subscriber_fields(claim.subscriber),
             )
             self.rows.append(line)
         self.claim = None
@@ -299,6 +305,8 @@ class _Walker:
             self.line = line
         if self.claim is None:
             self.note("SV1 outside a claim (no CLM before it in its transaction set): its claim is unknown")
+            # the subscriber above it still says whose line it is, for the reject
+            line.update(_subscriber_fields(self.subscriber))
             self.rows.append(line)
         else:
             self.claim.lines.append(line)
