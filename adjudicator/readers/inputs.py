@@ -31,12 +31,16 @@ class Inputs:
 
 def read_inputs(options: RunOptions, rules: RuleSet) -> Inputs:
     """The run's ``Inputs``; raises ``InputError`` naming the file for a file-level problem."""
+    from adjudicator.readers.claims_list import check_regular
     from adjudicator.readers.detect import detect_layout
     from adjudicator.readers.paths import resolve_paths
     from adjudicator.readers.redelivery import supersede_rule
     from adjudicator.readers.scan import scan_layout_parts, stack_parts
     from adjudicator.readers.specs import LAYOUTS
 
+    if options.slice.claims_file is not None:
+        # up front: a pipe with no writer would block the first open of the claims list
+        check_regular(options.slice.claims_file)
     paths = resolve_paths(options.inputs)
     if options.layout is not None and options.layout not in LAYOUTS:
         raise InputError(f"--layout must be one of {', '.join(LAYOUTS)}, got {options.layout!r}")
