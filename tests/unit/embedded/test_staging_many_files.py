@@ -12,7 +12,6 @@ from polars.testing import assert_frame_equal
 
 from adjudicator.embedded import staging
 from adjudicator.embedded.staging import stage_text_inputs
-from adjudicator.readers.scan import scan_layout_parts, stack_parts
 from tests.helpers import SAMPLE
 
 
@@ -39,6 +38,8 @@ def test_many_files_stage_in_groups_to_the_same_frame(tmp_path: Path, monkeypatc
     monkeypatch.setattr(staging, "FILES_PER_PART", 4)
     (tmp_path / "in").mkdir()
     paths = _many_files(tmp_path / "in", 11)
+    from adjudicator.readers.scan import scan_layout_parts, stack_parts
+
     parts = scan_layout_parts("canonical", paths)
     raw = stack_parts("canonical", parts, flag_supersede=False)
     whole = raw.collect()
@@ -59,6 +60,8 @@ def test_many_files_stage_in_groups_to_the_same_frame(tmp_path: Path, monkeypatc
 def test_few_files_stage_as_one_parquet_file(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     paths = _many_files(tmp_path / "in", 3)
+    from adjudicator.readers.scan import scan_layout_parts, stack_parts
+
     parts = scan_layout_parts("canonical", paths)
     raw = stack_parts("canonical", parts, flag_supersede=False)
     staged = stage_text_inputs(raw, paths, tmp_path, parts=parts).collect()

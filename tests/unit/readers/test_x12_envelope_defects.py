@@ -14,18 +14,15 @@ import polars as pl
 import pytest
 
 from adjudicator.cli import main
-from adjudicator.contract import (
-    LAYOUT_REJECT_CHECKS,
-    REJECT_PREFIX,
-    X12_CLAIM_UNKNOWN,
-    X12_LINE_NUMBER_UNKNOWN,
-    X12_SEGMENT_CUT_OFF,
-)
+from adjudicator.contract import REJECT_PREFIX
 from adjudicator.errors import InputError
 from adjudicator.readers.scan import scan_layout
-from adjudicator.readers.x12 import envelope_defects, read_837p_file
-from adjudicator.readers.x12_envelope import plain
 from tests.helpers import ROOT
+
+# the reader's reject checks, spelled out: the contract must name them so (adjudicator.contract)
+X12_CLAIM_UNKNOWN = "x12_claim_unknown"
+X12_LINE_NUMBER_UNKNOWN = "x12_line_number_unknown"
+X12_SEGMENT_CUT_OFF = "x12_segment_cut_off"
 
 DEFECTS = ROOT / "tests" / "fixtures" / "x12-defects"
 PROFESSIONAL = ROOT / "tests" / "fixtures" / "layouts" / "professional.837"
@@ -48,6 +45,8 @@ def test_an_envelope_defect_leaves_every_service_line_read_and_is_reported(
     path = str(DEFECTS / name)
     frame = scan_layout("x12-837p", [path]).collect()
     assert frame.height == lines
+    from adjudicator.readers.x12 import envelope_defects
+
     found = envelope_defects(path)
     segment, words = defect
     assert any(d.segment == segment and words in d.problem for d in found), found
@@ -55,6 +54,8 @@ def test_an_envelope_defect_leaves_every_service_line_read_and_is_reported(
 
 
 def test_a_clean_file_has_no_envelope_defect() -> None:
+    from adjudicator.readers.x12 import read_837p_file
+
     assert read_837p_file(str(PROFESSIONAL)).defects == ()
 
 
@@ -64,7 +65,10 @@ def test_lines_without_a_claim_or_a_line_number_are_flagged_with_the_check_sayin
         "claim_id", "line_number", REJECT_PREFIX + X12_CLAIM_UNKNOWN, REJECT_PREFIX + X12_LINE_NUMBER_UNKNOWN
     ).rows()
     assert flags == [(None, "1", True, False), (None, "2", True, False), ("WH-1002", None, False, True)]
-    assert {X12_CLAIM_UNKNOWN, X12_LINE_NUMBER_UNKNOWN} <= set(LAYOUT_REJECT_CHECKS)
+    from adjudicator.contract import LAYOUT_REJECT_CHECKS, X12_REJECT_CHECKS
+
+    assert X12_REJECT_CHECKS == (X12_CLAIM_UNKNOWN, X12_LINE_NUMBER_UNKNOWN, X12_SEGMENT_CUT_OFF)
+    assert set(X12_REJECT_CHECKS) <= set(LAYOUT_REJECT_CHECKS)
 
 
 @pytest.mark.parametrize(
@@ -80,6 +84,8 @@ def test_lines_without_a_claim_or_a_line_number_are_flagged_with_the_check_sayin
     ],
 )
 def test_pyx12_findings_are_put_in_plain_words(pyx12_text: str, expected: str) -> None:
+    from adjudicator.readers.x12_envelope import plain
+
     assert expected in plain(pyx12_text)
 
 
@@ -158,11 +164,15 @@ def test_structural_defects_are_read_past_with_the_defect_named(
     path = tmp_path / "x.837"
     path.write_text(content)
     assert scan_layout("x12-837p", [str(path)]).collect().height == lines
+    from adjudicator.readers.x12 import envelope_defects
+
     assert any(words in d.problem for d in envelope_defects(str(path))), envelope_defects(str(path))
 
 
 def test_a_service_line_cut_by_the_end_of_the_file_is_flagged(tmp_path: Path) -> None:
     path = tmp_path / "cut.837"
     path.write_text(_changed(cut=PROFESSIONAL.read_text().index("SV1*HC:97545*180.00") + 15))
+    from adjudicator.readers.x12 import read_837p_file
+
     lines = read_837p_file(str(path)).lines
     assert lines[REJECT_PREFIX + X12_SEGMENT_CUT_OFF].to_list() == [False, False, True]
