@@ -52,6 +52,19 @@ REQUIRED_COLUMNS: Final = tuple(c for c, (_, req) in CANONICAL.items() if req)
 SOURCE_FILE: Final = "source_file"
 #: prefix of layout-supplied Boolean reject columns: ``_reject_<check name>``
 REJECT_PREFIX: Final = "_reject_"
+#: the layouts' row-level reject checks (a ``REJECT_PREFIX`` flag each) and what a True flag means
+X12_CLAIM_UNKNOWN: Final = "x12_claim_unknown"
+X12_LINE_NUMBER_UNKNOWN: Final = "x12_line_number_unknown"
+X12_SEGMENT_CUT_OFF: Final = "x12_segment_cut_off"
+#: the 837P reader's row-level reject checks
+X12_REJECT_CHECKS: Final = (X12_CLAIM_UNKNOWN, X12_LINE_NUMBER_UNKNOWN, X12_SEGMENT_CUT_OFF)
+LAYOUT_REJECT_CHECKS: Final = {
+    "superseded_delivery": "a later delivery of the same line replaces this copy (CCLF)",
+    "deleted_record": "the record withdraws the line (RIF DML_IND DELETE)",
+    X12_CLAIM_UNKNOWN: "the 837P service line has no claim: no CLM opens it in its transaction set",
+    X12_LINE_NUMBER_UNKNOWN: "the 837P service line has no line number: no LX of its own opens the SV1",
+    X12_SEGMENT_CUT_OFF: "the 837P file ends inside this SV1 segment (no segment terminator): its values may be cut",
+}
 
 # ---- the outputs (contract section 6): column names other modules read without importing the engine ----
 

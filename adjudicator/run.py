@@ -34,7 +34,7 @@ from adjudicator.publish.manifest import CLAIMS_LIST, REJECTS, RESULTS, build_ma
 from adjudicator.publish.watch import InputWatch, watch_inputs
 from adjudicator.readers import claims_list
 from adjudicator.readers.diagnose import polars_message
-from adjudicator.readers.inputs import read_inputs
+from adjudicator.readers.inputs import quoted_text_files, read_inputs
 from adjudicator.report import run_report as report
 from adjudicator.report.charts import warm_up
 from adjudicator.rules.check import RulesCheck
@@ -65,6 +65,8 @@ class Prepared:
     log: RunLog = field(default_factory=lambda: RunLog(progress=False))
     #: the ids of the ``--claims`` list as read for the slice (None without one); kept in OUT (``CLAIMS_LIST``)
     claim_ids: pl.Series | None = None
+    #: ``raw`` file by file (the same rows), for staging many files in groups
+    parts: tuple[pl.LazyFrame, ...] = ()
 
     @contextlib.contextmanager
     def checking(self) -> Iterator[None]:
@@ -99,7 +101,7 @@ def prepare(options: RunOptions, rules: RuleSet | None = None, *, log: RunLog | 
             options.rules_dir, plans=options.plans, as_of=options.rules_as_of, validate=check is None
         )
         compiled = compile_rules(rule_set)
-        raw, paths, layout, supersede = read_inputs(options, rule_set)
+        inputs = read_inputs(options, rule_set)
         listed = options.slice.claims_file
         claim_ids = claims_list.read_claim_ids(listed) if listed is not None else None
         return Prepared(
@@ -108,16 +110,17 @@ def prepare(options: RunOptions, rules: RuleSet | None = None, *, log: RunLog | 
             started_at=started_at,
             rules=rule_set,
             compiled=compiled,
-            raw=raw,
-            paths=paths,
-            layout=layout,
-            supersede=supersede,
-            watch=watch_inputs(paths, options),
+            raw=inputs.raw,
+            paths=inputs.paths,
+            layout=inputs.layout,
+            supersede=inputs.supersede,
+            watch=watch_inputs(inputs.paths, options),
             run_id=log.run_id if log is not None else new_run_id(),
             keep=options.slice.predicate(claim_ids),
             rules_check=check,
             claim_ids=claim_ids,
             **({"log": log} if log is not None else {}),
+            parts=inputs.parts,
         )
 
 
@@ -229,10 +232,11 @@ def run_engine(
     run = prepare(options, rules, log=log)
     with run.checking():
         engine = engine_for(run)
-        pool, hashes = checksums_in_background(run.paths)
+        pool, hashes = checksums_in_background(run.paths, quoted=quoted_text_files(run.layout, run.paths))
         try:
             spill = folders.scratch(options.out, run.run_id) if engine.spills else _no_scratch(options.out)
-            with spill as scratch:
+            # an input removed or replaced while read is reported as such, not as the read error it causes
+            with spill as scratch, run.watch.guard():
                 prepass_started, found = engine.prepass(scratch)
                 planned = time.perf_counter()
                 with folders.staging(options.out, run.run_id) as tmp:
@@ -322,7 +326,7 @@ class _Embedded:
             raise InternalError("the embedded engine spills: it needs a scratch folder")
         try:
             with run.log.phase("staging", total=None):
-                raw = stage_text_inputs(run.raw, paths, scratch)
+                raw = stage_text_inputs(run.raw, paths, scratch, parts=run.parts)
                 lines = staged_rows(raw, paths)
             prepass_started = time.perf_counter()
             with run.log.phase("prepass", total=None) as meter:

@@ -16,6 +16,7 @@ import polars as pl
 
 from adjudicator.contract import DETERMINATION, REASON, SOURCE_FILE
 from adjudicator.options import RunOptions
+from adjudicator.readers.specs import X12_837P
 from adjudicator.rules.tables import RuleSet, sha256
 
 RESULTS = "results.parquet"
@@ -25,6 +26,10 @@ REPORT = "report.html"
 #: a sliced run's claims list as the run read it (one column, claim_id): the diff takes the run's slice from it,
 #: never from the list file as it is later
 CLAIMS_LIST = "claims_list.parquet"
+
+#: how many envelope defects of an 837P file the manifest lists (all are counted: a file with a defect on every
+#: claim would otherwise make a manifest as large as the file)
+ENVELOPE_DEFECTS_SHOWN = 100
 #: what ``adjudicate diff`` writes (named here, with a run's files, so that what ``--overwrite`` may replace is
 #: known in one place)
 DIFF_CHANGES = "changes.parquet"
@@ -90,6 +95,14 @@ def build_manifest(
         }
         for row in per_file.iter_rows(named=True)
     ]
+    if layout == X12_837P:
+        from adjudicator.readers.x12 import envelope_defects
+
+        # the envelope defects the reader read past, per file: a payer still accounts for every line of the file
+        for entry in inputs:
+            found = envelope_defects(entry["path"])
+            entry["envelope_defects"] = [d.as_json() for d in found[:ENVELOPE_DEFECTS_SHOWN]]
+            entry["envelope_defects_found"] = len(found)
     read = sum(i["read"] for i in inputs)
     n_results = sum(i["results"] for i in inputs)
     n_rejects = sum(i["rejects"] for i in inputs)

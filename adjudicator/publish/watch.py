@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from adjudicator.errors import InputError
@@ -28,6 +30,17 @@ class InputWatch:
 
     def __init__(self, paths: list[str | Path]) -> None:
         self._before = {str(p): _stat_key(p) for p in paths}
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """The run's reading under the watch: an error met while reading (a file gone from under polars or
+        the OS) is reported as the input that changed (``verify``: exit 2 naming it) when one did, and passes
+        on unchanged when none did."""
+        try:
+            yield
+        except Exception:
+            self.verify()
+            raise
 
     def verify(self) -> None:
         """Raise ``InputError`` naming the first file that changed since the watch began (exit 2; the run

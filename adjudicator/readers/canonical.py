@@ -163,6 +163,14 @@ def require_columns(path: str, columns: Sequence[str]) -> None:
 
 def scan_canonical(paths: Sequence[str]) -> pl.LazyFrame:
     """The raw frame of canonical files (CSV or Parquet, mixed allowed)."""
+    frames = canonical_parts(paths)
+    if len(frames) == 1:
+        return frames[0]
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def canonical_parts(paths: Sequence[str]) -> list[pl.LazyFrame]:
+    """``scan_canonical``'s frame of each file, in the order given, before they are stacked."""
     frames: list[pl.LazyFrame] = []
     for path in paths:
         frame = scan_parquet_file(path) if is_parquet(path) else scan_csv_text(path)
@@ -179,6 +187,4 @@ def scan_canonical(paths: Sequence[str]) -> pl.LazyFrame:
                 pl.lit(path).alias(SOURCE_FILE),
             )
         )
-    if len(frames) == 1:
-        return frames[0]
-    return pl.concat(frames, how="diagonal_relaxed")
+    return frames

@@ -8,6 +8,7 @@ from adjudicator.contract import (
     BILLED_AMOUNT,
     CANONICAL_COLUMNS,
     CLAIM_ID,
+    LAYOUT_REJECT_CHECKS,
     LINE_NUMBER,
     MEMBER_ID,
     PAYER_ID,
@@ -17,6 +18,7 @@ from adjudicator.contract import (
     REQUIRED_COLUMNS,
     SERVICE_DATE,
     UNITS,
+    X12_REJECT_CHECKS,
 )
 from adjudicator.readers.specs import (
     CANONICAL_LAYOUT,
@@ -214,6 +216,12 @@ LAYOUT_SPECS: Final[dict[str, Layout]] = {
             "(2320/2330x) are not used.",
             "A date range (RD8) gives its first day. An SV101 that does not split on the component "
             "separator of ISA16 is passed whole, so the line is rejected as malformed_procedure_code.",
+            "Row-level rejects the reader flags: "
+            + "; ".join(f"`{c}`: {LAYOUT_REJECT_CHECKS[c]}" for c in X12_REJECT_CHECKS)
+            + ".",
+            "Envelope defects that leave the service lines readable (HL or LX numbering, control numbers or "
+            "counts that do not match, repeated control numbers, an empty segment, missing trailers) are read "
+            "past and listed per file in the manifest (inputs[].envelope_defects) and the report.",
         ),
     ),
 }

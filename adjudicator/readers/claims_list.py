@@ -3,6 +3,8 @@ matched no line."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +27,29 @@ def _clean(line: str) -> str:
     return text
 
 
+def check_regular(path: Path) -> None:
+    """Refuse a claims list that is not a regular file (a named pipe, a process substitution such as
+    ``--claims <(cut -d, -f1 ids.csv)``, a device) before anything opens it: opening a pipe with no writer
+    would wait forever, and a run reads its claims list more than once (the slice, the unmatched ids, the
+    checksum) and records it for ``--replay``."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise InputError(f"cannot read the claims list: {exc.strerror or exc}", path=path) from None
+    if not stat.S_ISREG(mode):
+        kind = "a named pipe or process substitution" if stat.S_ISFIFO(mode) else "not a file but a device or socket"
+        raise InputError(
+            f"the claims list is {kind}, not a regular file: it is read more than once, checksummed and recorded "
+            "for --replay, so write the ids to a file first",
+            path=path,
+        )
+
+
 def claim_ids(path: Path) -> list[str]:
     """The distinct claim ids of a claims list, sorted: one per line; a byte-order mark, CRLF line ends,
     surrounding quotes and blank lines are tolerated, and a first line that is a header (``claim_id``) is
     skipped. Raises ``InputError`` naming the file when it cannot be read or holds no id."""
+    check_regular(path)
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:

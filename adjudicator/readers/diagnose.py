@@ -1,5 +1,6 @@
 """Diagnosis of a failed read: the polars error of a scan turned into one line naming the file, and the line,
-that is not UTF-8 or whose fields do not fit its header (files are re-read only after a failure)."""
+that is not UTF-8, opens a quote it never closes, or whose fields do not fit its header (files are re-read only
+after a failure)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ from pathlib import Path
 
 from adjudicator.errors import first_line
 from adjudicator.readers.canonical import PARQUET_SUFFIXES, is_parquet
+from adjudicator.rules.text_faults import open_quote_line
+
+#: the separators a delimited layout may use, for reading a failed file's rows again
+_SEPARATORS = (",", "|", "\t", ";")
+
+
+def _text(paths: Sequence[str]) -> list[str]:
+    return [path for path in paths if not is_parquet(path)]
 
 
 def find_bad_utf8(paths: Sequence[str]) -> tuple[str, int] | None:
@@ -32,7 +41,11 @@ def find_malformed_row(paths: Sequence[str]) -> tuple[str, int, str] | None:
         if is_parquet(path):
             continue
         with open(path, newline="", encoding="utf-8", errors="replace") as f:
-            reader = csv.reader(f)
+            first = f.readline()
+            f.seek(0)
+            # the layout's separator: the candidate the header uses most (CCLF and DE-SynPUF commas, RIF pipes)
+            separator = max(_SEPARATORS, key=first.count)
+            reader = csv.reader(f, delimiter=separator)
             header = next(reader, None)
             if header is None:
                 continue
@@ -51,7 +64,11 @@ def polars_message(exc: Exception, paths: list[str]) -> str:
         if found is not None:
             path, line = found
             return f"{path}: line {line} is not valid UTF-8 text; re-export the file as UTF-8"
-    if any(word in first.lower() for word in ("fields", "malformed", "could not parse")):
+    opened = next(((p, n) for p in _text(paths) if (n := open_quote_line(p)) is not None), None)
+    if opened is not None:
+        path, number = opened
+        return f"{path}: line {number} opens a quoted field that the end of the file leaves open; close the quote"
+    if any(word in first.lower() for word in ("fields", "malformed", "could not parse", "schema")):
         malformed = find_malformed_row(paths)
         if malformed is not None:
             path, line, problem = malformed

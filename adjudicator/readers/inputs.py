@@ -3,6 +3,7 @@ scanned with the payers applied, and the layout's re-delivery rule for the prepa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from adjudicator.errors import InputError
@@ -15,15 +16,31 @@ if TYPE_CHECKING:
     from adjudicator.rules.tables import RuleSet
 
 
-def read_inputs(options: RunOptions, rules: RuleSet) -> tuple[pl.LazyFrame, list[str], str, Supersede | None]:
-    """The raw frame of all inputs, the files it reads, the layout used (``--layout``, else detected) and the
-    layout's re-delivery rule (applied by the prepass, which sees every copy of a line)."""
+@dataclass(frozen=True)
+class Inputs:
+    """A run's inputs opened: the raw frame of all of them, and of each file (``parts``, the same rows, for
+    staging many files in groups), the files, the layout used (``--layout``, else detected) and the layout's
+    re-delivery rule (applied by the prepass, which sees every copy of a line)."""
+
+    raw: pl.LazyFrame
+    parts: tuple[pl.LazyFrame, ...]
+    paths: list[str]
+    layout: str
+    supersede: Supersede | None
+
+
+def read_inputs(options: RunOptions, rules: RuleSet) -> Inputs:
+    """The run's ``Inputs``; raises ``InputError`` naming the file for a file-level problem."""
+    from adjudicator.readers.claims_list import check_regular
     from adjudicator.readers.detect import detect_layout
     from adjudicator.readers.paths import resolve_paths
     from adjudicator.readers.redelivery import supersede_rule
-    from adjudicator.readers.scan import scan_layout
+    from adjudicator.readers.scan import scan_layout_parts, stack_parts
     from adjudicator.readers.specs import LAYOUTS
 
+    if options.slice.claims_file is not None:
+        # up front: a pipe with no writer would block the first open of the claims list
+        check_regular(options.slice.claims_file)
     paths = resolve_paths(options.inputs)
     if options.layout is not None and options.layout not in LAYOUTS:
         raise InputError(f"--layout must be one of {', '.join(LAYOUTS)}, got {options.layout!r}")
@@ -31,5 +48,18 @@ def read_inputs(options: RunOptions, rules: RuleSet) -> tuple[pl.LazyFrame, list
     # canonical files already carry the rule tables' payer ids; the aliases translate the identifiers of
     # other layouts (an 837P's payer id), and skipping them spares a lookup and a column on every line
     aliases = None if layout == "canonical" else rules.payer_aliases
-    raw = scan_layout(layout, paths, payer=options.payer, aliases=aliases, flag_supersede=False)
-    return raw, paths, layout, supersede_rule(layout)
+    parts = scan_layout_parts(layout, paths, payer=options.payer, aliases=aliases)
+    raw = stack_parts(layout, parts, flag_supersede=False)
+    return Inputs(raw, tuple(parts), paths, layout, supersede_rule(layout))
+
+
+def quoted_text_files(layout: str, paths: list[str]) -> dict[str, str]:
+    """The inputs read as CSV with ``"`` quoting (text files of a layout that quotes), each with its separator:
+    the files whose quotes the checksum pass counts (``adjudicator.publish.hashing``)."""
+    from adjudicator.readers.canonical import is_parquet
+    from adjudicator.readers.catalog import LAYOUT_SPECS
+
+    spec = LAYOUT_SPECS[layout]
+    if spec.format != "table" or spec.quote_char != '"':
+        return {}
+    return {path: spec.separator for path in paths if not is_parquet(path)}

@@ -3,12 +3,14 @@ given once, not UTF-16) before anything reads it."""
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 import stat
 from collections.abc import Sequence
 
 from adjudicator.errors import InputError
+from adjudicator.rules.text_faults import line_end_problem
 
 
 def expand_globs(inputs: Sequence[str], *, strict: bool = True) -> list[str]:
@@ -47,13 +49,15 @@ def resolve_paths(inputs: Sequence[str]) -> list[str]:
     seen: dict[tuple[int, int], str] = {}
     for path in paths:
         if not os.path.exists(path):
+            if os.path.islink(path):
+                raise InputError(_broken_link(path), path=path)
             # no path field: an empty argument must still read ": file not found"
             raise InputError(f"{path}: file not found")
         if os.path.isdir(path):
             raise InputError(f"is a folder, not a file (use a glob such as {path}/*.csv)", path=path)
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):
-            kind = "a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
+            kind = "a named pipe (FIFO) or process substitution" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
             raise InputError(
                 f"is {kind}, not a regular file; the adjudicator reads its inputs more than once "
                 "and checksums them, so copy the data to a file first",
@@ -69,17 +73,37 @@ def resolve_paths(inputs: Sequence[str]) -> list[str]:
             raise InputError("file is not readable", path=path)
         if st.st_size == 0:
             raise InputError("file is empty (0 bytes, not even a header line)", path=path)
-        _check_not_utf16(path)
+        _check_text_head(path)
     return paths
+
+
+def _broken_link(path: str) -> str:
+    """Why a symbolic link that leads to no file leads nowhere: a loop, or a missing target."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link loop (its links lead back to themselves), not a file"
+    return f"is a symbolic link to {os.readlink(path)!r}, which does not exist"
 
 
 #: byte-order marks of UTF-16 and UTF-32 text
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 
-def _check_not_utf16(path: str) -> None:
-    """Stop with an encoding message for UTF-16 (or UTF-32) text, which would otherwise read as garbage."""
+def _check_text_head(path: str) -> None:
+    """Stop with an encoding message for UTF-16 (or UTF-32) text, which would otherwise read as garbage, and
+    with a line-end message for a text table whose header ends in a bare ``\\r`` or ``\\r\\r\\n``."""
     head = read_head(path, 4096)
+    _check_not_utf16(path, head)
+    if head[:4] != b"PAR1" and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:3] != b"ISA":
+        problem = line_end_problem(head)
+        if problem is not None:
+            raise InputError(problem, path=path, line=1)
+
+
+def _check_not_utf16(path: str, head: bytes) -> None:
+    """Stop with an encoding message for UTF-16 (or UTF-32) text, which would otherwise read as garbage."""
     # without a mark, UTF-16 text of ASCII characters has a zero in every other byte
     halves = (head[0::2], head[1::2])
     wide = head.startswith(_WIDE_BOMS) or (

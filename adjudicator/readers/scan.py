@@ -19,10 +19,11 @@ from adjudicator.readers.tabular import read_table_file
 
 
 def _read_x12_file(spec: Layout, path: str) -> pl.LazyFrame:
-    from adjudicator.readers.x12 import read_837p
+    from adjudicator.readers.x12 import COLUMNS, read_837p
 
     lines = read_837p(path)
-    return with_source_file(map_to_canonical(lines.lazy(), spec), path, lines.columns)
+    # the file's own names: the reader's reject flags are the adjudicator's working columns
+    return with_source_file(map_to_canonical(lines.lazy(), spec), path, COLUMNS)
 
 
 def scan_layout(
@@ -44,21 +45,37 @@ def scan_layout(
     the layout's supersede flag is left to the caller (``supersede_rule``): the
     run finds it in its prepass, since it needs every copy of a line.
     """
+    return stack_parts(
+        name, scan_layout_parts(name, paths, payer=payer, aliases=aliases), flag_supersede=flag_supersede
+    )
+
+
+def scan_layout_parts(
+    name: str, paths: list[str], *, payer: str | None = None, aliases: pl.DataFrame | None = None
+) -> list[pl.LazyFrame]:
+    """``scan_layout``'s rows file by file: one frame per file, in order, payers applied, not yet stacked (a
+    run stages many small files in groups: ``adjudicator.embedded.staging``)."""
     if name not in LAYOUT_SPECS:
         raise InputError(f"'layout' must be one of {', '.join(LAYOUTS)}, got {name!r}")
     spec = LAYOUT_SPECS[name]
     files = resolve_paths(paths)
     if spec.name == CANONICAL_LAYOUT:
-        from adjudicator.readers.canonical import scan_canonical
+        from adjudicator.readers.canonical import canonical_parts
 
-        frame = scan_canonical(files)
+        frames = canonical_parts(files)
     else:
         read = _read_x12_file if spec.format == "x12" else read_table_file
         frames = [read(spec, path) for path in files]
-        frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+    return [apply_payers(frame, payer=payer, aliases=aliases) for frame in frames]
+
+
+def stack_parts(name: str, parts: list[pl.LazyFrame], *, flag_supersede: bool = True) -> pl.LazyFrame:
+    """The files' frames (``scan_layout_parts``) as one raw frame: stacked, the layout's supersede flag added
+    (``flag_supersede``), the reject flags last."""
+    spec = LAYOUT_SPECS[name]
+    frame = parts[0] if len(parts) == 1 else pl.concat(parts, how="diagonal_relaxed")
     if spec.supersede is not None and flag_supersede:
         frame = flag_superseded(frame, spec.supersede)
-    frame = apply_payers(frame, payer=payer, aliases=aliases)
     names = frame.collect_schema().names()
     flags = [c for c in names if c.startswith(REJECT_PREFIX)]
     return frame.select(*(c for c in names if c not in flags), *flags)

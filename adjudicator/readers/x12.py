@@ -4,8 +4,10 @@ pyx12's envelope-level reader (``pyx12.x12file.X12Reader``) splits segments
 with the delimiters the ISA declares (element separator ISA character 4,
 component separator ISA16, segment terminator after it) and checks the
 envelope: ISA/IEA, GS/GE and ST/SE pairing, control numbers, segment and
-transaction counts, HL parents and LX numbering. pyx12's map-driven parser is
-not used: it ships no 005010X222A2 map. The loop walk below is ours and only
+transaction counts, HL parents and LX numbering. Its findings, and the loop
+walk's, are envelope defects (``x12_envelope``): recorded per file and read
+past, so that every service line is a row. pyx12's map-driven parser is not
+used: it ships no 005010X222A2 map. The loop walk below is ours and only
 follows what the mapping needs.
 
 Grain of ``read_837p``: one row per SV1 (loop 2400), with the claim (2300),
@@ -17,12 +19,21 @@ Columns are named by X12 reference designator (``CLM01``, ``SV101_2``, ...);
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
+from adjudicator.contract import (
+    REJECT_PREFIX,
+    X12_CLAIM_UNKNOWN,
+    X12_LINE_NUMBER_UNKNOWN,
+    X12_REJECT_CHECKS,
+    X12_SEGMENT_CUT_OFF,
+)
 from adjudicator.errors import InputError
+from adjudicator.readers.x12_envelope import EnvelopeDefect, guide_problem, plain, transaction_problem
 
 if TYPE_CHECKING:
     from pyx12.segment import Segment
@@ -57,10 +68,14 @@ COLUMNS: Final = (
     "X12_SEGMENT",
 )
 
-#: implementation guides read as professional claims (GS08); 4010's 837P has the same SV1/LX/CLM shape
-_PROFESSIONAL_GUIDES: Final = ("005010X222", "004010X098")
-#: pyx12 findings that do not make an interchange unreadable (trailing empty elements)
+#: the reader's row-level reject flags (``REJECT_PREFIX`` + check), Boolean, after ``COLUMNS``
+FLAGS: Final = tuple(REJECT_PREFIX + c for c in X12_REJECT_CHECKS)
+#: pyx12 findings not worth a word (trailing empty elements are allowed by the guides' writers in practice)
 _TOLERATED: Final = frozenset({"SEG1"})
+
+
+#: one service line being read: source columns (text) and reject flags
+_Row = dict[str, str | bool | None]
 
 
 @dataclass
@@ -83,11 +98,11 @@ class _Claim:
     clm05_1: str | None
     subscriber: _Subscriber | None
     date_472: str | None = None
-    lines: list[dict[str, str | None]] = field(default_factory=list)
+    lines: list[_Row] = field(default_factory=list)
 
 
-class _Malformed(Exception):
-    """A structural problem; ``read_837p`` turns it into an ``InputError`` naming the segment."""
+class _NotProfessional(Exception):
+    """The file is X12 but not an 837 professional claim file; ``read_837p_file`` names the segment."""
 
 
 def _value(seg: Segment, ref: str) -> str | None:
@@ -95,11 +110,31 @@ def _value(seg: Segment, ref: str) -> str | None:
     return got if got not in (None, "") else None
 
 
+def _subscriber_fields(sub: _Subscriber | None) -> _Row:
+    sub = sub or _Subscriber()
+    return {
+        "NM109_IL": sub.member,
+        "NM109_PR": sub.payer,
+        "NM103_PR": sub.payer_name,
+        "SBR03": sub.group,
+        "SBR09": sub.filing,
+    }
+
+
+def _shown(seg: Segment) -> str:
+    text = seg.format().rstrip(seg.seg_term or "~")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 class _Walker:
-    """The loop state of one transaction set, fed segment by segment."""
+    """The loop state of one file, fed segment by segment; a defect that leaves lines readable is noted
+    (``defects``) and the walk goes on, so every SV1 becomes a row."""
 
     def __init__(self) -> None:
-        self.rows: list[dict[str, str | None]] = []
+        self.rows: list[_Row] = []
+        self.defects: list[EnvelopeDefect] = []
+        self.number = 0
+        self.shown = ""
         self.isa13: str | None = None
         self.gs06: str | None = None
         self.st02: str | None = None
@@ -110,71 +145,79 @@ class _Walker:
         self.subscribers: dict[str, _Subscriber] = {}
         self.subscriber: _Subscriber | None = None
         self.claim: _Claim | None = None
-        self.line: dict[str, str | None] | None = None
+        self.line: _Row | None = None
         self.lx: str | None = None
+        self.lx_at: tuple[int, str] = (0, "")
+
+    def note(self, problem: str, *, at_end: bool = False) -> None:
+        """A defect of the segment being read (``at_end``: found at the end of the file)."""
+        self.defects.append(EnvelopeDefect(self.number, "" if at_end else self.shown, problem))
 
     def _close_line(self) -> None:
         if self.lx is not None and self.line is None:
-            raise _Malformed(f"LX*{self.lx} has no SV1 service line")
+            number, shown = self.lx_at
+            self.defects.append(EnvelopeDefect(number, shown, f"LX*{self.lx} has no SV1 service line"))
         self.line = None
         self.lx = None
 
-    def _close_claim(self) -> None:
+    def _envelope(self) -> _Row:
+        return {"ISA13": self.isa13, "GS06": self.gs06, "ST02": self.st02}
+
+    def close_claim(self) -> None:
         self._close_line()
         claim = self.claim
         if claim is None:
             return
         if not claim.lines:
-            raise _Malformed(f"claim CLM*{claim.clm01} has no service line (LX/SV1)")
-        sub = claim.subscriber or _Subscriber()
+            self.note(f"claim CLM*{claim.clm01} has no service line (LX/SV1)")
         for line in claim.lines:
             line.update(
                 CLM01=claim.clm01,
                 CLM02=claim.clm02,
                 CLM05_1=claim.clm05_1,
                 DTP03_472_CLAIM=claim.date_472,
-                NM109_IL=sub.member,
-                NM109_PR=sub.payer,
-                NM103_PR=sub.payer_name,
-                SBR03=sub.group,
-                SBR09=sub.filing,
-                ISA13=self.isa13,
-                GS06=self.gs06,
-                ST02=self.st02,
+                **_subscriber_fields(claim.subscriber),
             )
             self.rows.append(line)
         self.claim = None
 
-    def feed(self, seg: Segment, number: int) -> None:
+    def feed(self, seg: Segment, number: int, shown: str, *, cut_off: bool = False) -> None:
+        self.number, self.shown = number, shown
         seg_id = seg.get_seg_id()
+        if seg_id == "SV1":
+            self._on_SV1(seg, cut_off=cut_off)
+            return
         handler = getattr(self, f"_on_{seg_id}", None)
         if handler is not None:
-            handler(seg, number)
+            handler(seg)
 
-    def _on_ISA(self, seg: Segment, number: int) -> None:
+    def _on_ISA(self, seg: Segment) -> None:
+        self.close_claim()
         self.isa13 = _value(seg, "ISA13")
 
-    def _on_GS(self, seg: Segment, number: int) -> None:
-        guide = _value(seg, "GS08") or ""
-        if not guide.startswith(_PROFESSIONAL_GUIDES):
-            raise _Malformed(
-                f"GS08 {guide!r} is not a professional claim guide ({' or '.join(_PROFESSIONAL_GUIDES)}...)"
-            )
+    def _on_GS(self, seg: Segment) -> None:
+        self.close_claim()
+        problem = guide_problem(_value(seg, "GS08") or "")
+        if problem is not None:
+            raise _NotProfessional(problem)
         self.gs06 = _value(seg, "GS06")
 
-    def _on_ST(self, seg: Segment, number: int) -> None:
-        if _value(seg, "ST01") != "837":
-            raise _Malformed(f"transaction set {_value(seg, 'ST01')!r} is not an 837")
+    def _on_ST(self, seg: Segment) -> None:
+        # a claim still open here lost its SE: its lines are read all the same (pyx12 reports the SE)
+        self.close_claim()
+        problem = transaction_problem(_value(seg, "ST01"))
+        if problem is not None:
+            raise _NotProfessional(problem)
         self.st02 = _value(seg, "ST02")
         self._reset_transaction()
         self.loop = "header"
 
-    def _on_SE(self, seg: Segment, number: int) -> None:
-        self._close_claim()
+    def _on_SE(self, seg: Segment) -> None:
+        self.close_claim()
         self._reset_transaction()
 
-    def _on_HL(self, seg: Segment, number: int) -> None:
-        self._close_claim()
+    def _on_HL(self, seg: Segment) -> None:
+        self.close_claim()
         level = _value(seg, "HL03")
         if level == "22":
             self.subscriber = _Subscriber()
@@ -182,12 +225,14 @@ class _Walker:
             self.loop = "2000B"
         elif level == "23":
             self.subscriber = self.subscribers.get(_value(seg, "HL02") or "")
+            if self.subscriber is None:
+                self.note(f"the patient level HL*{_value(seg, 'HL01')} names no subscriber HL of its set")
             self.loop = "2000C"
         else:
             self.subscriber = None
             self.loop = "2000A"
 
-    def _on_SBR(self, seg: Segment, number: int) -> None:
+    def _on_SBR(self, seg: Segment) -> None:
         if self.loop == "2000B" and self.subscriber is not None:
             self.subscriber.group = _value(seg, "SBR03")
             self.subscriber.filing = _value(seg, "SBR09")
@@ -195,7 +240,7 @@ class _Walker:
             self._close_line()
             self.loop = "2320"  # other subscriber (coordination of benefits): not this claim's payer
 
-    def _on_NM1(self, seg: Segment, number: int) -> None:
+    def _on_NM1(self, seg: Segment) -> None:
         if self.loop == "2000B" and self.subscriber is not None:
             entity = _value(seg, "NM101")
             if entity == "IL":
@@ -206,10 +251,11 @@ class _Walker:
         elif self.loop == "2400":
             self.loop = "2420"
 
-    def _on_CLM(self, seg: Segment, number: int) -> None:
-        self._close_claim()
+    def _on_CLM(self, seg: Segment) -> None:
+        self.close_claim()
         if self.loop not in ("2000B", "2000C", "2300", "2320", "2400", "2420", "2430"):
-            raise _Malformed("CLM outside a subscriber or patient loop (no HL*22 or HL*23 before it)")
+            # its lines are read; with no subscriber they lack member and payer, and are rejected for it
+            self.note("CLM outside a subscriber or patient loop (no HL*22 or HL*23 before it)")
         self.claim = _Claim(
             clm01=_value(seg, "CLM01"),
             clm02=_value(seg, "CLM02"),
@@ -218,7 +264,7 @@ class _Walker:
         )
         self.loop = "2300"
 
-    def _on_DTP(self, seg: Segment, number: int) -> None:
+    def _on_DTP(self, seg: Segment) -> None:
         if _value(seg, "DTP01") != "472":
             return
         if self.loop == "2300" and self.claim is not None:
@@ -226,20 +272,22 @@ class _Walker:
         elif self.loop == "2400" and self.line is not None:
             self.line["DTP03_472_LINE"] = _value(seg, "DTP03")
 
-    def _on_LX(self, seg: Segment, number: int) -> None:
-        if self.claim is None:
-            raise _Malformed("LX outside a claim (no CLM before it)")
+    def _on_LX(self, seg: Segment) -> None:
         self._close_line()
+        if self.claim is None:
+            self.note("LX outside a claim (no CLM before it in its transaction set)")
         self.lx = _value(seg, "LX01")
+        self.lx_at = (self.number, self.shown)
         self.loop = "2400"
 
-    def _on_SV1(self, seg: Segment, number: int) -> None:
-        if self.claim is None or self.lx is None or self.loop != "2400":
-            raise _Malformed("SV1 without LX (a service line must open with LX)")
-        if self.line is not None:
-            raise _Malformed(f"second SV1 in service line LX*{self.lx}")
-        self.line = {
-            "LX01": self.lx,
+    def _on_SV1(self, seg: Segment, *, cut_off: bool) -> None:
+        own_lx = self.lx is not None and self.loop == "2400" and self.line is None
+        if self.lx is not None and self.line is not None:
+            self.note(f"second SV1 in service line LX*{self.lx}: its line number is unknown")
+        elif not own_lx and self.claim is not None:
+            self.note("SV1 without LX (a service line must open with LX): its line number is unknown")
+        line: _Row = {
+            "LX01": self.lx if own_lx else None,
             "SV101": _value(seg, "SV101"),
             **{f"SV101_{i}": _value(seg, f"SV101-{i}") for i in range(1, 7)},
             "SV102": _value(seg, "SV102"),
@@ -247,34 +295,37 @@ class _Walker:
             "SV104": _value(seg, "SV104"),
             "SV105": _value(seg, "SV105"),
             "DTP03_472_LINE": None,
-            "X12_SEGMENT": str(number),
+            "X12_SEGMENT": str(self.number),
+            **self._envelope(),
+            REJECT_PREFIX + X12_CLAIM_UNKNOWN: self.claim is None,
+            REJECT_PREFIX + X12_LINE_NUMBER_UNKNOWN: not own_lx,
+            REJECT_PREFIX + X12_SEGMENT_CUT_OFF: cut_off,
         }
-        self.claim.lines.append(self.line)
+        if own_lx:
+            self.line = line
+        if self.claim is None:
+            self.note("SV1 outside a claim (no CLM before it in its transaction set): its claim is unknown")
+            # the subscriber above it still says whose line it is, for the reject
+            line.update(_subscriber_fields(self.subscriber))
+            self.rows.append(line)
+        else:
+            self.claim.lines.append(line)
+        self.loop = "2400"
 
-    def _on_SVD(self, seg: Segment, number: int) -> None:
+    def _on_SVD(self, seg: Segment) -> None:
         if self.loop in ("2400", "2420"):
             self.loop = "2430"
 
 
-def _shown(seg: Segment) -> str:
-    text = seg.format().rstrip(seg.seg_term or "~")
-    return text if len(text) <= 60 else text[:57] + "..."
+@dataclass(frozen=True)
+class X12File:
+    """One 837P file read: its service lines (``COLUMNS`` as text, then ``FLAGS``) and its envelope's defects."""
+
+    lines: pl.DataFrame
+    defects: tuple[EnvelopeDefect, ...]
 
 
-def read_837p(path: str) -> pl.DataFrame:
-    """Every SV1 service line of the 837P interchange(s) in ``path``, one row each, columns ``COLUMNS``.
-
-    Raises ``InputError`` naming the file and the segment (its number from the
-    ISA, counting from 1, and its text) for a malformed interchange: a broken
-    envelope (missing IEA/GE/SE, a count or control number that does not
-    match), an SV1 without LX, an LX without SV1, a claim with no line.
-    """
-    try:
-        import pyx12.errors
-        import pyx12.x12file
-    except ImportError:  # pragma: no cover - pyx12 is a dependency; this names it if an install lacks it
-        raise InputError("reading 837P files needs the pyx12 package (pip install pyx12)", path=path) from None
-
+def _text_of(path: str) -> str:
     try:
         with open(path, encoding="utf-8", newline="") as handle:
             text = handle.read()
@@ -282,45 +333,85 @@ def read_837p(path: str) -> pl.DataFrame:
         raise InputError(f"cannot be read as X12 text: {exc}", path=path) from None
     stripped = text.lstrip("\ufeff \t\r\n")
     if not stripped.startswith("ISA"):
-        raise InputError(f"malformed interchange: segment 1 {stripped[:20]!r} is not an ISA segment", path=path)
+        raise InputError(f"not an X12 file: segment 1 {stripped[:20]!r} is not an ISA segment", path=path)
+    return stripped
 
-    walker = _Walker()
-    number = 0
-    last = "ISA"
+
+def _findings(reader: Any, walker: _Walker, *, at_end: bool = False) -> None:
+    for finding in reader.pop_errors():
+        if finding[1] not in _TOLERATED:
+            walker.note(plain(finding[2]), at_end=at_end)
+
+
+def read_837p_file(path: str) -> X12File:
+    """Every SV1 service line of the 837P interchange(s) in ``path``, one row each, and the envelope's defects.
+
+    A defect that leaves the lines readable is recorded, never fatal: HL or LX
+    numbering, control numbers or counts that do not match, repeated control
+    numbers, an empty segment, missing trailers. A line whose claim (no CLM) or
+    line number (no LX of its own) cannot be determined, or that the end of the
+    file cuts, is still a row, flagged for rejection (``FLAGS``). Raises
+    ``InputError`` only for a file that is not X12 or not an 837 professional
+    claim file, saying which.
+    """
     try:
-        reader = pyx12.x12file.X12Reader(io.StringIO(stripped))
+        import pyx12.errors
+        import pyx12.segment
+        import pyx12.x12file
+    except ImportError:  # pragma: no cover - pyx12 is a dependency; this names it if an install lacks it
+        raise InputError("reading 837P files needs the pyx12 package (pip install pyx12)", path=path) from None
+
+    text = _text_of(path)
+    walker = _Walker()
+    try:
+        reader = pyx12.x12file.X12Reader(io.StringIO(text))
     except pyx12.errors.X12Error as exc:
-        raise InputError(f"malformed interchange: segment 1 (ISA): {exc}", path=path) from None
+        raise InputError(f"not an X12 file: segment 1 (ISA) cannot be read: {exc}", path=path) from None
     reader.check_837_lx = True
     try:
         for seg in reader:
-            number += 1
-            last = _shown(seg)
             # the loop walk first: its finding (an SV1 without LX) is more telling than the count it upsets
-            walker.feed(seg, number)
-            problems = [e for e in reader.pop_errors() if e[1] not in _TOLERATED]
-            if problems:
-                raise _Malformed(problems[0][2])
+            walker.feed(seg, walker.number + 1, _shown(seg))
+            _findings(reader, walker)
         # RawX12File stops at the last segment terminator: text after it is a cut-off segment
         leftover = reader.raw.buffer.strip()
         if leftover:
-            raise InputError(
-                f"malformed interchange: after segment {number} {last!r}: {leftover[:40]!r} is not a "
-                "terminated segment (file truncated, or an empty segment before it?)",
-                path=path,
-            )
+            seg = pyx12.segment.Segment(leftover, reader.seg_term, reader.ele_term, reader.subele_term)
+            walker.feed(seg, walker.number + 1, _shown(seg), cut_off=True)
+            walker.note("the file ends inside this segment (no segment terminator): file truncated?")
+        walker.close_claim()
         reader.cleanup()
-        problems = [e for e in reader.pop_errors() if e[1] not in _TOLERATED]
-        if problems:
-            raise InputError(
-                f"malformed interchange: after segment {number} {last!r}: {problems[0][2]} (file truncated?)", path=path
-            )
-        if walker.claim is not None or walker.line is not None:
-            raise InputError(f"malformed interchange: after segment {number} {last!r}: SE missing", path=path)
-    except _Malformed as exc:
-        raise InputError(f"malformed interchange: segment {number} {last!r}: {exc}", path=path) from None
+        _findings(reader, walker, at_end=True)
+    except _NotProfessional as exc:
+        raise InputError(f"{exc} (segment {walker.number} {walker.shown!r})", path=path) from None
     except pyx12.errors.X12Error as exc:
-        raise InputError(f"malformed interchange: segment {number} {last!r}: {exc}", path=path) from None
+        raise InputError(
+            f"not a readable X12 file: segment {walker.number} {walker.shown!r}: {exc}", path=path
+        ) from None
 
-    data = {c: [row.get(c) for row in walker.rows] for c in COLUMNS}
-    return pl.DataFrame(data, schema={c: pl.String for c in COLUMNS})
+    data: dict[str, list[Any]] = {c: [row.get(c) for row in walker.rows] for c in (*COLUMNS, *FLAGS)}
+    schema = {**{c: pl.String for c in COLUMNS}, **{c: pl.Boolean for c in FLAGS}}
+    return X12File(pl.DataFrame(data, schema=schema), tuple(walker.defects))
+
+
+def read_837p(path: str) -> pl.DataFrame:
+    """``read_837p_file``'s lines only; the file's defects are kept for ``envelope_defects``."""
+    read = read_837p_file(path)
+    _DEFECTS[_identity(path)] = read.defects
+    return read.lines
+
+
+#: the defects found when a file was read, by the file's identity: the manifest names them without reading the
+#: file again (the run's input watch proves the file did not change in between)
+_DEFECTS: dict[tuple[object, ...], tuple[EnvelopeDefect, ...]] = {}
+
+
+def _identity(path: str) -> tuple[object, ...]:
+    st = os.stat(path)
+    return (os.path.abspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def envelope_defects(path: str) -> tuple[EnvelopeDefect, ...]:
+    """The envelope defects of the 837P file ``path`` (read again only if it was not read in this process)."""
+    known = _DEFECTS.get(_identity(path))
+    return known if known is not None else read_837p_file(path).defects

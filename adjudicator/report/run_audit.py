@@ -86,6 +86,15 @@ INPUT_COLUMNS: Final[list[Column]] = [
 ]
 
 
+#: the envelope defects of 837P inputs, one row per defect (the manifest's inputs[].envelope_defects)
+ENVELOPE_COLUMNS = [
+    ("path", "file", "code"),
+    ("segment", "segment", "int"),
+    ("text", "as written", "code"),
+    ("problem", "what is wrong", "text"),
+]
+
+
 def audit_section(manifest: dict[str, Any]) -> str:
     """The audit trail, collapsed: what was run, on what bytes, under which rule tables."""
     about = table("run", [("field", "", "text"), ("value", "", "text")], run_rows(manifest))
@@ -100,15 +109,29 @@ def audit_section(manifest: dict[str, Any]) -> str:
         [("name", "rule table", "text"), ("path", "path", "code"), ("sha256", "sha256", "code")],
         [{"name": name, **entry} for name, entry in (manifest.get("rules") or {}).items()],
     )
+    defects = [
+        {"path": entry.get("path"), **defect}
+        for entry in manifest.get("inputs") or []
+        for defect in entry.get("envelope_defects") or []
+    ]
+    envelope = (
+        "<h3>X12 envelope defects (read past: every service line was read)</h3>"
+        + table("envelope-defects", ENVELOPE_COLUMNS, defects)
+        if defects
+        else ""
+    )
+    found = sum(entry.get("envelope_defects_found", 0) for entry in manifest.get("inputs") or [])
     files = len(manifest.get("inputs") or [])
     return _section(
         "Audit trail",
         f"<details><summary>the run {_esc(manifest.get('run_id'))}: its options and slice, {files} input file(s) "
-        "with sizes, checksums and reconciliation, the rule tables' checksums</summary>",
+        + (f"({found} X12 envelope defect(s)) " if found else "")
+        + "with sizes, checksums and reconciliation, the rule tables' checksums</summary>",
         "<h3>The run</h3>",
         about,
         "<h3>Inputs and reconciliation</h3>",
         inputs,
+        envelope,
         "<h3>Rule and plan tables</h3>",
         rules,
         "</details>",
@@ -117,4 +140,4 @@ def audit_section(manifest: dict[str, Any]) -> str:
     )
 
 
-__all__ = ["AUDIT", "INPUT_COLUMNS", "audit_section", "run_rows", "slice_text"]
+__all__ = ["AUDIT", "ENVELOPE_COLUMNS", "INPUT_COLUMNS", "audit_section", "run_rows", "slice_text"]

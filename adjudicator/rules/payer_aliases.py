@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Final
 import polars as pl
 
 from adjudicator.errors import RulesError, first_line
+from adjudicator.rules.text_faults import check_csv_text, unreadable_csv
 
 if TYPE_CHECKING:
     import pandera.polars as pa
@@ -38,10 +39,11 @@ def load_payer_aliases(path: str | Path, *, validate: bool = True) -> pl.DataFra
     where = f"{path}: rule table {PAYER_ALIASES_TABLE}"
     if not path.is_file():
         raise RulesError(f"{where} not found")
+    check_csv_text(path, PAYER_ALIASES_TABLE)
     try:
         frame = pl.read_csv(path, infer_schema=False)
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
-        raise RulesError(f"{where} cannot be read as CSV: {first_line(exc)}") from None
+        raise unreadable_csv(path, PAYER_ALIASES_TABLE, exc) from None
     frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in frame.columns)
     expected = list(PAYER_ALIAS_COLUMNS)
     if frame.columns != expected:

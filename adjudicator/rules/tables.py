@@ -31,6 +31,7 @@ from adjudicator.rules.schemas import (
     UNIT_LIMITS,
     schemas,
 )
+from adjudicator.rules.text_faults import check_csv_text, unreadable_csv
 
 #: the shipped rule tables: package data (``rules/shipped``, a link to the repository's ``rules/`` folder in a
 #: source checkout, so a run from a checkout still records ``rules/...`` in its manifest)
@@ -90,10 +91,11 @@ def _read_table(path: Path, table: str) -> pl.DataFrame:
     """Read one table as text, then type its columns, naming the first row that does not parse."""
     if not path.is_file():
         raise RulesError(f"{path}: rule table {table} not found")
+    check_csv_text(path, table)
     try:
         text = pl.read_csv(path, infer_schema=False)
     except Exception as exc:  # polars raises several types for unreadable CSV
-        raise RulesError(f"{path}: rule table {table} cannot be read as CSV: {exc}") from None
+        raise unreadable_csv(path, table, exc) from None
     text = text.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in text.columns)
     typed = text
     for column in text.columns:

@@ -450,37 +450,6 @@ SYNPUF_HEADER = ",".join(
 # (case, layout, file name, content, fragments the message must hold)
 BAD_FILES: list[tuple[str, str, str, str | bytes, tuple[str, ...]]] = [
     (
-        "837 truncated mid-segment",
-        "x12-837p",
-        "cut.837",
-        _837(cut=700),
-        ("malformed interchange: after segment 22 'LX*2'", "is not a terminated segment"),
-    ),
-    ("837 truncated in IEA", "x12-837p", "iea.837", _837(cut=-6), ("after segment 31 'GE*1*101'", "'IEA*1*00000'")),
-    ("837 without its trailers", "x12-837p", "trailers.837", _837(drop=3), ("IEA", "missing")),
-    ("837 SE count off", "x12-837p", "count.837", _837(replace=("SE*28*0001", "SE*27*0001")), ("SE count",)),
-    (
-        "837 SV1 without LX",
-        "x12-837p",
-        "nolx.837",
-        _837(replace=("HI*ABK:S39012A~\nLX*1~\nSV1*HC:97545*", "HI*ABK:S39012A~\nSV1*HC:97545*")),
-        ("segment 28 'SV1*HC:97545*180.00*UN*1***1'", "SV1 without LX"),
-    ),
-    (
-        "837 two SV1 in one LX",
-        "x12-837p",
-        "twosv1.837",
-        _837(replace=("LX*2~\n", "")),
-        ("segment 22 'SV1*HC:97546:GP", "second SV1 in service line LX*1"),
-    ),
-    (
-        "837 LX without SV1",
-        "x12-837p",
-        "nosv1.837",
-        _837(replace=("SV1*HC:97545*180.00*UN*1***1~\n", "")),
-        ("segment 29 'SE*28*0001'", "LX*1 has no SV1"),
-    ),
-    (
         "837 institutional",
         "x12-837p",
         "inst.837",
