@@ -22,9 +22,9 @@ SAMPLE_ALIASES = ROOT / "rules" / "samples" / PAYER_ALIASES_TABLE
 
 def _payers(rules_dir: Path | None, tmp_path: Path) -> set[str]:
     options = RunOptions(inputs=(str(EXAMPLE_837),), out=tmp_path / "out", rules_dir=rules_dir)
-    raw, _, layout, _ = read_inputs(options, load_rules(rules_dir, validate=False))
-    assert layout == "x12-837p"
-    return set(raw.select(pl.col(PAYER_ID)).collect()[PAYER_ID].to_list())
+    inputs = read_inputs(options, load_rules(rules_dir, validate=False))
+    assert inputs.layout == "x12-837p"
+    return set(inputs.raw.select(pl.col(PAYER_ID)).collect()[PAYER_ID].to_list())
 
 
 def test_the_default_rules_map_no_payer_id(tmp_path: Path) -> None:
