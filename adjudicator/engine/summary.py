@@ -332,6 +332,7 @@ def extended_summary(results: pl.LazyFrame, rejects: pl.LazyFrame) -> dict[str, 
 
 
 __all__ = [
+    "CHECK",
     "CLAIM_DETERMINATIONS",
     "CLAIM_INPUTS",
     "CLAIM_REASONS",

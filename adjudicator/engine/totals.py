@@ -17,7 +17,9 @@ from adjudicator.contract import BILLED_AMOUNT, DETERMINATION, EDITS, PAYER_ID, 
 from adjudicator.engine.batch import DECISION_ROW, EDIT_ROW, BatchOutput, decoded
 from adjudicator.engine.facts import BatchFacts
 from adjudicator.engine.summary import (
+    CHECK,
     MONTH,
+    REJECT_EXAMPLES,
     TALLY_COLUMNS,
     TOP_CLAIMS,
     finish_summary,
@@ -72,6 +74,8 @@ class Totals:
     reject_examples: list[pl.DataFrame] = field(default_factory=list)
     flagged_claims: list[pl.DataFrame] = field(default_factory=list)
     compiled: CompiledRules | None = None
+    #: reject examples kept so far per check (``reject_examples``)
+    examples_kept: dict[str, int] = field(default_factory=dict)
     fired_lines: int = 0
     lines: int = 0
     rejects: int = 0
@@ -84,8 +88,11 @@ class Totals:
         self.tallies.append(out.tallies)
         self.edit_tallies.append(out.edit_tallies)
         self.by_check.append(out.by_check)
-        if out.rejects.height or not self.reject_examples:
-            self.reject_examples.append(reject_examples_part(out.rejects, row_offset=self.rejects))
+        if not self.reject_examples or self._may_give_examples(out.by_check):
+            part = reject_examples_part(out.rejects, row_offset=self.rejects)
+            self.reject_examples.append(part)
+            for check in part[CHECK].to_list():
+                self.examples_kept[check] = self.examples_kept.get(check, 0) + 1
         if self.claims is not None:
             self.claims.add(out.flagged_claims)
         if self.claims is None or not self.flagged_claims:
@@ -96,6 +103,13 @@ class Totals:
         self.lines += int(out.counts["read"].sum())
         if len(self.tallies) >= FOLD_AFTER:
             self._fold()
+
+    def _may_give_examples(self, by_check: pl.DataFrame) -> bool:
+        """Whether a batch's rejects can be among the reject examples: batches come in file order, so once
+        a check has its ``REJECT_EXAMPLES`` earliest rows, no later reject of that check can replace them
+        (and a batch's reject examples cost more than its other partials together: docs/benchmarks.md)."""
+        kept = self.examples_kept
+        return any(kept.get(check, 0) < REJECT_EXAMPLES for check in by_check["check"].to_list())
 
     def _fold(self) -> None:
         """Sum the partial counts so far into one frame each, so the lists stay short on long runs."""
