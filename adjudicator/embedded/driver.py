@@ -137,6 +137,7 @@ def adjudicate_frame(
         rejects.append(out.rejects)
         totals.add(out)
     totals.check_against(facts)
+    totals.settle()
     return pl.concat(results), pl.concat(rejects), totals
 
 

@@ -73,6 +73,9 @@ _MONEY_TEXT = r"^[+-]?\d+(\.\d{0,2}0*)?$"
 _DATE_TEXT = r"^\d{4}-\d{2}-\d{2}$"
 #: integer types an Int64 holds exactly
 _EXACT_IN_INT64 = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
+#: below this magnitude a float64 is written in plain notation and the 2-decimal number it round-trips to is
+#: unique (its neighbours are less than 0.01 apart), so it is checked and converted without its text
+_PLAIN_FLOAT_BELOW = 1e13
 
 
 def raw_form_dtype(column: str, source_dtype: pl.DataType) -> pl.DataType | None:
@@ -86,6 +89,8 @@ def raw_form_dtype(column: str, source_dtype: pl.DataType) -> pl.DataType | None
         return pl.Date()
     if target == pl.Int64 and isinstance(source_dtype, _EXACT_IN_INT64):
         return pl.Int64()
+    if isinstance(target, pl.Decimal) and source_dtype == pl.Float64:
+        return pl.Float64()  # checked numerically (``parse``), with the verdict its text would get
     return pl.String()
 
 
@@ -102,6 +107,8 @@ def raw_form(column: str, source_dtype: pl.DataType, value: pl.Expr | None = Non
     - text and the canonical dtype stay as they are;
     - a timestamp becomes its calendar date in its own time zone (a naive one, its date);
     - an integer type an Int64 holds exactly becomes Int64;
+    - a float64 money amount stays a float64: ``parse`` gives it the verdict
+      and the value of its text (``_float_money``), without making the text;
     - anything else becomes its text, checked by the text rules: a float or a
       decimal with more than 2 decimals is not a money amount (``-0.004`` is
       not 0.00), a float in an integer column must be whole, an integer is not
@@ -143,6 +150,21 @@ def _parse_text(text: pl.Expr, target: pl.DataType) -> pl.Expr:
     return pl.when(text.str.contains(_MONEY_TEXT)).then(text.cast(target, strict=False))
 
 
+def _float_money(value: pl.Expr, target: pl.DataType) -> pl.Expr:
+    """A float64 amount's canonical value, exactly as its text (polars' shortest round-trip form) would parse.
+
+    Below ``_PLAIN_FLOAT_BELOW`` the text has at most 2 decimals exactly when
+    the amount rounded to cents converts back to the same float, and that
+    rounded amount is the text's value: ``12.345`` and ``-0.004`` fail,
+    ``0.29`` is 0.29 (not the 0.28 its binary value would truncate to). NaN and
+    infinities are not below it; larger amounts (rare) take the text route.
+    """
+    plain = value.abs() < _PLAIN_FLOAT_BELOW
+    cents = pl.when(plain).then(value).cast(target, strict=False)
+    large = pl.when(~plain).then(value).cast(pl.String)
+    return pl.coalesce(pl.when(cents.cast(pl.Float64) == value).then(cents), _parse_text(large, target))
+
+
 def parse(column: str, source_dtype: pl.DataType, *, trimmed: bool = False) -> pl.Expr:
     """The canonical value of ``column`` from its raw value; null where it cannot be parsed.
 
@@ -160,8 +182,11 @@ def parse(column: str, source_dtype: pl.DataType, *, trimmed: bool = False) -> p
     form = raw_form(column, source_dtype, raw)
     if form is None:
         return pl.lit(None, target)
-    if raw_form_dtype(column, source_dtype) == target:
+    formed = raw_form_dtype(column, source_dtype)
+    if formed == target:
         return form
+    if formed == pl.Float64:
+        return _float_money(form, target)
     return _parse_text(form.str.strip_chars(), target)
 
 

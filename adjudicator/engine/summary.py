@@ -178,6 +178,15 @@ def tally_parts(
     with the decision's ``TALLY_COLUMNS``; ``edits``: by edit row, with its
     ``edits`` list; ``flagged_claims``: the ``top_claims`` partial itself.
     """
+    return {
+        **summed_parts(tallies, edits),
+        "top_claims": flagged_claims,
+        "reject_examples": reject_examples_part(rejects, row_offset=row_offset),
+    }
+
+
+def summed_parts(tallies: pl.DataFrame, edits: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The ``cube`` and ``edits`` partials from decoded tallies (``tally_parts``)."""
     cube = tallies.group_by(_CUBE_KEYS).agg(pl.col("lines").sum(), pl.col(BILLED_AMOUNT).sum())
     edit_part = (
         edits.select(pl.col(EDITS).alias("edit"), "lines", BILLED_AMOUNT)
@@ -185,12 +194,27 @@ def tally_parts(
         .group_by("edit")
         .agg(pl.col("lines").sum(), pl.col(BILLED_AMOUNT).sum())
     )
-    return {
-        "cube": cube,
-        "edits": edit_part,
-        "top_claims": flagged_claims,
-        "reject_examples": detached(_reject_examples(rejects.lazy(), row_offset).collect()),
-    }
+    return {"cube": cube, "edits": edit_part}
+
+
+def reject_examples_part(rejects: pl.DataFrame, *, row_offset: int = 0) -> pl.DataFrame:
+    """The ``reject_examples`` partial of one batch's rejects, numbered from ``row_offset``."""
+    return detached(_reject_examples(rejects.lazy(), row_offset).collect())
+
+
+def merged_reject_examples(parts: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """``reject_examples`` partials combined: the first ``REJECT_EXAMPLES`` rows per check of them all."""
+    return (
+        pl.concat(parts, how="vertical_relaxed")
+        .sort(CHECK, ROW)
+        .group_by(CHECK, maintain_order=True)
+        .head(REJECT_EXAMPLES)
+    )
+
+
+def merged_top_claims(parts: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """``top_claims`` partials combined into one row per claim (``merged_claim_partials``)."""
+    return pl.concat(parts, how="vertical_relaxed").group_by(CLAIM_ID).agg(merged_claim_partials())
 
 
 def detached(frame: pl.DataFrame) -> pl.DataFrame:
@@ -224,13 +248,8 @@ def merge_summary_parts(parts: Sequence[dict[str, pl.DataFrame]]) -> dict[str, p
     return {
         "cube": summed("cube", _CUBE_KEYS),
         "edits": summed("edits", SUMMED_PIECES["edits"]),
-        "top_claims": pl.concat([p["top_claims"] for p in parts], how="vertical_relaxed")
-        .group_by(CLAIM_ID)
-        .agg(merged_claim_partials()),
-        "reject_examples": pl.concat([p["reject_examples"] for p in parts], how="vertical_relaxed")
-        .sort(CHECK, ROW)
-        .group_by(CHECK, maintain_order=True)
-        .head(REJECT_EXAMPLES),
+        "top_claims": merged_top_claims([p["top_claims"] for p in parts]),
+        "reject_examples": merged_reject_examples([p["reject_examples"] for p in parts]),
     }
 
 
@@ -313,10 +332,12 @@ def extended_summary(results: pl.LazyFrame, rejects: pl.LazyFrame) -> dict[str, 
 
 
 __all__ = [
+    "CHECK",
     "CLAIM_DETERMINATIONS",
     "CLAIM_INPUTS",
     "CLAIM_REASONS",
     "FIRST_SERVICE_DATE",
+    "MONTH",
     "LAST_SERVICE_DATE",
     "REJECT_EXAMPLES",
     "SUMMED_PIECES",
@@ -328,8 +349,12 @@ __all__ = [
     "lines_and_billed",
     "merge_summary_parts",
     "merged_claim_partials",
+    "merged_reject_examples",
+    "merged_top_claims",
     "month_of_service",
+    "reject_examples_part",
     "summary_parts",
+    "summed_parts",
     "tally_parts",
     "top_claims",
 ]

@@ -187,4 +187,26 @@ def canonical_parts(paths: Sequence[str]) -> list[pl.LazyFrame]:
                 pl.lit(path).alias(SOURCE_FILE),
             )
         )
-    return frames
+    return _as_text_where_mixed(frames)
+
+
+def _as_text_where_mixed(frames: list[pl.LazyFrame]) -> list[pl.LazyFrame]:
+    """The frames with a float64 column made text where another file holds that column otherwise.
+
+    A float64 amount stays a float64 in its raw form (``raw_form``); mixed with
+    text or decimals it would otherwise be combined as a float (or as text by
+    another route), so it is put in the text form it had before files were
+    combined: every file's value keeps its own verdict.
+    """
+    schemas = [frame.collect_schema() for frame in frames]
+    mixed = {
+        column
+        for column in CANONICAL
+        if any(s.get(column) == pl.Float64 for s in schemas) and len({s[column] for s in schemas if column in s}) > 1
+    }
+    if not mixed:
+        return frames
+    return [
+        frame.with_columns(pl.col(c).cast(pl.String) for c in mixed if schema.get(c) == pl.Float64)
+        for frame, schema in zip(frames, schemas, strict=True)
+    ]
