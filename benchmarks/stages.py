@@ -58,10 +58,11 @@ def ledger(input_path: Path, batch_size: int) -> dict[str, float]:
         options = RunOptions(inputs=(str(input_path),), out=scratch / "out")
         rules = load_rules(options.rules_dir, plans=options.plans, as_of=options.rules_as_of, validate=False)
         compiled = compile_rules(rules)
-        raw, paths, _, supersede = read_inputs(options, rules)
+        inputs = read_inputs(options, rules)
+        paths, supersede = inputs.paths, inputs.supersede
         costs["prepare"] = _cpu() - t
         t = _cpu()
-        raw = stage_text_inputs(raw, paths, scratch)
+        raw = stage_text_inputs(inputs.raw, paths, scratch, parts=inputs.parts)
         lines = staged_rows(raw, paths)
         costs["stage"] = _cpu() - t
         t = _cpu()
