@@ -35,7 +35,8 @@ from adjudicator.readers import claims_list
 from adjudicator.readers.diagnose import polars_message
 from adjudicator.readers.inputs import read_inputs
 from adjudicator.report import run_report as report
-from adjudicator.report.charts import warm_up
+from adjudicator.report.draw import ChartRenderer
+from adjudicator.report.html import write_page
 from adjudicator.rules.check import RulesCheck
 from adjudicator.rules.compiled import CompiledRules, compile_rules
 from adjudicator.rules.tables import RuleSet, load_rules, sha256
@@ -100,19 +101,20 @@ class Prepared:
     keep: pl.Expr | None
     #: the pandera validation of the rule tables, running beside the run (None: the caller gave the rules)
     rules_check: RulesCheck | None = None
+    #: the child process that draws the report's charts (started once the input is read)
+    charts: ChartRenderer = dataclasses.field(default_factory=ChartRenderer)
 
     @contextlib.contextmanager
     def checking(self) -> Iterator[None]:
         """The run after ``prepare``: errors give way to the rule tables' own (``RulesCheck.guard``), and the
-        helper never outlives the run."""
-        if self.rules_check is None:
-            yield
-            return
+        helpers (the rules check, the chart renderer) never outlive the run."""
         try:
-            with self.rules_check.guard():
+            with self.rules_check.guard() if self.rules_check is not None else contextlib.nullcontext():
                 yield
         finally:
-            self.rules_check.close()
+            self.charts.close()
+            if self.rules_check is not None:
+                self.rules_check.close()
 
 
 def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
@@ -181,8 +183,12 @@ def publish_run(
         timings=timings,
     )
     amend(manifest)
+    # the report never costs the run its outputs: charts that cannot be drawn are left out (the page and the
+    # manifest say so), and the run stops here only for a stop signal
+    drawn = report.draw_run_report(manifest, run.charts)
+    manifest["report"] = drawn.record()
     write_manifest(tmp, manifest)
-    report.write_run_report(tmp, manifest)
+    write_page(tmp, drawn.html)
     run.watch.verify()
     folders.publish(tmp, run.options.out, run.run_id, overwrite=run.options.overwrite)
     return manifest
@@ -342,7 +348,7 @@ class _Embedded:
                 scratch=found.scratch,
                 # the report's renderer warms up once the input is read: started with the run, it delayed the
                 # first batch and added to the peak memory (docs/benchmarks.md)
-                after_read=warm_up,
+                after_read=run.charts.warm_up,
                 between_batches=run.rules_check.failed if run.rules_check is not None else None,
             )
         except pl.exceptions.PolarsError as exc:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from adjudicator.cli.args import parse_date, parser
-from adjudicator.cli.signals import Terminated, interrupted, interrupted_by_signal, received, stop_signals
+from adjudicator.cli.signals import interrupted_by_signal, received, stop_signals, stopped_by
 from adjudicator.embedded.tuning import tune_reader
 from adjudicator.errors import (
     EXIT_CHANGED,
@@ -139,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return _main(argv)
         except KeyboardInterrupt as exc:
-            return interrupted(isinstance(exc, Terminated))
+            return stopped_by(exc)
 
 
 def _internal_error(exc: Exception, debug: bool) -> int:
@@ -173,7 +173,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"adjudicate: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt as exc:
-        return interrupted(isinstance(exc, Terminated))
+        return stopped_by(exc)
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if received() is not None:
             # the engine reports an interruption as its own error; it is still an interruption
