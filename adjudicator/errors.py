@@ -7,6 +7,7 @@ each part present only when its field is.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 #: the run completed (rejects included)
@@ -92,6 +93,40 @@ class DiskFullError(OutputError):
     exit_code = EXIT_INTERNAL
 
 
+def _open_files_limit() -> str:
+    try:
+        import resource  # POSIX only
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return "the limit of open files per process (ulimit -n)"
+    return f"the limit of open files per process (ulimit -n) is {'unlimited' if soft < 0 else soft}"
+
+
+def refused_by_environment(exc: BaseException) -> str | None:
+    """The one-line problem of an error that the run's environment, not a bug, caused (exit 2): a permission
+    denied, or a resource limit hit (open files, memory), naming the path or the limit; None for any other.
+
+    Polars and Arrow report these with the OS's words (``Too many open files (os error 24)``), not always as
+    the matching ``OSError``, so their text is read too.
+    """
+    text = str(exc)
+    code = getattr(exc, "errno", None)
+    if isinstance(exc, PermissionError) or code == errno.EACCES or "(os error 13)" in text:
+        where = getattr(exc, "filename", None)
+        return f"{where}: permission denied" if where else f"permission denied: {first_line(exc)}"
+    if code == errno.EMFILE or "(os error 24)" in text or "Too many open files" in text:
+        return f"resource limit: too many open files (EMFILE): {_open_files_limit()}"
+    if code == errno.ENFILE or "(os error 23)" in text:
+        return "resource limit: too many open files in the system (ENFILE): the system's limit of open files"
+    if isinstance(exc, MemoryError) or code == errno.ENOMEM or "(os error 12)" in text:
+        return (
+            "resource limit: out of memory (MemoryError, ENOMEM): the process's memory limit (ulimit -v, a "
+            "container's limit) or the machine's memory was reached"
+        )
+    return None
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name when it has none), for one-line reports."""
     text = str(exc).strip()
@@ -113,4 +148,5 @@ __all__ = [
     "RulesError",
     "UsageError",
     "first_line",
+    "refused_by_environment",
 ]

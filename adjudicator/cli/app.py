@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -14,6 +16,7 @@ from adjudicator.cli.args import parse_date, parser
 from adjudicator.cli.signals import interrupted_by_signal, received, stop_signals, stopped_by
 from adjudicator.embedded.tuning import tune_reader
 from adjudicator.errors import (
+    EXIT_BAD_INPUT,
     EXIT_CHANGED,
     EXIT_INTERNAL,
     EXIT_OK,
@@ -21,6 +24,7 @@ from adjudicator.errors import (
     InternalError,
     UsageError,
     first_line,
+    refused_by_environment,
 )
 from adjudicator.options import EngineSettings, RunOptions, Slice
 from adjudicator.report.terminal import format_summary
@@ -57,6 +61,23 @@ def _run_on_engine(args: argparse.Namespace, options: RunOptions) -> dict[str, A
             session.stop()
 
 
+def _summary(text: str) -> None:
+    """Print a command's summary once its work is published; a closed or broken stdout drops it (the command
+    still succeeded: exit 0), with one line on stderr."""
+    try:
+        print(text, flush=True)
+    except (OSError, ValueError):  # BrokenPipeError, EBADF; ValueError: stdout was closed in this process
+        # stdout goes nowhere from now on, so that the interpreter's last flush at exit fails no more
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        with contextlib.suppress(OSError, ValueError):
+            print(
+                "adjudicate: stdout is closed: the summary was not printed (the output is published)", file=sys.stderr
+            )
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from adjudicator.run import replay_options
 
@@ -65,7 +86,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise UsageError("give either INPUT files or --replay MANIFEST, not both")
         manifest = _run_on_engine(args, replay_options(args.replay, out=args.out, overwrite=args.overwrite))
         if not args.quiet:
-            print(format_summary(manifest))
+            _summary(format_summary(manifest))
         return EXIT_OK
     if not args.inputs or args.out is None:
         raise UsageError("adjudicate run needs INPUT files and --out OUT (or --replay MANIFEST)")
@@ -94,7 +115,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     manifest = _run_on_engine(args, options)
     if not args.quiet:
-        print(format_summary(manifest))
+        _summary(format_summary(manifest))
     return EXIT_OK
 
 
@@ -104,7 +125,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
     summary = diff_runs(args.old_out, args.new_out, args.out, overwrite=args.overwrite)
     if not args.quiet:
-        print(format_diff_summary(summary))
+        _summary(format_diff_summary(summary))
     if args.fail_on_change and summary["totals"]["changed"]:
         return EXIT_CHANGED
     return EXIT_OK
@@ -115,7 +136,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     path = rewrite_report(args.folder)
     if not args.quiet:
-        print(f"wrote {path}")
+        _summary(f"wrote {path}")
     return EXIT_OK
 
 
@@ -178,6 +199,12 @@ def _main(argv: Sequence[str] | None) -> int:
         if received() is not None:
             # the engine reports an interruption as its own error; it is still an interruption
             return interrupted_by_signal()
+        problem = refused_by_environment(exc)
+        if problem is not None:
+            if debug:
+                traceback.print_exc()
+            print(f"adjudicate: error: {problem} (OUT left as it was)", file=sys.stderr)
+            return EXIT_BAD_INPUT
         return _internal_error(exc, debug)
     except BaseException as exc:
         # a panic in the engine (pyo3's PanicException is a BaseException); after a stop signal it is the

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from adjudicator.errors import OutputError
 from adjudicator.publish.manifest import REPORT
 from adjudicator.report.labels import labelled
 
@@ -57,9 +58,13 @@ def _write(folder: Path, text: str) -> Path:
     """Write ``folder``/report.html through a temporary name, so a reader never sees half a file."""
     path = Path(folder) / REPORT
     tmp = path.with_name(f".{REPORT}.tmp-{os.getpid()}")
-    # a lone surrogate (a manifest may spell one, as JSON allows) has no UTF-8 form: U+FFFD stands for it
-    tmp.write_text(_SURROGATE.sub("\ufffd", text), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        # a lone surrogate (a manifest may spell one, as JSON allows) has no UTF-8 form: U+FFFD stands for it
+        tmp.write_text(_SURROGATE.sub("\ufffd", text), encoding="utf-8")
+        os.replace(tmp, path)
+    except PermissionError:
+        tmp.unlink(missing_ok=True)
+        raise OutputError("permission denied: the report cannot be written there", path=path) from None
     return path
 
 
