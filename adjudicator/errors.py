@@ -7,8 +7,13 @@ each part present only when its field is.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 from pathlib import Path
+
+# POSIX only; imported now: with no file descriptor left, the import itself would fail
+with contextlib.suppress(ImportError):
+    import resource
 
 #: the run completed (rejects included)
 EXIT_OK = 0
@@ -95,10 +100,8 @@ class DiskFullError(OutputError):
 
 def _open_files_limit() -> str:
     try:
-        import resource  # POSIX only
-
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    except (ImportError, OSError, ValueError):
+    except (NameError, OSError, ValueError):
         return "the limit of open files per process (ulimit -n)"
     return f"the limit of open files per process (ulimit -n) is {'unlimited' if soft < 0 else soft}"
 
@@ -110,11 +113,17 @@ def refused_by_environment(exc: BaseException) -> str | None:
     Polars and Arrow report these with the OS's words (``Too many open files (os error 24)``), not always as
     the matching ``OSError``, so their text is read too.
     """
-    text = str(exc)
     code = getattr(exc, "errno", None)
-    if isinstance(exc, PermissionError) or code == errno.EACCES or "(os error 13)" in text:
+    if isinstance(exc, PermissionError) or code == errno.EACCES or "(os error 13)" in str(exc):
         where = getattr(exc, "filename", None)
         return f"{where}: permission denied" if where else f"permission denied: {first_line(exc)}"
+    return resource_limit(exc)
+
+
+def resource_limit(exc: BaseException) -> str | None:
+    """The resource limit an error hit (open files, memory), in one line naming it; None for any other."""
+    text = str(exc)
+    code = getattr(exc, "errno", None)
     if code == errno.EMFILE or "(os error 24)" in text or "Too many open files" in text:
         return f"resource limit: too many open files (EMFILE): {_open_files_limit()}"
     if code == errno.ENFILE or "(os error 23)" in text:
@@ -149,4 +158,5 @@ __all__ = [
     "UsageError",
     "first_line",
     "refused_by_environment",
+    "resource_limit",
 ]

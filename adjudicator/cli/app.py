@@ -25,6 +25,7 @@ from adjudicator.errors import (
     UsageError,
     first_line,
     refused_by_environment,
+    resource_limit,
 )
 from adjudicator.options import EngineSettings, RunOptions, Slice
 from adjudicator.report.terminal import format_summary
@@ -191,7 +192,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return interrupted_by_signal()
         if debug:
             traceback.print_exc()
-        print(f"adjudicate: error: {exc}", file=sys.stderr)
+        limit = resource_limit(exc)
+        print(f"adjudicate: error: {f'{limit}: ' if limit else ''}{exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt as exc:
         return stopped_by(exc)
