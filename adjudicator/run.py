@@ -185,7 +185,7 @@ def publish_run(
     amend(manifest)
     # the report never costs the run its outputs: charts that cannot be drawn are left out (the page and the
     # manifest say so), and the run stops here only for a stop signal
-    drawn = report.draw_run_report(manifest, run.charts)
+    drawn = report.publishable_run_report(manifest, run.charts)
     manifest["report"] = drawn.record()
     write_manifest(tmp, manifest)
     write_page(tmp, drawn.html)

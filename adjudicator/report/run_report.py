@@ -280,15 +280,19 @@ def render_run_report(manifest: dict[str, Any]) -> str:
 def draw_run_report(manifest: dict[str, Any], renderer: ChartRenderer | None = None) -> Drawn:
     """The run report of a manifest as ``manifest.json`` holds it, its charts drawn by ``renderer`` (or a new
     one); without them, and saying so, when they cannot be drawn (``Drawn.problem``)."""
+    # what the page shows is exactly what manifest.json holds, whether given in memory or read back
+    return draw_charts(run_report_page(json.loads(json.dumps(manifest, default=str))), renderer)
+
+
+def publishable_run_report(manifest: dict[str, Any], renderer: ChartRenderer) -> Drawn:
+    """``draw_run_report`` for a run about to be published: a fault of the report's own never costs the run its
+    outputs, so a page that cannot be built is replaced by one that says so (``Drawn.problem``)."""
     try:
-        # what the page shows is exactly what manifest.json holds, whether given in memory or read back
-        page = run_report_page(json.loads(json.dumps(manifest, default=str)))
-    except Exception as exc:  # a fault of the report's own never costs a run its outputs: the page says it
-        if renderer is not None:
-            renderer.close()
+        return draw_run_report(manifest, renderer)
+    except Exception as exc:
+        renderer.close()
         problem = f"the report could not be built ({type(exc).__name__}: {first_line(exc)})"
         return Drawn(_page(f"Adjudication run {manifest.get('run_id')}", problem, []), problem)
-    return draw_charts(page, renderer)
 
 
 def run_report_page(manifest: dict[str, Any]) -> str:
@@ -332,6 +336,7 @@ __all__ = [
     "TOP_CLAIM_CONTEXT",
     "determination_rows",
     "draw_run_report",
+    "publishable_run_report",
     "render_run_report",
     "run_report_page",
     "top_claim_columns",

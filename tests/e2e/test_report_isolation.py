@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from adjudicator.cli import main
 from adjudicator.errors import EXIT_OK
 from adjudicator.publish.manifest import MANIFEST, REJECTS, REPORT, RESULTS
 from tests.helpers import ROOT, SAMPLE
@@ -89,3 +90,19 @@ def test_under_a_memory_limit_the_report_is_published_without_charts(tmp_path: P
     assert 'id="by-determination"' in page and 'id="top-claims"' in page, "the tables are there"
     results = pl.read_parquet(tmp_path / "out" / RESULTS)
     assert results.height == manifest["counts"]["results"]
+
+
+def test_a_report_that_cannot_be_built_costs_the_run_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(manifest: dict[str, Any]) -> str:
+        raise KeyError("by_month")
+
+    monkeypatch.setattr("adjudicator.report.run_report.run_report_page", broken)
+    out = tmp_path / "out"
+    assert main(["run", str(SAMPLE), "--out", str(out), "--quiet"]) == EXIT_OK
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["report"] == {
+        "charts": "not drawn",
+        "problem": "the report could not be built (KeyError: 'by_month')",
+    }
+    assert "the report could not be built" in (out / REPORT).read_text(encoding="utf-8")
+    assert pl.read_parquet(out / RESULTS).height == manifest["counts"]["results"]

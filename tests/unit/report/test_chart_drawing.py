@@ -13,7 +13,7 @@ import pytest
 
 from adjudicator.report.charts import bars, chart
 from adjudicator.report.draw import ChartRenderer, draw_charts
-from adjudicator.report.html import _page, table
+from adjudicator.report.html import _page, table, write_page
 
 ROWS = [{"payer_id": "HC\x01SC", "lines": 3}, {"payer_id": "AETNA", "lines": 1}]
 
@@ -96,3 +96,9 @@ def test_closing_a_warm_renderer_ends_its_child() -> None:
     assert child.poll() is not None
     with pytest.raises(ProcessLookupError):
         os.kill(child.pid, 0)
+
+
+def test_a_lone_surrogate_is_written_as_a_replacement_character(tmp_path: Path) -> None:
+    page = _page("title", "subtitle", [table("t", [("payer_id", "payer", "text")], [{"payer_id": "HC\ud800SC"}])])
+    path = write_page(tmp_path, draw_charts(page).html)
+    assert 'data-payer_id="HC\ufffdSC"' in path.read_text(encoding="utf-8")
