@@ -101,7 +101,7 @@ class Prepared:
     keep: pl.Expr | None
     #: the pandera validation of the rule tables, running beside the run (None: the caller gave the rules)
     rules_check: RulesCheck | None = None
-    #: the child process that draws the report's charts (started once the input is read)
+    #: the child process that draws the report's charts (started with the run, ``run_engine``)
     charts: ChartRenderer = dataclasses.field(default_factory=ChartRenderer)
 
     @contextlib.contextmanager
@@ -253,6 +253,10 @@ def run_engine(
     run = prepare(options, rules)
     with run.checking():
         engine = engine_for(run)
+        # the report's chart renderer starts now, in its own process: its engine's start overlaps the run and
+        # holds neither this process's lock nor its memory (in-process, it slowed the first batches:
+        # docs/benchmarks.md)
+        run.charts.warm_up()
         pool, hashes = checksums_in_background(run.paths)
         try:
             spill = folders.scratch(options.out, run.run_id) if engine.spills else _no_scratch(options.out)
@@ -346,9 +350,6 @@ class _Embedded:
                 expected_lines=found.lines,
                 progress=self.progress,
                 scratch=found.scratch,
-                # the report's renderer warms up once the input is read: started with the run, it delayed the
-                # first batch and added to the peak memory (docs/benchmarks.md)
-                after_read=run.charts.warm_up,
                 between_batches=run.rules_check.failed if run.rules_check is not None else None,
             )
         except pl.exceptions.PolarsError as exc:

@@ -12,9 +12,9 @@ the page says in one line that the charts could not be drawn
 (``Drawn.problem``): its tables hold every figure anyway. A stop signal while
 it waits kills the child.
 
-A run starts its child early (``ChartRenderer.warm_up``, once the input is
-read), so the engine's start overlaps the end of the run; the child then
-waits for the charts on its standard input.
+A run starts its child as it starts (``ChartRenderer.warm_up``), so the
+engine's start overlaps the run; the child then waits for the charts on its
+standard input.
 """
 
 from __future__ import annotations

@@ -170,7 +170,6 @@ class _SparkEngine:
 
     @classmethod
     def start(cls, spark: SparkSession, run: Prepared) -> _SparkEngine:
-        run.charts.warm_up()
         raw_schema = run.raw.collect_schema()
         if SOURCE_ROW in raw_schema:
             problem = f"has a column named {SOURCE_ROW!r}, which the Spark engine writes itself"
