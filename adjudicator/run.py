@@ -36,7 +36,8 @@ from adjudicator.readers import claims_list
 from adjudicator.readers.diagnose import polars_message
 from adjudicator.readers.inputs import quoted_text_files, read_inputs
 from adjudicator.report import run_report as report
-from adjudicator.report.charts import warm_up
+from adjudicator.report.draw import ChartRenderer
+from adjudicator.report.html import write_page
 from adjudicator.rules.check import RulesCheck
 from adjudicator.rules.compiled import CompiledRules, compile_rules
 from adjudicator.rules.tables import RuleSet, load_rules
@@ -67,19 +68,20 @@ class Prepared:
     claim_ids: pl.Series | None = None
     #: ``raw`` file by file (the same rows), for staging many files in groups
     parts: tuple[pl.LazyFrame, ...] = ()
+    #: the child process that draws the report's charts (started with the run, ``run_engine``)
+    charts: ChartRenderer = field(default_factory=ChartRenderer)
 
     @contextlib.contextmanager
     def checking(self) -> Iterator[None]:
         """The run after ``prepare``: errors give way to the rule tables' own (``RulesCheck.guard``), and the
-        helper never outlives the run."""
-        if self.rules_check is None:
-            yield
-            return
+        helpers (the rules check, the chart renderer) never outlive the run."""
         try:
-            with self.rules_check.guard():
+            with self.rules_check.guard() if self.rules_check is not None else contextlib.nullcontext():
                 yield
         finally:
-            self.rules_check.close()
+            self.charts.close()
+            if self.rules_check is not None:
+                self.rules_check.close()
 
 
 def prepare(options: RunOptions, rules: RuleSet | None = None, *, log: RunLog | None = None) -> Prepared:
@@ -119,7 +121,7 @@ def prepare(options: RunOptions, rules: RuleSet | None = None, *, log: RunLog | 
             keep=options.slice.predicate(claim_ids),
             rules_check=check,
             claim_ids=claim_ids,
-            **({"log": log} if log is not None else {}),
+            log=log if log is not None else RunLog(progress=False),
             parts=inputs.parts,
         )
 
@@ -159,8 +161,12 @@ def publish_run(
         # been edited or deleted)
         pl.DataFrame({CLAIM_ID: run.claim_ids}).write_parquet(tmp / CLAIMS_LIST)
         manifest.setdefault("claims_list", {})["ids_file"] = CLAIMS_LIST
+    # the report never costs the run its outputs: charts that cannot be drawn are left out (the page and the
+    # manifest say so), and the run stops here only for a stop signal
+    drawn = report.publishable_run_report(manifest, run.charts)
+    manifest["report"] = drawn.record()
     write_manifest(tmp, manifest)
-    report.write_run_report(tmp, manifest)
+    write_page(tmp, drawn.html)
     run.watch.verify()
     folders.publish(tmp, run.options.out, run.run_id, overwrite=run.options.overwrite)
     return manifest
@@ -232,6 +238,10 @@ def run_engine(
     run = prepare(options, rules, log=log)
     with run.checking():
         engine = engine_for(run)
+        # the report's chart renderer starts now, in its own process: its engine's start overlaps the run and
+        # holds neither this process's lock nor its memory (in-process, it slowed the first batches:
+        # docs/benchmarks.md)
+        run.charts.warm_up()
         pool, hashes = checksums_in_background(run.paths, quoted=quoted_text_files(run.layout, run.paths))
         try:
             spill = folders.scratch(options.out, run.run_id) if engine.spills else _no_scratch(options.out)
@@ -359,9 +369,6 @@ class _Embedded:
                     expected_lines=found.lines,
                     progress=meter,
                     scratch=found.scratch,
-                    # the report's renderer warms up once the input is read: started with the run, it delayed the
-                    # first batch and added to the peak memory (docs/benchmarks.md)
-                    after_read=warm_up,
                     between_batches=run.rules_check.failed if run.rules_check is not None else None,
                 )
         except pl.exceptions.PolarsError as exc:

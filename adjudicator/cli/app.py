@@ -13,10 +13,12 @@ from typing import Any
 
 from adjudicator.cli import oversight
 from adjudicator.cli.args import parse_date, parser
-from adjudicator.cli.signals import Terminated, interrupted, interrupted_by_signal, received, stop_signals
+from adjudicator.cli.oversight import say
+from adjudicator.cli.signals import interrupted_by_signal, received, stop_signals, stopped_by
 from adjudicator.embedded.events import RunLog
 from adjudicator.embedded.tuning import tune_reader
 from adjudicator.errors import (
+    EXIT_BAD_INPUT,
     EXIT_CHANGED,
     EXIT_INTERNAL,
     EXIT_OK,
@@ -24,6 +26,8 @@ from adjudicator.errors import (
     InternalError,
     UsageError,
     first_line,
+    refused_by_environment,
+    resource_limit,
 )
 from adjudicator.options import EngineSettings, RunOptions, Slice, local_path
 from adjudicator.publish.gates import Gates
@@ -127,7 +131,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
             raise
         log.summary({"totals": summary["totals"]})
     if not args.quiet:
-        print(format_diff_summary(summary))
+        say(format_diff_summary(summary))
     if args.fail_on_change and summary["totals"]["changed"]:
         return EXIT_CHANGED
     return EXIT_OK
@@ -138,7 +142,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     path = rewrite_report(_local(args.folder, "OUT"))
     if not args.quiet:
-        print(f"wrote {path}")
+        say(f"wrote {path}")
     return EXIT_OK
 
 
@@ -162,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return _main(argv)
         except KeyboardInterrupt as exc:
-            return interrupted(isinstance(exc, Terminated))
+            return stopped_by(exc)
 
 
 def _internal_error(exc: Exception, debug: bool) -> int:
@@ -193,14 +197,21 @@ def _main(argv: Sequence[str] | None) -> int:
             return interrupted_by_signal()
         if debug:
             traceback.print_exc()
-        print(f"adjudicate: error: {exc}", file=sys.stderr)
+        limit = resource_limit(exc)
+        print(f"adjudicate: error: {f'{limit}: ' if limit else ''}{exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt as exc:
-        return interrupted(isinstance(exc, Terminated))
+        return stopped_by(exc)
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if received() is not None:
             # the engine reports an interruption as its own error; it is still an interruption
             return interrupted_by_signal()
+        problem = refused_by_environment(exc)
+        if problem is not None:
+            if debug:
+                traceback.print_exc()
+            print(f"adjudicate: error: {problem} (OUT left as it was)", file=sys.stderr)
+            return EXIT_BAD_INPUT
         return _internal_error(exc, debug)
     except BaseException as exc:
         # a panic in the engine (pyo3's PanicException is a BaseException); after a stop signal it is the

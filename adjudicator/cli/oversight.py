@@ -4,8 +4,10 @@ machine summary, and how a finished run becomes an exit code (``finish_run``: 0,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import sys
 from typing import Any
 
@@ -84,13 +86,30 @@ def gates(args: argparse.Namespace) -> Gates:
     return Gates(max_reject_rate=rate_value, min_results=least_value)
 
 
+def say(text: str) -> None:
+    """Print a command's summary once its work is published; a closed or broken stdout drops it (the command
+    still succeeded: exit 0), with one line on stderr."""
+    try:
+        print(text, flush=True)
+    except (OSError, ValueError):  # BrokenPipeError, EBADF; ValueError: stdout was closed in this process
+        # stdout goes nowhere from now on, so that the interpreter's last flush at exit fails no more
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        with contextlib.suppress(OSError, ValueError):
+            print(
+                "adjudicate: stdout is closed: the summary was not printed (the output is published)", file=sys.stderr
+            )
+
+
 def finish_run(args: argparse.Namespace, manifest: dict[str, Any], log: RunLog) -> int:
     """A run that published OUT: its summary (text on stdout unless ``--quiet``; the ``summary`` event; the JSON
     line with ``--summary-json``), a failed gate's line on stderr; exit 4 when a gate failed, else 0."""
     failed = failed_gates(manifest)
     code = EXIT_GATE if failed else EXIT_OK
     if not args.quiet:
-        print(format_summary(manifest))
+        say(format_summary(manifest))
     for each in manifest.get("gates", {}).get("failed", []):
         if log.json:
             log.emit("gate_failed", code=each["code"], message=each["message"], exit_code=code)
@@ -99,7 +118,7 @@ def finish_run(args: argparse.Namespace, manifest: dict[str, Any], log: RunLog) 
     fields = summary_fields(manifest, exit_code=code)
     log.summary(fields)
     if getattr(args, "summary_json", False):
-        print(json.dumps(fields, separators=(",", ":"), default=str))
+        say(json.dumps(fields, separators=(",", ":"), default=str))
     return code
 
 
@@ -112,4 +131,4 @@ def report_failure(args: argparse.Namespace, log: RunLog, exc: AdjudicatorError)
         print(json.dumps(fields, separators=(",", ":")))
 
 
-__all__ = ["add_log_format", "add_run_options", "finish_run", "gates", "report_failure", "run_log"]
+__all__ = ["add_log_format", "add_run_options", "finish_run", "gates", "report_failure", "run_log", "say"]

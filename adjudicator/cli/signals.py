@@ -1,5 +1,6 @@
-"""Stop signals while a command runs: SIGINT and SIGTERM unwind the run the same way, and an error the engine
-raises because of the interruption still reads as the interruption."""
+"""Stop signals while a command runs: every signal whose default action ends the process (SIGINT, SIGTERM,
+SIGHUP, ...: ``STOP_SIGNALS``) unwinds the run the same way, and an error the engine raises because of the
+interruption still reads as the interruption."""
 
 from __future__ import annotations
 
@@ -9,13 +10,28 @@ import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import Final
 
-from adjudicator.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
+from adjudicator.errors import EXIT_INTERRUPTED
+
+#: the signals that end a process by default and that a run handles like SIGTERM (SIGINT: like Ctrl-C): a
+#: closed terminal (SIGHUP), Ctrl-\\ (SIGQUIT), a CPU-time limit (SIGXCPU), a stray kill -USR1 or alarm. Left
+#: alone: SIGKILL and SIGSTOP (they cannot be caught), SIGPIPE and SIGXFSZ (Python ignores them: a failed
+#: write raises instead), SIGPROF (profilers use it)
+STOP_SIGNALS: Final = tuple(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGXCPU", "SIGVTALRM")
+    if hasattr(signal, name)
+)
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (cron, systemd, Kubernetes) unwinds the run exactly as Ctrl-C does: temporary folders are
-    removed on the way out and OUT is left as it was."""
+    """SIGTERM (cron, systemd, Kubernetes), SIGHUP (a closed terminal) and the other ``STOP_SIGNALS`` unwind the
+    run exactly as Ctrl-C does: temporary folders are removed on the way out and OUT is left as it was."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        self.signum = signum
+        super().__init__(signum)
 
 
 class _Signals:
@@ -26,19 +42,20 @@ class _Signals:
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     _Signals.received = signum
-    if signum == signal.SIGTERM:
-        raise Terminated
-    raise KeyboardInterrupt
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated(signum)
 
 
 @contextlib.contextmanager
 def stop_signals() -> Iterator[None]:
-    """SIGINT and SIGTERM raise in the main thread while a command runs (only where handlers can be set)."""
+    """Every one of ``STOP_SIGNALS`` raises in the main thread while a command runs (only where handlers can be
+    set)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     _Signals.received = None
-    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, _on_signal) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
@@ -46,12 +63,25 @@ def stop_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def interrupted(terminated: bool) -> int:
-    if terminated:
-        print("adjudicate: terminated (SIGTERM); temporary files removed, OUT left as it was", file=sys.stderr)
-        return EXIT_TERMINATED
-    print("adjudicate: interrupted; OUT left as it was", file=sys.stderr)
-    return EXIT_INTERRUPTED
+def interrupted(terminated: bool | int) -> int:
+    """Report the interruption in one line; the exit status: 128 + the signal's number, as a shell reports it.
+
+    ``terminated``: the signal's number (True: SIGTERM; False: Ctrl-C, SIGINT).
+    """
+    signum = signal.SIGTERM if terminated is True else (signal.SIGINT if terminated is False else terminated)
+    if signum == signal.SIGINT:
+        print("adjudicate: interrupted; OUT left as it was", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(
+        f"adjudicate: terminated ({signal.Signals(signum).name}); temporary files removed, OUT left as it was",
+        file=sys.stderr,
+    )
+    return int(128 + signum)
+
+
+def stopped_by(exc: KeyboardInterrupt) -> int:
+    """``interrupted`` for a ``KeyboardInterrupt``: the signal a ``Terminated`` carries, else Ctrl-C."""
+    return interrupted(exc.signum if isinstance(exc, Terminated) else False)
 
 
 def received() -> int | None:
@@ -60,8 +90,16 @@ def received() -> int | None:
 
 
 def interrupted_by_signal() -> int:
-    """``interrupted`` for the signal received (SIGTERM or SIGINT)."""
-    return interrupted(_Signals.received == signal.SIGTERM)
+    """``interrupted`` for the signal received (SIGINT when none was recorded)."""
+    return interrupted(_Signals.received if _Signals.received is not None else False)
 
 
-__all__ = ["Terminated", "interrupted", "interrupted_by_signal", "received", "stop_signals"]
+__all__ = [
+    "STOP_SIGNALS",
+    "Terminated",
+    "interrupted",
+    "interrupted_by_signal",
+    "received",
+    "stop_signals",
+    "stopped_by",
+]

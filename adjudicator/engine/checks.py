@@ -10,9 +10,10 @@ collect (the tests use it), so the two can never drift apart.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import polars as pl
 
@@ -211,6 +212,11 @@ def _parse_failed(column: str, dtypes: Dtypes) -> pl.Expr:
     return ~_blank(column, dtypes) & pl.col(column).is_null()
 
 
+#: the first and last day a service date may be: the years 0001 to 9999, the dates every reader and writer of
+#: the outputs agrees on (a typed source can hold year 0 or 10000, and ``0000-01-01`` parses as text)
+DATE_RANGE: Final = (dt.date(1, 1, 1), dt.date(9999, 12, 31))
+
+
 def _unparseable(column: str, what: str) -> RowCheck:
     return RowCheck(
         f"unparseable_{column}",
@@ -223,7 +229,11 @@ CHECKS: tuple[RowCheck, ...] = (
     *(_missing(c) for c in REQUIRED_COLUMNS),
     _unparseable(LINE_NUMBER, "a whole number"),
     RowCheck("line_number_below_1", "line_number must be >= 1", lambda _: pl.col(LINE_NUMBER) < 1),
-    _unparseable(SERVICE_DATE, "a date YYYY-MM-DD"),
+    RowCheck(
+        f"unparseable_{SERVICE_DATE}",
+        f"{SERVICE_DATE} must be a date YYYY-MM-DD of the years 0001 to 9999",
+        lambda dtypes: _parse_failed(SERVICE_DATE, dtypes) | ~pl.col(SERVICE_DATE).is_between(*DATE_RANGE),
+    ),
     RowCheck(
         "malformed_procedure_code",
         "procedure_code must be 5 letters or digits",

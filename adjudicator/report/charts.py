@@ -1,4 +1,5 @@
-"""The report's charts: Vega-Lite specs (plain dicts) rendered to SVG in-process by ``vl-convert``, and their colours.
+"""The report's charts: Vega-Lite specs (plain dicts) and their colours; a child process renders them to SVG with
+``vl-convert`` (``adjudicator.report.draw``).
 
 The renderer runs with no base URL allowed and the SVG is inlined in the page:
 the file fetches nothing, runs no script and opens offline in any browser.
@@ -6,15 +7,13 @@ the file fetches nothing, runs no script and opens offline in any browser.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import re
-import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from adjudicator.contract import ABSENT_LABEL, DETERMINATIONS, REJECTED_LABEL
-from adjudicator.report.html import _esc
+from adjudicator.report.chart_text import safe_spec
+from adjudicator.report.draw import chart_slot
 from adjudicator.report.labels import label
 
 #: every label a chart colours, in the order charts list them: the determinations, then the diff's two
@@ -28,41 +27,13 @@ CHART_CATEGORIES: Final = 20
 #: a dollar axis' labels: $20k, $1.2M, $3.4B (d3's SI prefix for a billion is G, which reads as giga)
 DOLLAR_AXIS: Final = {"format": "$.2s", "labelExpr": "datum.value == 0 ? '$0' : replace(datum.label, 'G', 'B')"}
 
-_SVG_ID = re.compile(r'\bid="([^"]+)"')
-_SVG_REF = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
-
-
-def warm_up() -> threading.Thread:
-    """Start the chart renderer (its JavaScript engine) on a thread, so a run's report does not wait for it.
-
-    A run calls this once its input is read: the engine's first render costs
-    most of a report and overlaps the end of the run (closing the outputs, the
-    summary). Started with the run instead, it delayed the first batch and
-    raised a large run's peak memory (docs/benchmarks.md).
-    """
-
-    def render() -> None:
-        with contextlib.suppress(Exception):  # a failure shows, with its message, when the report is drawn
-            import vl_convert
-
-            vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{}]}}, allowed_base_urls=[])
-
-    thread = threading.Thread(target=render, name="report-warm-up", daemon=True)
-    thread.start()
-    return thread
-
 
 def chart(name: str, caption: str, spec: dict[str, Any]) -> str:
-    """A figure holding the spec rendered as SVG; ``data-chart`` names it (the browser test finds them by it)."""
-    import vl_convert
-
+    """A figure for the spec, drawn as SVG when the page is finished (``adjudicator.report.draw``); the spec's
+    text made safe for the renderer first (``chart_text.safe_spec``). ``data-chart`` names the figure (the
+    browser test finds them by it)."""
     spec = {"config": {"font": "Helvetica, Arial, sans-serif", "view": {"stroke": None}}, **spec}
-    svg = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[])
-    # several SVGs share one document, so ids (clip paths, gradients) must not collide between charts; and
-    # the renderer numbers them per process, so they are renamed in order to keep the page reproducible
-    renamed = {ident: f"{name}-{i}" for i, ident in enumerate(dict.fromkeys(_SVG_ID.findall(svg)))}
-    svg = _SVG_REF.sub(lambda m: m.group(1) + renamed.get(m.group(2), m.group(2)), svg)
-    return f'<figure class="chart" data-chart="{_esc(name)}">{svg}<figcaption>{_esc(caption)}</figcaption></figure>'
+    return chart_slot(name, caption, safe_spec(spec))
 
 
 def _color(field: str, domain: Sequence[str], *, labels: bool = False) -> dict[str, Any]:
@@ -146,4 +117,4 @@ def _numbers(rows: Iterable[dict[str, Any]], *amounts: str) -> list[dict[str, An
     return [{**r, **{a: float(r[a]) for a in amounts}} for r in rows]
 
 
-__all__ = ["CHART_CATEGORIES", "COLORS", "DOLLAR_AXIS", "LABEL_ORDER", "bars", "chart", "warm_up"]
+__all__ = ["CHART_CATEGORIES", "COLORS", "DOLLAR_AXIS", "LABEL_ORDER", "bars", "chart"]

@@ -20,6 +20,7 @@ import polars as pl
 from adjudicator.publish.manifest import DIFF_CHANGES
 from adjudicator.report.charts import COLORS, _determination_order, _numbers, bars, chart
 from adjudicator.report.diff_lines import claims_moved, lines_moved
+from adjudicator.report.draw import draw_charts
 from adjudicator.report.html import _esc, _money, _note, _page, _section, _write, counts_block, table
 
 #: a matrix cell off the diagonal (a line whose determination moved) and one on it (unchanged): the moved
@@ -343,7 +344,12 @@ def _metadata_only(summary: dict[str, Any]) -> str:
 
 
 def render_diff_report(summary: dict[str, Any], changes: pl.LazyFrame | None) -> str:
-    """The diff report's HTML from the diff's summary and its changed lines (None: not available)."""
+    """The diff report's HTML from the diff's summary and its changed lines (None: not available), its charts
+    drawn (``adjudicator.report.draw``: without them, and saying so, when they cannot be)."""
+    return draw_charts(_diff_page(summary, changes)).html
+
+
+def _diff_page(summary: dict[str, Any], changes: pl.LazyFrame | None) -> str:
     body = [
         _headline(summary),
         _rule_tables(summary),

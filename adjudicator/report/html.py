@@ -11,11 +11,13 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from adjudicator.errors import OutputError
 from adjudicator.publish.manifest import REPORT
 from adjudicator.report.labels import labelled
 
@@ -46,13 +48,29 @@ section.audit details>summary{font-size:13px}p.alert{color:#c0392b;font-weight:6
 """
 
 
+#: where a page says that its charts could not be drawn (``adjudicator.report.draw``): a comment, so no escaped
+#: value can spell it
+CHARTS_NOTE = "<!--charts-note-->"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _write(folder: Path, text: str) -> Path:
     """Write ``folder``/report.html through a temporary name, so a reader never sees half a file."""
     path = Path(folder) / REPORT
     tmp = path.with_name(f".{REPORT}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        # a lone surrogate (a manifest may spell one, as JSON allows) has no UTF-8 form: U+FFFD stands for it
+        tmp.write_text(_SURROGATE.sub("\ufffd", text), encoding="utf-8")
+        os.replace(tmp, path)
+    except PermissionError:
+        tmp.unlink(missing_ok=True)
+        raise OutputError("permission denied: the report cannot be written there", path=path) from None
     return path
+
+
+def write_page(folder: Path, page: str) -> Path:
+    """Write a finished page as ``folder``/report.html (through a temporary name); returns its path."""
+    return _write(folder, page)
 
 
 #: (key in the row, header, kind): "text", "code", "int", "money", "bool", "change" ("old → new" on two lines),
@@ -174,7 +192,7 @@ def _page(title: str, subtitle: str, body: Sequence[str]) -> str:
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
         'img-src data:">'
         f"<title>{_esc(title)}</title><style>{CSS}</style></head><body>"
-        f'<h1>{_esc(title)}</h1><p class="sub">{_esc(subtitle)}</p>' + "\n".join(body) + "</body></html>\n"
+        f'<h1>{_esc(title)}</h1><p class="sub">{_esc(subtitle)}</p>{CHARTS_NOTE}' + "\n".join(body) + "</body></html>\n"
     )
 
 
@@ -188,4 +206,4 @@ def _note(text: str) -> str:
     return f'<p class="note">{_esc(text)}</p>'
 
 
-__all__ = ["CSS", "Card", "Column", "cards", "contents", "counts_block", "table"]
+__all__ = ["CHARTS_NOTE", "CSS", "Card", "Column", "cards", "contents", "counts_block", "table", "write_page"]

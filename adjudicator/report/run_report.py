@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from adjudicator.contract import CANONICAL_COLUMNS, DETERMINATIONS, NO_ACTION, SOURCE_FILE
+from adjudicator.errors import first_line
 from adjudicator.report.charts import _determination_order, _numbers, bars, chart
+from adjudicator.report.draw import ChartRenderer, Drawn, draw_charts
 from adjudicator.report.html import Card, Column, _esc, _money, _note, _page, _section, _write, cards, contents, table
 from adjudicator.report.labels import labelled
 from adjudicator.report.run_audit import AUDIT, audit_section
@@ -271,7 +273,30 @@ def _top_claims(summary: dict[str, Any]) -> str:
 
 
 def render_run_report(manifest: dict[str, Any]) -> str:
-    """The run report's HTML from a manifest (pure: the same manifest gives the same bytes)."""
+    """The run report's HTML from a manifest (the same manifest gives the same bytes), its charts drawn."""
+    return draw_charts(run_report_page(manifest)).html
+
+
+def draw_run_report(manifest: dict[str, Any], renderer: ChartRenderer | None = None) -> Drawn:
+    """The run report of a manifest as ``manifest.json`` holds it, its charts drawn by ``renderer`` (or a new
+    one); without them, and saying so, when they cannot be drawn (``Drawn.problem``)."""
+    # what the page shows is exactly what manifest.json holds, whether given in memory or read back
+    return draw_charts(run_report_page(json.loads(json.dumps(manifest, default=str))), renderer)
+
+
+def publishable_run_report(manifest: dict[str, Any], renderer: ChartRenderer) -> Drawn:
+    """``draw_run_report`` for a run about to be published: a fault of the report's own never costs the run its
+    outputs, so a page that cannot be built is replaced by one that says so (``Drawn.problem``)."""
+    try:
+        return draw_run_report(manifest, renderer)
+    except Exception as exc:
+        renderer.close()
+        problem = f"the report could not be built ({type(exc).__name__}: {first_line(exc)})"
+        return Drawn(_page(f"Adjudication run {manifest.get('run_id')}", problem, []), problem)
+
+
+def run_report_page(manifest: dict[str, Any]) -> str:
+    """The run report's HTML from a manifest, a placeholder for each chart (pure)."""
     counts = manifest["counts"]
     summary = manifest.get("summary")
     toc: list[tuple[str, str]] = [(HEADLINE, "Headline"), (DETERMINATIONS_ID, "Determinations and reasons")]
@@ -301,8 +326,7 @@ def render_run_report(manifest: dict[str, Any]) -> str:
 
 def write_run_report(folder: Path, manifest: dict[str, Any]) -> Path:
     """Write a run's report.html into ``folder`` from its manifest (and nothing else); returns its path."""
-    # what the page shows is exactly what manifest.json holds, whether given in memory or read back
-    return _write(folder, render_run_report(json.loads(json.dumps(manifest, default=str))))
+    return _write(folder, draw_run_report(manifest).html)
 
 
 __all__ = [
@@ -311,7 +335,10 @@ __all__ = [
     "TOP_CLAIM_COLUMNS",
     "TOP_CLAIM_CONTEXT",
     "determination_rows",
+    "draw_run_report",
+    "publishable_run_report",
     "render_run_report",
+    "run_report_page",
     "top_claim_columns",
     "total_billed",
     "write_run_report",

@@ -38,7 +38,6 @@ from adjudicator.errors import AdjudicatorError, InputError
 from adjudicator.options import DEFAULT_SETTINGS, EngineSettings, RunOptions, Slice
 from adjudicator.publish.gates import Gates
 from adjudicator.readers.claims_list import claims_list_entry, read_claim_ids
-from adjudicator.report.charts import warm_up
 from adjudicator.rules.compiled import CompiledRules, compile_rules
 from adjudicator.rules.tables import RuleSet, load_rules
 from adjudicator.run import Amend, Prepared, run_engine
@@ -184,7 +183,6 @@ class _SparkEngine:
 
     @classmethod
     def start(cls, spark: SparkSession, run: Prepared) -> _SparkEngine:
-        warm_up()
         raw_schema = run.raw.collect_schema()
         if SOURCE_ROW in raw_schema:
             problem = f"has a column named {SOURCE_ROW!r}, which the Spark engine writes itself"
