@@ -53,8 +53,10 @@ def locked(tmp_path: Path) -> Iterator[Path]:
 
 
 def _one_line(err: str) -> str:
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    return err
+    # the data-quality warnings (the sample's 2027 lines are after the run date) are not the line under test
+    said = "".join(line for line in err.splitlines(keepends=True) if not line.startswith("adjudicate: warning:"))
+    assert said.count("\n") == 1 and "Traceback" not in said, err
+    return said
 
 
 def test_a_rules_folder_that_cannot_be_read_is_exit_2_naming_it(tmp_path: Path, locked: Path) -> None:
