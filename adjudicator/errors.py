@@ -17,6 +17,8 @@ EXIT_CHANGED = 1
 EXIT_BAD_INPUT = 2
 #: a bug or an environment fault (disk full, ...): please report it
 EXIT_INTERNAL = 3
+#: OUT was published but the run's history commit was not made (``adjudicate history commit OUT`` completes it)
+EXIT_HISTORY_PENDING = 4
 #: after Ctrl-C (SIGINT) and after SIGTERM: 128 + the signal number, as a shell reports it
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
@@ -92,6 +94,12 @@ class DiskFullError(OutputError):
     exit_code = EXIT_INTERNAL
 
 
+class HistoryCommitError(AdjudicatorError):
+    """OUT was published but the history was not committed: ``adjudicate history commit OUT`` completes it."""
+
+    exit_code = EXIT_HISTORY_PENDING
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name when it has none), for one-line reports."""
     text = str(exc).strip()
@@ -101,12 +109,14 @@ def first_line(exc: BaseException) -> str:
 __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_CHANGED",
+    "EXIT_HISTORY_PENDING",
     "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_TERMINATED",
     "AdjudicatorError",
     "DiskFullError",
+    "HistoryCommitError",
     "InputError",
     "InternalError",
     "OutputError",

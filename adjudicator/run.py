@@ -24,8 +24,8 @@ from adjudicator.embedded.tuning import tune_reader
 from adjudicator.engine.facts import BatchFacts, Supersede
 from adjudicator.engine.totals import Totals
 from adjudicator.errors import InputError, InternalError
-from adjudicator.options import RunOptions, recorded_path
-from adjudicator.publish import folders
+from adjudicator.options import NO_HISTORY_YET, RunOptions, recorded_path
+from adjudicator.publish import folders, history
 from adjudicator.publish.disk import raise_if_disk_full
 from adjudicator.publish.guards import check_out
 from adjudicator.publish.hashing import checksums_in_background
@@ -33,6 +33,7 @@ from adjudicator.publish.manifest import REJECTS, RESULTS, build_manifest, new_r
 from adjudicator.publish.watch import InputWatch, watch_inputs
 from adjudicator.readers import claims_list
 from adjudicator.readers.diagnose import polars_message
+from adjudicator.readers.history import HistoryAt, latest_version
 from adjudicator.readers.inputs import read_inputs
 from adjudicator.report import run_report as report
 from adjudicator.report.charts import warm_up
@@ -73,11 +74,15 @@ def _replay_options(manifest: dict[str, Any], *, out: Path | None, overwrite: bo
             raise InputError(f"{what} of the run {run_id} is gone; cannot replay", path=path)
         if sha256(path) != digest:
             raise InputError(f"{what} changed since run {run_id} (sha256 differs); refusing to replay", path=path)
+    history = manifest.get("history") or {}
+    read = history.get("version_read")
     return dataclasses.replace(
         options,
         out=Path(out) if out is not None else options.out,
         layout=manifest.get("layout") or recorded.get("layout"),
         overwrite=overwrite,
+        # the history as the run saw it (Delta time travel); a replay writes nothing to it
+        history_version=(NO_HISTORY_YET if read is None else int(read)) if options.history is not None else None,
     )
 
 
@@ -100,6 +105,8 @@ class Prepared:
     keep: pl.Expr | None
     #: the pandera validation of the rule tables, running beside the run (None: the caller gave the rules)
     rules_check: RulesCheck | None = None
+    #: the history table and the version the run reads (None: no ``--history``)
+    history: HistoryAt | None = None
 
     @contextlib.contextmanager
     def checking(self) -> Iterator[None]:
@@ -113,6 +120,15 @@ class Prepared:
                 yield
         finally:
             self.rules_check.close()
+
+
+def history_at(options: RunOptions) -> HistoryAt | None:
+    """The history a run reads: the version pinned by a replay, else the latest (None: no table yet)."""
+    if options.history is None:
+        return None
+    if options.history_version is None:
+        return HistoryAt(options.history, latest_version(options.history))
+    return HistoryAt(options.history, None if options.history_version == NO_HISTORY_YET else options.history_version)
 
 
 def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
@@ -148,6 +164,7 @@ def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
             run_id=new_run_id(),
             keep=claims_list.slice_predicate(options.slice),
             rules_check=check,
+            history=history_at(options),
         )
 
 
@@ -257,7 +274,9 @@ def run_engine(
                     totals, amend = engine.batches(found, tmp)
                     executed = time.perf_counter()
                     timings = phase_timings(run, prepass_started, planned, executed, _startup(totals.first_batch_at))
-                    return publish_run(run, tmp, hashes, totals.summary(), timings, amend)
+                    manifest = publish_run(run, tmp, hashes, totals.summary(), timings, amend)
+            # OUT is published: the history's commit comes after it, and says so when it fails
+            return history.after_publish(options.out, manifest)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             engine.close()
@@ -320,6 +339,7 @@ class _Embedded:
                 spill_dir=scratch,
                 expected_rows=lines,
                 settings=run.options.settings,
+                history=run.history,
             )
         except pl.exceptions.PolarsError as exc:
             raise InputError(polars_message(exc, paths)) from exc
@@ -347,7 +367,22 @@ class _Embedded:
             )
         except pl.exceptions.PolarsError as exc:
             raise InputError(polars_message(exc, run.paths)) from exc
-        return totals, lambda manifest: report_claims_list(manifest, found.raw, options)
+
+        def amend(manifest: dict[str, Any]) -> None:
+            report_claims_list(manifest, found.raw, options)
+            if run.history is not None:
+                manifest["history"] = history.stage(
+                    tmp,
+                    run.compiled,
+                    run.run_id,
+                    run.started_at,
+                    run.history,
+                    found.facts.history_effects,
+                    writes=options.history_writes,
+                    replay=options.history_version is not None,
+                )
+
+        return totals, amend
 
     def close(self) -> None:
         """Nothing: the scratch folder and the staging folder are the run's."""
