@@ -67,9 +67,20 @@ def open_table(path: str, version: int | None = None) -> DeltaTable | None:
 
 
 def latest_version(path: str) -> int | None:
-    """The history's latest version; None when the table does not exist yet (a run creates it)."""
+    """The history's latest version; None when the table does not exist yet (a run creates it). A Delta table
+    that is not a history (other columns, other partitions) is an ``InputError``, before anything is read."""
     table = open_table(path)
-    return None if table is None else table.version()
+    if table is None:
+        return None
+    columns = {field.name for field in table.schema().fields}
+    missing = [c for c in HISTORY_SCHEMA if c not in columns]
+    if missing or table.metadata().partition_columns != [SERVICE_MONTH]:
+        raise InputError(
+            f"a Delta table that is not an adjudicator history (missing {missing or 'nothing'}, partitioned by "
+            f"{table.metadata().partition_columns})",
+            path=path,
+        )
+    return table.version()
 
 
 def read_wanted(path: str, version: int | None, want: HistoryWanted) -> pl.DataFrame:
