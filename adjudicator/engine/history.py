@@ -147,10 +147,11 @@ def _earlier() -> pl.Expr:
 def effects(merged: pl.LazyFrame, compiled: CompiledRules) -> pl.DataFrame:
     """What the history changed on tonight's lines: one row per (line, edit) it touched.
 
-    Columns: claim_id, line_number, ``EDIT`` (the edit's name), ``EFFECT`` (``MADE_FLAGGED``: the limit is
-    crossed only with the history's units; ``COUNTED``: crossed tonight alone, history lines counted too;
-    ``CLEARED``: an add-on whose primary is in the history only) and ``EARLIER_LINES`` (the history lines that
-    counted, as "claim C line L (run R)"). Needs every merged line of each member-day and claim-day.
+    Columns: claim_id, line_number, ``EDIT`` (named as the results' ``edits``), ``EFFECT`` (``MADE_FLAGGED``:
+    the limit is crossed only with the history's units; ``COUNTED``: crossed tonight alone, history lines
+    counted too; ``CLEARED``: an add-on whose primary is in the history only) and ``EARLIER_LINES`` (the
+    history lines that counted, as "claim C line L (run R)"). Needs every merged line of each member-day and
+    claim-day.
     """
     history = pl.col(FROM_HISTORY)
     limits = compiled.unit_limits.select(PROCEDURE_CODE, "max_units_per_member_day").lazy()
@@ -166,6 +167,7 @@ def effects(merged: pl.LazyFrame, compiled: CompiledRules) -> pl.DataFrame:
         .filter(~history & (pl.col("_total") > pl.col("max_units_per_member_day")))
         .select(
             *_KEY,
+            PROCEDURE_CODE,
             pl.lit(UNITS_EDIT).alias(EDIT),
             pl.when(pl.col("_tonight") > pl.col("max_units_per_member_day"))
             .then(pl.lit(COUNTED))
@@ -183,11 +185,29 @@ def effects(merged: pl.LazyFrame, compiled: CompiledRules) -> pl.DataFrame:
     cleared = (
         alone.join(together, on=_KEY, how="anti")
         .lazy()
-        .join(tonight_lines.lazy().select(*_KEY, SERVICE_DATE), on=_KEY)
+        .join(tonight_lines.lazy().select(*_KEY, SERVICE_DATE, PROCEDURE_CODE), on=_KEY)
         .join(primaries.group_by(claim_day).agg(pl.col(EARLIER_LINES).sort()), on=claim_day)
-        .select(*_KEY, pl.lit(ADDON_EDIT).alias(EDIT), pl.lit(CLEARED).alias(EFFECT), EARLIER_LINES)
+        .select(*_KEY, PROCEDURE_CODE, pl.lit(ADDON_EDIT).alias(EDIT), pl.lit(CLEARED).alias(EFFECT), EARLIER_LINES)
     )
-    return pl.concat([units, cleared]).sort(_KEY + [EDIT]).collect()
+    return (
+        pl.concat([units, cleared])
+        .join(_edit_names(compiled).lazy(), on=[PROCEDURE_CODE, EDIT], how="left")
+        .select(*_KEY, pl.col("_name").alias(EDIT), EFFECT, EARLIER_LINES)
+        .sort(_KEY + [EDIT])
+        .collect()
+    )
+
+
+def _edit_names(compiled: CompiledRules) -> pl.DataFrame:
+    """Per (code, edit kind), the edit's name as the results' ``edits`` list carries it (rules/)."""
+    width = 1 << len(compiled.edit_kinds)
+    rows = [
+        (code, kind, compiled.edit_names[klass * width + (1 << bit)][0])
+        for code, klass in compiled.edit_code_classes.items()
+        for bit, kind in enumerate(compiled.edit_kinds)
+        if len(compiled.edit_names[klass * width + (1 << bit)])
+    ]
+    return pl.DataFrame(rows, schema={PROCEDURE_CODE: pl.String, EDIT: pl.String, "_name": pl.String}, orient="row")
 
 
 def empty_effects() -> pl.DataFrame:

@@ -14,6 +14,7 @@ import pytest
 
 from adjudicator.cli import main
 from adjudicator.errors import EXIT_BAD_INPUT, EXIT_OK
+from adjudicator.report.terminal import format_summary
 from tests.helpers import BASE_LINE
 
 pytestmark = pytest.mark.e2e
@@ -116,13 +117,18 @@ def test_the_limit_across_nights_names_the_earlier_lines(tmp_path: Path) -> None
         {
             "claim_id": "C2",
             "line_number": 1,
-            "edit": "units_exceed_limit",
+            "edit": "UNITS_EXCEED_DAILY_LIMIT",
             "effect": "made_flagged",
             "earlier_lines": [f"claim C1 line 1 (run {first['run_id']})"],
         }
     ]
-    assert second["history"]["effects"] == {"units_exceed_limit": {"made_flagged": 1}}
+    assert second["history"]["effects"] == {"UNITS_EXCEED_DAILY_LIMIT": {"made_flagged": 1}}
     assert second["history"]["lines"] == 1
+    # the report and the terminal say how many lines the history made flagged, by edit
+    assert "Units over the daily limit (UNITS_EXCEED_DAILY_LIMIT): 1 made flagged" in (
+        tmp_path / "n2" / "report.html"
+    ).read_text()
+    assert "lines the history changed: UNITS_EXCEED_DAILY_LIMIT made_flagged 1" in format_summary(second)
 
 
 def test_a_replay_after_a_later_night_reproduces_the_run(tmp_path: Path) -> None:
@@ -163,7 +169,7 @@ def test_a_read_only_run_reads_and_commits_nothing(tmp_path: Path) -> None:
         extra=("--history-read-only",),
     )
     assert what_if["history"]["state"] == "read-only"
-    assert what_if["history"]["effects"] == {"units_exceed_limit": {"made_flagged": 1}}
+    assert what_if["history"]["effects"] == {"UNITS_EXCEED_DAILY_LIMIT": {"made_flagged": 1}}
     assert deltalake.DeltaTable(history).version() == before
     assert not (tmp_path / "n2" / "history_rows.parquet").exists()
 

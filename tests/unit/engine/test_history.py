@@ -152,26 +152,29 @@ def test_effects_say_what_the_history_changed(compiled: CompiledRules) -> None:
         {
             "claim_id": "C2",
             "line_number": 1,
-            "edit": UNITS_EDIT,
+            "edit": "UNITS_EXCEED_DAILY_LIMIT",
             "effect": MADE_FLAGGED,
             "earlier_lines": ["claim C1 line 1 (run R7)"],
         },
         {
             "claim_id": "D1",
             "line_number": 1,
-            "edit": UNITS_EDIT,
+            "edit": "UNITS_EXCEED_DAILY_LIMIT",
             "effect": COUNTED,
             "earlier_lines": ["claim D0 line 1 (run R7)"],
         },
         {
             "claim_id": "E1",
             "line_number": 2,
-            "edit": ADDON_EDIT,
+            "edit": "ADDON_WITHOUT_PRIMARY",
             "effect": CLEARED,
             "earlier_lines": ["claim E1 line 1 (run R7)"],
         },
     ]
-    assert effect_counts(found) == {ADDON_EDIT: {CLEARED: 1}, UNITS_EDIT: {COUNTED: 1, MADE_FLAGGED: 1}}
+    assert effect_counts(found) == {
+        "ADDON_WITHOUT_PRIMARY": {CLEARED: 1},
+        "UNITS_EXCEED_DAILY_LIMIT": {COUNTED: 1, MADE_FLAGGED: 1},
+    }
 
 
 def test_merged_lines_mark_the_history(compiled: CompiledRules) -> None:
