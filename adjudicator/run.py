@@ -33,7 +33,7 @@ from adjudicator.publish.manifest import REJECTS, RESULTS, build_manifest, new_r
 from adjudicator.publish.watch import InputWatch, watch_inputs
 from adjudicator.readers import claims_list
 from adjudicator.readers.diagnose import polars_message
-from adjudicator.readers.history import HistoryAt, latest_version
+from adjudicator.readers.history import HistoryAt, history_at
 from adjudicator.readers.inputs import read_inputs
 from adjudicator.report import run_report as report
 from adjudicator.report.charts import warm_up
@@ -122,15 +122,6 @@ class Prepared:
             self.rules_check.close()
 
 
-def history_at(options: RunOptions) -> HistoryAt | None:
-    """The history a run reads: the version pinned by a replay, else the latest (None: no table yet)."""
-    if options.history is None:
-        return None
-    if options.history_version is None:
-        return HistoryAt(options.history, latest_version(options.history))
-    return HistoryAt(options.history, None if options.history_version == NO_HISTORY_YET else options.history_version)
-
-
 def prepare(options: RunOptions, rules: RuleSet | None = None) -> Prepared:
     """A run's set-up (``Prepared``); raises ``AdjudicatorError`` before anything is read or written.
 
@@ -203,6 +194,26 @@ def publish_run(
     run.watch.verify()
     folders.publish(tmp, run.options.out, run.run_id, overwrite=run.options.overwrite)
     return manifest
+
+
+def stage_history(
+    run: Prepared, tmp: Path, results: Path, effects: pl.DataFrame | None, manifest: dict[str, Any]
+) -> None:
+    """With ``--history``: its files staged beside the results (a file, or a dataset's folder) and the
+    manifest's ``history`` section (``publish.history.stage``)."""
+    if run.history is None:
+        return
+    manifest["history"] = history.stage(
+        tmp,
+        results,
+        run.compiled,
+        run.run_id,
+        run.started_at,
+        run.history,
+        effects,
+        writes=run.options.history_writes,
+        replay=run.options.history_version is not None,
+    )
 
 
 def report_claims_list(manifest: dict[str, Any], raw: pl.LazyFrame, options: RunOptions) -> None:
@@ -370,17 +381,7 @@ class _Embedded:
 
         def amend(manifest: dict[str, Any]) -> None:
             report_claims_list(manifest, found.raw, options)
-            if run.history is not None:
-                manifest["history"] = history.stage(
-                    tmp,
-                    run.compiled,
-                    run.run_id,
-                    run.started_at,
-                    run.history,
-                    found.facts.history_effects,
-                    writes=options.history_writes,
-                    replay=options.history_version is not None,
-                )
+            stage_history(run, tmp, tmp / RESULTS, found.facts.history_effects, manifest)
 
         return totals, amend
 

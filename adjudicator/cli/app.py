@@ -41,8 +41,6 @@ def _settings(text: str | None) -> EngineSettings:
 def _run_on_engine(args: argparse.Namespace, options: RunOptions) -> dict[str, Any]:
     """One run on the engine asked for; Spark (and pyspark's import) only when ``--engine spark``."""
     options = dataclasses.replace(options, settings=_settings(args.engine_settings))
-    if args.engine == "spark" and options.history is not None:
-        raise UsageError("--history is not available with --engine spark yet; run it on the embedded engine")
     if args.engine != "spark":
         if args.spark_master is not None:
             raise UsageError("--spark-master needs --engine spark")

@@ -141,7 +141,17 @@ def tonight_only(fired: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
 
 def _earlier() -> pl.Expr:
     """A history line as the message names it: its claim and line, and the run that adjudicated it."""
-    return pl.format("claim {} line {} (run {})", CLAIM_ID, LINE_NUMBER, HISTORY_RUN)
+    return pl.concat_str(
+        [
+            pl.lit("claim "),
+            pl.col(CLAIM_ID),
+            pl.lit(" line "),
+            pl.col(LINE_NUMBER).cast(pl.String),
+            pl.lit(" (run "),
+            pl.col(HISTORY_RUN),
+            pl.lit(")"),
+        ]
+    )
 
 
 def effects(merged: pl.LazyFrame, compiled: CompiledRules) -> pl.DataFrame:

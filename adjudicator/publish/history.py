@@ -25,7 +25,7 @@ import polars as pl
 
 from adjudicator.engine.history import HISTORY_SCHEMA, SERVICE_MONTH, effect_counts, empty_effects, night_rows
 from adjudicator.errors import HistoryCommitError, InputError
-from adjudicator.publish.manifest import MANIFEST, RESULTS
+from adjudicator.publish.manifest import MANIFEST
 from adjudicator.readers.history import LINES_KEY, RUN_ID_KEY, HistoryAt, committed_version, deltalake_module
 from adjudicator.rules.compiled import CompiledRules
 
@@ -43,6 +43,7 @@ _LOCK = ".adjudicator-commit.lock"
 
 def stage(
     tmp: Path,
+    results: Path,
     compiled: CompiledRules,
     run_id: str,
     adjudicated_at: Any,
@@ -52,10 +53,15 @@ def stage(
     writes: bool,
     replay: bool,
 ) -> dict[str, Any]:
-    """Stage the history's files in the run's staging folder; returns the manifest's ``history`` section."""
+    """Stage the history's files in the run's staging folder; returns the manifest's ``history`` section.
+    ``results``: the run's results, a Parquet file or a dataset's folder of part files (Spark)."""
     found = effects if effects is not None else empty_effects()
     found.write_parquet(tmp / HISTORY_EDITS)
-    rows = night_rows(pl.scan_parquet(tmp / RESULTS, glob=False), compiled, adjudicated_at).collect()
+    parts = sorted(results.glob("*.parquet")) if results.is_dir() else [results]
+    if parts:
+        rows = night_rows(pl.scan_parquet(parts, glob=False), compiled, adjudicated_at).collect()
+    else:  # a Spark run without a result line writes no part file
+        rows = pl.DataFrame(schema=HISTORY_SCHEMA)
     if writes:
         rows.write_parquet(tmp / HISTORY_ROWS)
     return {

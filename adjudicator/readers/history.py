@@ -20,6 +20,7 @@ from adjudicator.engine.history import (
     pruned,
 )
 from adjudicator.errors import InputError
+from adjudicator.options import NO_HISTORY_YET, RunOptions
 
 if TYPE_CHECKING:
     from deltalake import DeltaTable
@@ -81,6 +82,16 @@ def latest_version(path: str) -> int | None:
             path=path,
         )
     return table.version()
+
+
+def history_at(options: RunOptions) -> HistoryAt | None:
+    """The history a run reads: the version pinned by a replay, else the latest (None: no table yet)."""
+    if options.history is None:
+        return None
+    if options.history_version is None:
+        return HistoryAt(options.history, latest_version(options.history))
+    pinned = options.history_version
+    return HistoryAt(options.history, None if pinned == NO_HISTORY_YET else pinned)
 
 
 def read_wanted(path: str, version: int | None, want: HistoryWanted) -> pl.DataFrame:
@@ -153,6 +164,7 @@ __all__ = [
     "committed_version",
     "deltalake_module",
     "format_versions",
+    "history_at",
     "latest_version",
     "open_table",
     "read_wanted",

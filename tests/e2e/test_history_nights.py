@@ -125,9 +125,10 @@ def test_the_limit_across_nights_names_the_earlier_lines(tmp_path: Path) -> None
     assert second["history"]["effects"] == {"UNITS_EXCEED_DAILY_LIMIT": {"made_flagged": 1}}
     assert second["history"]["lines"] == 1
     # the report and the terminal say how many lines the history made flagged, by edit
-    assert "Units over the daily limit (UNITS_EXCEED_DAILY_LIMIT): 1 made flagged" in (
-        tmp_path / "n2" / "report.html"
-    ).read_text()
+    assert (
+        "Units over the daily limit (UNITS_EXCEED_DAILY_LIMIT): 1 made flagged"
+        in (tmp_path / "n2" / "report.html").read_text()
+    )
     assert "lines the history changed: UNITS_EXCEED_DAILY_LIMIT made_flagged 1" in format_summary(second)
 
 
@@ -202,7 +203,7 @@ def test_history_prints_the_versions(tmp_path: Path, capsys: pytest.CaptureFixtu
     "args",
     [
         ["run", "x.csv", "--out", "o", "--history-read-only"],
-        ["run", "x.csv", "--out", "o", "--history", "h", "--engine", "spark"],
+        ["run", "--replay", "m.json", "--history", "h"],
         ["history", "no-such-history"],
         ["history", "commit", "no-such-out"],
     ],

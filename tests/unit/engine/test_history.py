@@ -190,3 +190,17 @@ def test_night_rows_keep_the_concerned_results_only(compiled: CompiledRules) -> 
     assert rows.select(CLAIM_ID, LINE_NUMBER).rows() == [("C1", 1), ("C1", 3)]
     assert rows["service_month"].to_list() == ["2024-05", "2024-05"]
     assert rows["adjudicated_at"].to_list() == [at, at]
+
+
+def test_effects_of_lines_collected_from_arrow(compiled: CompiledRules) -> None:
+    """Lines that come from Arrow (the Spark engine collects them so) in several chunks once merged: polars'
+    ``pl.format`` panicked on them, so the earlier lines are named with ``concat_str``."""
+    import pyarrow as pa
+
+    night = pl.from_arrow(
+        pa.Table.from_pylist(tonight(("C2", 1, "M1", "97545", 1), ("K1", 2, "M1", "97546", 1)).to_dicts())
+    )
+    assert isinstance(night, pl.DataFrame)
+    merged = merged_lines(night.lazy(), history(("C1", 1, "M1", "97545", 1), ("K1", 1, "M9", "97545", 1))).collect()
+    found = effects(merged.lazy(), compiled)
+    assert found.select(CLAIM_ID, "effect").rows() == [("C2", MADE_FLAGGED), ("K1", CLEARED)]
