@@ -170,6 +170,10 @@ def test_a_read_only_run_reads_and_commits_nothing(tmp_path: Path) -> None:
         extra=("--history-read-only",),
     )
     assert what_if["history"]["state"] == "read-only"
+    # a what-if run is compared with the run it varies as any two runs are
+    assert main(["diff", str(tmp_path / "n1"), str(tmp_path / "n2"), "--out", str(tmp_path / "d"), "--quiet"]) == 0
+    changes = pl.read_parquet(tmp_path / "d" / "changes.parquet")
+    assert sorted(changes["claim_id"]) == ["C1", "C2"]
     assert what_if["history"]["effects"] == {"UNITS_EXCEED_DAILY_LIMIT": {"made_flagged": 1}}
     assert deltalake.DeltaTable(history).version() == before
     assert not (tmp_path / "n2" / "history_rows.parquet").exists()
