@@ -7,8 +7,11 @@ The history is built once, untimed, from the earlier lines (`--earlier`, a canon
 before would have left it: the lines whose code an add-on pair or a unit limit names, one row per key,
 partitioned by service month. `--copies K` stands K earlier files' worth of lines on one file: each copy's claim
 ids get their own prefix, so the keys differ from the night's and from each other while members and days
-overlap (20M earlier lines x 5 copies: the history of 100M lines, about 4M rows). Each timed run with history
-gets a fresh copy of the table (copied untimed), so it reads, adjudicates and commits as a night does.
+overlap. `--skip N` leaves out the file's first N lines: the generator's 10M file is the first 10M lines of its
+20M file, so the command above (no skip) puts five earlier lines on every member-day of the night (the worst
+case), and `--skip 10000000 --copies 10` gives the history of 100M other lines (about 4M rows). Each timed run
+with history gets a fresh copy of the table (copied untimed), so it reads, adjudicates and commits as a night
+does.
 
 Wall time, user+sys CPU seconds and peak RSS come from the `benchmarks._measure` wrapper, one fresh process per
 run; the figures are medians over the repeats (peak RSS: the largest). Results go to
@@ -37,7 +40,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TARGET_RATIO = 1.25
 
 
-def build_history(earlier: Path, copies: int, table: Path) -> int:
+def build_history(earlier: Path, copies: int, table: Path, skip: int = 0) -> int:
     """The history the earlier nights would have left (see the module docstring); returns its rows."""
     import deltalake
 
@@ -47,9 +50,13 @@ def build_history(earlier: Path, copies: int, table: Path) -> int:
 
     compiled = compile_rules(load_rules())
     at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    lines = pl.scan_parquet(earlier).with_columns(
-        pl.lit("BENEFIT_PLAN_REVIEW").alias("determination"),
-        pl.lit(earlier.name).alias("source_file"),
+    lines = (
+        pl.scan_parquet(earlier)
+        .slice(skip)
+        .with_columns(
+            pl.lit("BENEFIT_PLAN_REVIEW").alias("determination"),
+            pl.lit(earlier.name).alias("source_file"),
+        )
     )
     frames = [
         night_rows(
@@ -91,15 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--night", type=Path, required=True, help="the night's canonical Parquet file")
     parser.add_argument("--earlier", type=Path, required=True, help="earlier lines, canonical Parquet")
     parser.add_argument("--copies", type=int, default=5, help="earlier files' worth of lines (default 5)")
+    parser.add_argument(
+        "--skip", type=int, default=0, help="earlier lines to leave out first (the night's own, when it is a prefix)"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--work", type=Path, default=REPO_ROOT / "bench_data" / "history", help="scratch folder")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR / "history_latest.json")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    base = args.work / f"history_{args.earlier.stem}_x{args.copies}"
+    base = args.work / f"history_{args.earlier.stem}_from{args.skip}_x{args.copies}"
     if not (base / "_delta_log").is_dir():
         print(f"building the history from {args.earlier} x {args.copies} ...", file=sys.stderr)
-        rows = build_history(args.earlier, args.copies, base)
+        rows = build_history(args.earlier, args.copies, base, args.skip)
     else:
         rows = pl.scan_delta(str(base)).select(pl.len()).collect().item()
     prefix = [sys.executable, "-m", "adjudicator", "run", str(args.night), "--quiet", "--overwrite"]
@@ -122,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         "night": str(args.night),
         "earlier": str(args.earlier),
         "copies": args.copies,
+        "skip": args.skip,
         "history_rows": rows,
         "repeats": args.repeats,
         "without": without,

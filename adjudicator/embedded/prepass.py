@@ -239,7 +239,9 @@ def find_facts(
         edits = _fired(edit_lines, earlier, compiled, folder, settings)
         found = None
         if history is not None:
-            found = effects(pl.scan_parquet(edit_lines, glob=False), compiled) if earlier.height else empty_effects()
+            # read once: the effects' group-bys each read every merged line
+            merged = pl.read_parquet(edit_lines) if earlier.height else None
+            found = effects(merged.lazy(), compiled) if merged is not None else empty_effects()
     finally:
         shutil.rmtree(spill, ignore_errors=True)
     keys = facts_from(duplicates, edits)

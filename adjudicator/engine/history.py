@@ -164,26 +164,39 @@ def effects(merged: pl.LazyFrame, compiled: CompiledRules) -> pl.DataFrame:
     claim-day.
     """
     history = pl.col(FROM_HISTORY)
-    limits = compiled.unit_limits.select(PROCEDURE_CODE, "max_units_per_member_day").lazy()
+    limit = pl.col("max_units_per_member_day")
+    limits = compiled.unit_limits.select(PROCEDURE_CODE, limit).lazy()
     day = [MEMBER_ID, SERVICE_DATE, PROCEDURE_CODE]
-    units = (
-        merged.join(limits, on=PROCEDURE_CODE)
-        .filter(history.any().over(day))
-        .with_columns(
-            pl.col(UNITS).sum().over(day).alias("_total"),
-            pl.col(UNITS).filter(~history).sum().over(day).alias("_tonight"),
-            pl.when(history).then(_earlier()).implode().over(day).alias(EARLIER_LINES),
+    # one group_by per member-day, joined back to tonight's lines only: a window that gave every line its
+    # day's list of earlier lines held one list per line
+    limited = merged.join(limits, on=PROCEDURE_CODE)
+    crossed = (
+        limited.group_by(day)
+        .agg(
+            pl.col(UNITS).sum().alias("_total"),
+            pl.col(UNITS).filter(~history).sum().alias("_tonight"),
+            history.any().alias("_met"),
+            limit.first(),
         )
-        .filter(~history & (pl.col("_total") > pl.col("max_units_per_member_day")))
+        .filter(pl.col("_met") & (pl.col("_total") > limit))
+    )
+    earlier = (
+        limited.filter(history)
+        .join(crossed.select(day), on=day, how="semi")
+        .group_by(day)
+        .agg(_earlier().sort().alias(EARLIER_LINES))
+    )
+    units = (
+        limited.filter(~history)
+        .select(*_KEY, *day)
+        .join(crossed, on=day)
+        .join(earlier, on=day)
         .select(
             *_KEY,
             PROCEDURE_CODE,
             pl.lit(UNITS_EDIT).alias(EDIT),
-            pl.when(pl.col("_tonight") > pl.col("max_units_per_member_day"))
-            .then(pl.lit(COUNTED))
-            .otherwise(pl.lit(MADE_FLAGGED))
-            .alias(EFFECT),
-            pl.col(EARLIER_LINES).list.drop_nulls().list.sort(),
+            pl.when(pl.col("_tonight") > limit).then(pl.lit(COUNTED)).otherwise(pl.lit(MADE_FLAGGED)).alias(EFFECT),
+            EARLIER_LINES,
         )
     )
     claim_day = [CLAIM_ID, SERVICE_DATE]
