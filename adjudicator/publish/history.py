@@ -39,6 +39,7 @@ COMMIT_ATTEMPTS = 5
 #: names a point where a test kills the run with SIGKILL (tests/e2e/test_history_repair.py)
 KILL_AT_ENV = "ADJUDICATOR_TEST_KILL_AT"
 _LOCK = ".adjudicator-commit.lock"
+KEY = ("claim_id", "line_number")
 
 
 def stage(
@@ -104,12 +105,33 @@ def _table(path: str) -> Any:
     return deltalake.DeltaTable(path)
 
 
+def _months_holding(table: Any, rows: pl.DataFrame) -> list[str]:
+    """The partitions of ``table`` that hold a key of ``rows``; only the key columns are read, streaming."""
+    files = table.file_uris()
+    if not files:
+        return []
+    # keys are looked up in every partition: a re-sent line may have a new date of service
+    found = (
+        pl.scan_parquet(files, hive_partitioning=True, glob=False)
+        .select(*KEY, SERVICE_MONTH)
+        .join(rows.select(KEY).unique().lazy(), on=list(KEY), how="semi")
+        .select(pl.col(SERVICE_MONTH).unique())
+        .collect(engine="streaming")
+    )
+    return sorted(found[SERVICE_MONTH].to_list())
+
+
 def commit(path: str, rows: pl.DataFrame, run_id: str) -> int:
     """Merge ``rows`` into the history on the line key in one atomic commit naming ``run_id``; returns the
-    version written. Idempotent: when a commit already names the run, its version is returned."""
+    version written. Idempotent: when a commit already names the run, its version is returned.
+
+    The partitions that hold one of the keys are found first (key columns only): with none, the commit is an
+    append; otherwise a merge whose target is those partitions alone (a merge over the whole table held it in
+    memory: docs/benchmarks.md). Under the lock no other run commits in between.
+    """
     deltalake = deltalake_module()
-    key = " AND ".join(f"t.{c} = s.{c}" for c in ("claim_id", "line_number"))
     source = rows.select(list(HISTORY_SCHEMA)).to_arrow()
+    metadata = deltalake.CommitProperties(custom_metadata={RUN_ID_KEY: run_id, LINES_KEY: str(rows.height)})
     with _locked(path):
         for attempt in range(COMMIT_ATTEMPTS):
             done = committed_version(path, run_id)
@@ -117,20 +139,24 @@ def commit(path: str, rows: pl.DataFrame, run_id: str) -> int:
                 return done
             table = _table(path)
             try:
-                (
-                    table.merge(
-                        source,
-                        predicate=key,
-                        source_alias="s",
-                        target_alias="t",
-                        commit_properties=deltalake.CommitProperties(
-                            custom_metadata={RUN_ID_KEY: run_id, LINES_KEY: str(rows.height)}
-                        ),
+                months = _months_holding(table, rows) if rows.height else []
+                if not months:
+                    deltalake.write_deltalake(table, source, mode="append", commit_properties=metadata)
+                else:
+                    within = ", ".join("'" + m.replace("'", "''") + "'" for m in months)
+                    key = " AND ".join(f"t.{c} = s.{c}" for c in KEY)
+                    (
+                        table.merge(
+                            source,
+                            predicate=f"{key} AND t.{SERVICE_MONTH} IN ({within})",
+                            source_alias="s",
+                            target_alias="t",
+                            commit_properties=metadata,
+                        )
+                        .when_matched_update_all()
+                        .when_not_matched_insert_all()
+                        .execute()
                     )
-                    .when_matched_update_all()
-                    .when_not_matched_insert_all()
-                    .execute()
-                )
             except deltalake.exceptions.CommitFailedError:
                 # another writer committed first: re-read the table and merge again
                 time.sleep(0.05 * (attempt + 1))

@@ -91,3 +91,16 @@ def test_time_travel_reads_a_version(tmp_path: Path) -> None:
         read_wanted(path, 99, want(("M1", "2024-01-05")))
     assert HistoryAt(path, one).version == one
     assert deltalake.DeltaTable(path).metadata().partition_columns == ["service_month"]
+
+
+def test_a_re_sent_line_with_a_new_month_moves(tmp_path: Path) -> None:
+    """A key re-sent with a service date in another month replaces its row there: one row per key."""
+    path = str(tmp_path / "h")
+    commit(path, rows(("C1", 1, "M1", "2024-01-05"), ("C2", 1, "M1", "2024-01-06"), run="R1"), "R1")
+    commit(path, rows(("C1", 1, "M1", "2024-03-05"), ("C3", 1, "M1", "2024-03-06"), run="R2"), "R2")
+    table = pl.read_delta(path).sort("claim_id")
+    assert table.select("claim_id", "service_month", "run_id").rows() == [
+        ("C1", "2024-03", "R2"),
+        ("C2", "2024-01", "R1"),
+        ("C3", "2024-03", "R2"),
+    ]
