@@ -26,7 +26,14 @@ import polars as pl
 from adjudicator.engine.history import HISTORY_SCHEMA, SERVICE_MONTH, effect_counts, empty_effects, night_rows
 from adjudicator.errors import HistoryCommitError, InputError
 from adjudicator.publish.manifest import MANIFEST
-from adjudicator.readers.history import LINES_KEY, RUN_ID_KEY, HistoryAt, committed_version, deltalake_module
+from adjudicator.readers.history import (
+    COMMIT_LOCK,
+    LINES_KEY,
+    RUN_ID_KEY,
+    HistoryAt,
+    committed_version,
+    deltalake_module,
+)
 from adjudicator.rules.compiled import CompiledRules
 
 #: in OUT: the rows the run adds to the history, and what the history changed on the run's lines
@@ -38,7 +45,6 @@ PENDING, COMMITTED, READ_ONLY, REPLAYED = "pending", "committed", "read-only", "
 COMMIT_ATTEMPTS = 5
 #: names a point where a test kills the run with SIGKILL (tests/e2e/test_history_repair.py)
 KILL_AT_ENV = "ADJUDICATOR_TEST_KILL_AT"
-_LOCK = ".adjudicator-commit.lock"
 KEY = ("claim_id", "line_number")
 
 
@@ -83,7 +89,7 @@ def _locked(path: str) -> Iterator[None]:
         return
     folder = Path(path.removeprefix("file://"))
     folder.mkdir(parents=True, exist_ok=True)
-    with (folder / _LOCK).open("a") as handle:
+    with (folder / COMMIT_LOCK).open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

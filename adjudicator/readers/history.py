@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 #: the key of a commit's custom metadata that names the run that made it (idempotence of a commit)
 RUN_ID_KEY = "adjudicator.run_id"
+#: the lock file one committer at a time holds, in the table's folder (``adjudicator.publish.history``)
+COMMIT_LOCK = ".adjudicator-commit.lock"
 #: lines a run's commit added, in the same metadata
 LINES_KEY = "adjudicator.lines"
 
@@ -72,6 +75,7 @@ def latest_version(path: str) -> int | None:
     that is not a history (other columns, other partitions) is an ``InputError``, before anything is read."""
     table = open_table(path)
     if table is None:
+        _refuse_other_folder(path)
         return None
     columns = {field.name for field in table.schema().fields}
     missing = [c for c in HISTORY_SCHEMA if c not in columns]
@@ -92,6 +96,15 @@ def history_at(options: RunOptions) -> HistoryAt | None:
         return HistoryAt(options.history, latest_version(options.history))
     pinned = options.history_version
     return HistoryAt(options.history, None if pinned == NO_HISTORY_YET else pinned)
+
+
+def _refuse_other_folder(path: str) -> None:
+    """A local folder that holds files but no Delta table is not a history a run may create one in."""
+    if "://" in path and not path.startswith("file://"):
+        return
+    folder = Path(path.removeprefix("file://"))
+    if folder.exists() and (not folder.is_dir() or any(p.name != COMMIT_LOCK for p in folder.iterdir())):
+        raise InputError("exists and is not a Delta table: give a new or empty folder, or a history", path=path)
 
 
 def read_wanted(path: str, version: int | None, want: HistoryWanted) -> pl.DataFrame:
@@ -158,6 +171,7 @@ def format_versions(path: str, rows: list[dict[str, Any]]) -> str:
 
 
 __all__ = [
+    "COMMIT_LOCK",
     "HistoryAt",
     "LINES_KEY",
     "RUN_ID_KEY",

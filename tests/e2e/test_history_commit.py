@@ -111,6 +111,19 @@ def test_a_delta_table_that_is_not_a_history_is_refused_at_start(
     assert deltalake.DeltaTable(history).version() == 0
 
 
+def test_a_folder_that_is_not_a_history_is_refused_at_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder of other files is never made a Delta table: exit 2, nothing written there."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine\n")
+    out = tmp_path / "out"
+    code = main(["run", str(write_night(tmp_path / "n1.csv", ["C1"])), "--out", str(out), "--history", str(folder)])
+    assert code == EXIT_BAD_INPUT
+    assert "is not a Delta table" in capsys.readouterr().err
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+    assert not out.exists()
+
+
 def test_a_failed_commit_says_out_is_published(tmp_path: Path) -> None:
     """The history's commit fails after OUT was published (here: the table was replaced by one it cannot merge
     into): ``HistoryCommitError`` (exit 4) naming the way to complete it; the manifest still says pending."""
