@@ -200,16 +200,19 @@ def effects(merged: pl.LazyFrame, compiled: CompiledRules) -> pl.DataFrame:
         )
     )
     claim_day = [CLAIM_ID, SERVICE_DATE]
-    touched = merged.filter(history.any().over(claim_day))
-    tonight_lines = touched.filter(~history).collect()
-    alone = addon_without_primary(tonight_lines, compiled)
-    together = addon_without_primary(touched.collect(), compiled)
-    primaries = touched.filter(history).select(*claim_day, _earlier().alias(EARLIER_LINES))
+    # the claim-days a history line is on, by a join (a window over every merged line cost more)
+    primary_codes = compiled.addon_pairs["primary_code"].unique().implode()
+    with_primary = merged.filter(history & pl.col(PROCEDURE_CODE).is_in(primary_codes)).select(claim_day).unique()
+    touched = merged.join(with_primary, on=claim_day, how="semi").collect()
+    tonight_lines = touched.filter(~pl.col(FROM_HISTORY))
+    freed = addon_without_primary(tonight_lines, compiled).join(
+        addon_without_primary(touched, compiled), on=_KEY, how="anti"
+    )
+    primaries = touched.lazy().filter(history & pl.col(PROCEDURE_CODE).is_in(primary_codes))
     cleared = (
-        alone.join(together, on=_KEY, how="anti")
-        .lazy()
+        freed.lazy()
         .join(tonight_lines.lazy().select(*_KEY, SERVICE_DATE, PROCEDURE_CODE), on=_KEY)
-        .join(primaries.group_by(claim_day).agg(pl.col(EARLIER_LINES).sort()), on=claim_day)
+        .join(primaries.group_by(claim_day).agg(_earlier().sort().alias(EARLIER_LINES)), on=claim_day)
         .select(*_KEY, PROCEDURE_CODE, pl.lit(ADDON_EDIT).alias(EDIT), pl.lit(CLEARED).alias(EFFECT), EARLIER_LINES)
     )
     return (
