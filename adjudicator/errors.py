@@ -25,6 +25,8 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 #: a data-quality gate failed (``--max-reject-rate``, ``--min-results``): OUT is published for inspection
 EXIT_GATE = 4
+#: OUT was published but the run's history commit was not made (``adjudicate history commit OUT`` completes it)
+EXIT_HISTORY_PENDING = 5
 #: after Ctrl-C (SIGINT) and after SIGTERM: 128 + the signal number, as a shell reports it
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
@@ -138,6 +140,12 @@ def resource_limit(exc: BaseException) -> str | None:
     return None
 
 
+class HistoryCommitError(AdjudicatorError):
+    """OUT was published but the history was not committed: ``adjudicate history commit OUT`` completes it."""
+
+    exit_code = EXIT_HISTORY_PENDING
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name when it has none), for one-line reports."""
     text = str(exc).strip()
@@ -148,12 +156,14 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_CHANGED",
     "EXIT_GATE",
+    "EXIT_HISTORY_PENDING",
     "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_TERMINATED",
     "AdjudicatorError",
     "DiskFullError",
+    "HistoryCommitError",
     "InputError",
     "InternalError",
     "OutputError",

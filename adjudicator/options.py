@@ -239,6 +239,9 @@ class EngineSettings:
 
 DEFAULT_SETTINGS = EngineSettings()
 
+#: ``RunOptions.history_version`` of a run that read no history table (it did not exist yet)
+NO_HISTORY_YET = -1
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -262,6 +265,13 @@ class RunOptions:
     #: the command line as typed, recorded for the audit trail (not used to replay)
     command_line: tuple[str, ...] = ()
     settings: EngineSettings = DEFAULT_SETTINGS
+    #: the history table (contract section 7): a Delta table's path, created on first use
+    history: str | None = None
+    #: read the history without committing tonight's lines to it (what-if runs)
+    history_read_only: bool = False
+    #: the history's version to read (a replay's: the version its run read; ``NO_HISTORY_YET``: the table did
+    #: not exist then); None: the latest. A run given a version writes nothing to the history
+    history_version: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", _inputs(self.inputs))
@@ -282,6 +292,8 @@ class RunOptions:
             "slice": self.slice.as_json(),
             "command_line": list(self.command_line),
             "cwd": os.getcwd(),
+            "history": self.history,
+            "history_read_only": self.history_read_only,
         }
 
     @classmethod
@@ -305,7 +317,30 @@ class RunOptions:
             payer=_text("payer", recorded.get("payer")),
             rules_as_of=parse_date("rules_as_of", recorded.get("rules_as_of")),
             slice=Slice.from_json(recorded.get("slice"), cwd=cwd),
+            history=_history_path(recorded.get("history"), cwd),
+            history_read_only=bool(recorded.get("history_read_only", False)),
         )
 
+    @property
+    def history_writes(self) -> bool:
+        """Whether the run commits its lines to the history (a history, not read-only, not pinned)."""
+        return self.history is not None and not self.history_read_only and self.history_version is None
 
-__all__ = ["DEFAULT_SETTINGS", "EngineSettings", "RunOptions", "Slice", "local_path", "parse_date", "recorded_path"]
+
+def _history_path(path: str | None, cwd: str | None) -> str | None:
+    """A recorded history path as seen from here (an object-store URL as it is)."""
+    if path is None or "://" in path:
+        return path
+    return recorded_path(path, cwd)
+
+
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "NO_HISTORY_YET",
+    "EngineSettings",
+    "RunOptions",
+    "Slice",
+    "local_path",
+    "parse_date",
+    "recorded_path",
+]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from adjudicator.errors import InputError
-from adjudicator.options import RunOptions, recorded_path
+from adjudicator.options import NO_HISTORY_YET, RunOptions, recorded_path
 from adjudicator.rules.tables import sha256
 
 
@@ -53,9 +53,13 @@ def _replay_options(manifest: dict[str, Any], source: Path, *, out: Path | None,
             raise InputError(f"{what} of the run {run_id} is gone; cannot replay", path=path)
         if sha256(path) != digest:
             raise InputError(f"{what} changed since run {run_id} (sha256 differs); refusing to replay", path=path)
+    history = manifest.get("history") or {}
+    read = history.get("version_read")
     return dataclasses.replace(
         options,
         out=Path(out) if out is not None else options.out,
         layout=manifest.get("layout") or recorded.get("layout"),
         overwrite=overwrite,
+        # the history as the run saw it (Delta time travel); a replay writes nothing to it
+        history_version=(NO_HISTORY_YET if read is None else int(read)) if options.history is not None else None,
     )

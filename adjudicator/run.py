@@ -25,7 +25,7 @@ from adjudicator.engine.facts import BatchFacts, Supersede
 from adjudicator.engine.totals import Totals
 from adjudicator.errors import InputError, InternalError
 from adjudicator.options import RunOptions
-from adjudicator.publish import folders
+from adjudicator.publish import folders, history
 from adjudicator.publish.disk import raise_if_disk_full
 from adjudicator.publish.gates import Gates, future_service_lines, record_gates, run_date
 from adjudicator.publish.guards import check_out
@@ -34,6 +34,7 @@ from adjudicator.publish.manifest import CLAIMS_LIST, REJECTS, RESULTS, build_ma
 from adjudicator.publish.watch import InputWatch, watch_inputs
 from adjudicator.readers import claims_list
 from adjudicator.readers.diagnose import polars_message
+from adjudicator.readers.history import HistoryAt, history_at
 from adjudicator.readers.inputs import quoted_text_files, read_inputs
 from adjudicator.report import run_report as report
 from adjudicator.report.draw import ChartRenderer
@@ -70,6 +71,8 @@ class Prepared:
     parts: tuple[pl.LazyFrame, ...] = ()
     #: the child process that draws the report's charts (started with the run, ``run_engine``)
     charts: ChartRenderer = field(default_factory=ChartRenderer)
+    #: the history table and the version the run reads (None: no ``--history``)
+    history: HistoryAt | None = None
 
     @contextlib.contextmanager
     def checking(self) -> Iterator[None]:
@@ -123,6 +126,7 @@ def prepare(options: RunOptions, rules: RuleSet | None = None, *, log: RunLog | 
             claim_ids=claim_ids,
             log=log if log is not None else RunLog(progress=False),
             parts=inputs.parts,
+            history=history_at(options),
         )
 
 
@@ -170,6 +174,26 @@ def publish_run(
     run.watch.verify()
     folders.publish(tmp, run.options.out, run.run_id, overwrite=run.options.overwrite)
     return manifest
+
+
+def stage_history(
+    run: Prepared, tmp: Path, results: Path, effects: pl.DataFrame | None, manifest: dict[str, Any]
+) -> None:
+    """With ``--history``: its files staged beside the results (a file, or a dataset's folder) and the
+    manifest's ``history`` section (``publish.history.stage``)."""
+    if run.history is None:
+        return
+    manifest["history"] = history.stage(
+        tmp,
+        results,
+        run.compiled,
+        run.run_id,
+        run.started_at,
+        run.history,
+        effects,
+        writes=run.options.history_writes,
+        replay=run.options.history_version is not None,
+    )
 
 
 def report_claims_list(manifest: dict[str, Any], raw: pl.LazyFrame, options: RunOptions) -> None:
@@ -252,14 +276,18 @@ def run_engine(
                 with folders.staging(options.out, run.run_id) as tmp:
                     totals, amend = engine.batches(found, tmp)
                     executed = time.perf_counter()
-                    timings = phase_timings(run, prepass_started, planned, executed, _startup(totals.first_batch_at))
+                    timings = phase_timings(
+                        run, prepass_started, planned, executed, about.startup_seconds(totals.first_batch_at)
+                    )
                     gated = _gated(amend, run, gates or Gates(), tmp)
                     with run.log.phase("writing the report", total=None):
                         manifest = publish_run(run, tmp, hashes, totals.summary(), timings, gated)
-                    # once OUT is published: a run that fails after all says only why it failed
-                    for warning in manifest["gates"]["warnings"]:
-                        run.log.warning(warning["code"], warning["message"])
-                    return manifest
+            # OUT is published: the history's commit comes after it, and says so when it fails
+            manifest = history.after_publish(options.out, manifest)
+            # once OUT is published: a run that fails after all says only why it failed
+            for warning in manifest["gates"]["warnings"]:
+                run.log.warning(warning["code"], warning["message"])
+            return manifest
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             engine.close()
@@ -348,6 +376,7 @@ class _Embedded:
                     expected_rows=lines,
                     settings=run.options.settings,
                     meter=meter,
+                    history=run.history,
                 )
         except pl.exceptions.PolarsError as exc:
             raise InputError(polars_message(exc, paths)) from exc
@@ -373,22 +402,12 @@ class _Embedded:
                 )
         except pl.exceptions.PolarsError as exc:
             raise InputError(polars_message(exc, run.paths)) from exc
-        return totals, lambda manifest: report_claims_list(manifest, found.raw, options)
+
+        def amend(manifest: dict[str, Any]) -> None:
+            report_claims_list(manifest, found.raw, options)
+            stage_history(run, tmp, tmp / RESULTS, found.facts.history_effects, manifest)
+
+        return totals, amend
 
     def close(self) -> None:
         """Nothing: the scratch folder and the staging folder are the run's."""
-
-
-def _process_age() -> float:
-    """Seconds since this process's own start: the wall time since the package was imported, plus the CPU time
-    the process had used before (the interpreter's own start, which is CPU work). Not the kernel's start time of
-    the process (``/proc/self/stat``): a shell that runs other commands first and then hands its process over
-    (``bash -c "pip install ... && adjudicate ..."`` execs the last command) would count all of its own time."""
-    return time.perf_counter() - about.IMPORTED_AT + about.CPU_BEFORE_IMPORT
-
-
-def _startup(first_batch_at: float | None) -> float | None:
-    """Start-up: from the process's start to the first batch of lines read (None when no batch came)."""
-    if first_batch_at is None:
-        return None
-    return round(_process_age() - (time.perf_counter() - first_batch_at), 3)

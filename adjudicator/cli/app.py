@@ -85,9 +85,13 @@ def _on_engine(args: argparse.Namespace, options: RunOptions, log: RunLog, gates
 def _cmd_run(args: argparse.Namespace) -> int:
     from adjudicator.replay import replay_options
 
+    if args.history_read_only and args.history is None:
+        raise UsageError("--history-read-only needs --history PATH")
     if args.replay is not None:
         if args.inputs:
             raise UsageError("give either INPUT files or --replay MANIFEST, not both")
+        if args.history is not None:
+            raise UsageError("a replay reads the history its run read (its manifest): give no --history")
         out = None if args.out is None else _local(args.out, "--out")
         return _run_on_engine(args, replay_options(_local(args.replay, "--replay"), out=out, overwrite=args.overwrite))
     if not args.inputs or args.out is None:
@@ -114,6 +118,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             claims_file=args.claims,
         ),
         command_line=tuple(sys.argv),
+        history=args.history,
+        history_read_only=args.history_read_only,
     )
     return _run_on_engine(args, options)
 
@@ -146,7 +152,27 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": _cmd_run, "diff": _cmd_diff, "report": _cmd_report}
+def _cmd_history(args: argparse.Namespace) -> int:
+    target = args.target
+    if target[0] == "commit":
+        if len(target) != 2:
+            raise UsageError("adjudicate history commit needs one OUT folder")
+        from pathlib import Path
+
+        from adjudicator.publish.history import complete
+
+        section = complete(Path(target[1]))
+        print(f"history {section['path']}: run committed at version {section['version_written']}")
+        return EXIT_OK
+    if len(target) != 1:
+        raise UsageError("adjudicate history takes one PATH (or: commit OUT)")
+    from adjudicator.readers.history import format_versions, versions
+
+    print(format_versions(target[0], versions(target[0])))
+    return EXIT_OK
+
+
+COMMANDS = {"run": _cmd_run, "diff": _cmd_diff, "report": _cmd_report, "history": _cmd_history}
 
 
 #: warnings of other packages that would break the one-line stderr of an error: pyspark 4.x warns about pandas 3

@@ -35,7 +35,8 @@ exit codes: 0 the run completed (rejects included); 2 bad input, rules or
 options (one line on stderr names the file and the problem; OUT untouched);
 3 internal error or a full disk (--debug shows the traceback); 4 a data-quality
 gate failed (--max-reject-rate, --min-results): OUT published for inspection,
-its manifest's "gates" names the gate; 130 interrupted (Ctrl-C), 143 terminated
+its manifest's "gates" names the gate; 5 OUT published but its --history commit
+not made (adjudicate history commit OUT completes it); 130 interrupted (Ctrl-C), 143 terminated
 (SIGTERM): temporary files removed, OUT untouched.
 
 example:
@@ -130,6 +131,22 @@ def parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="only these claim ids (a file, one per line; a header, quotes, BOM, CRLF are fine)",
     )
+    history = run.add_argument_group(
+        "history across nights",
+        'edits that count earlier runs\' lines (README, "Nightly history")',
+    )
+    history.add_argument(
+        "--history",
+        default=None,
+        metavar="PATH",
+        help="a Delta Lake table of the lines earlier runs adjudicated that an edit concerns (created on first "
+        "use): the unit limit and the add-on edit count them, and tonight's lines join it after OUT is published",
+    )
+    history.add_argument(
+        "--history-read-only",
+        action="store_true",
+        help="read --history without committing tonight's lines to it (what-if runs)",
+    )
     engine = run.add_argument_group(
         "engine",
         'where the lines are adjudicated: the same rules and results either way (README, "Running on Spark")',
@@ -197,6 +214,18 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("folder", metavar="OUT", help="output folder of a run or a diff")
     report.add_argument("--quiet", action="store_true", help="print nothing")
     report.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
+    hist = commands.add_parser(
+        "history",
+        help="show a history table's versions, or complete a run's history commit",
+        description="adjudicate history PATH: the versions of the history table at PATH (run ids, lines\n"
+        "added, dates), newest first.\nadjudicate history commit OUT: commit the run in OUT to its history\n"
+        "when its commit was not made (exit 5 of its run); does nothing when it was (by run id).",
+        epilog="exit codes: 0 done; 2 PATH is not a history table, or OUT not a run with --history;\n"
+        "3 internal error.\n\nexamples:\n  adjudicate history history/\n  adjudicate history commit out/night-2",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    hist.add_argument("target", nargs="+", metavar="PATH | commit OUT", help="a history table, or: commit OUT")
+    hist.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
     return top
 
 

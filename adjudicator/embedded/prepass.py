@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from adjudicator.contract import CLAIM_ID, LINE_NUMBER
+from adjudicator.contract import CLAIM_ID, LINE_NUMBER, MEMBER_ID, PROCEDURE_CODE, SERVICE_DATE
 from adjudicator.embedded.events import Meter
 from adjudicator.embedded.spill import partitions_for, spill_hash, spill_parts, spilled
 from adjudicator.engine.checks import with_checks
@@ -35,7 +35,17 @@ from adjudicator.engine.facts import (
     key_hash,
     keyed,
 )
+from adjudicator.engine.history import (
+    effects,
+    empty_effects,
+    empty_history,
+    merged_lines,
+    not_present,
+    tonight_only,
+    wanted,
+)
 from adjudicator.options import DEFAULT_SETTINGS, EngineSettings
+from adjudicator.readers.history import HistoryAt, read_wanted
 from adjudicator.rules.compiled import CompiledRules
 
 #: a line's key hash (internal; never written)
@@ -124,7 +134,7 @@ def edit_keys(
     settings: EngineSettings = DEFAULT_SETTINGS,
     meter: Meter | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """For each edit the rules define, the exact keys of the valid lines it fires on.
+    """For each edit the rules define, the exact keys of the valid lines it fires on (no history).
 
     Edits look at valid lines only: a line that failed a check, or whose key is
     duplicated, is neither a primary nor counted toward a unit limit. The valid
@@ -132,11 +142,53 @@ def edit_keys(
     by a hash of the claim (add-on) and of the member (limit), and each file is
     worked out on its own. ``meter``: advanced once the lines are spilled and once per edit.
     """
+    lines, earlier = _edit_lines(concerned, duplicates, compiled, folder, None)
+    return _fired(lines, earlier, compiled, folder, settings, meter)
+
+
+def _edit_lines(
+    concerned: pl.LazyFrame,
+    duplicates: pl.DataFrame,
+    compiled: CompiledRules,
+    folder: Path,
+    history: HistoryAt | None,
+) -> tuple[Path, pl.DataFrame]:
+    """The lines the edits read, spilled once: the valid concerned lines, and with a history its rows of the
+    member-days and claim-days they touch (``engine.history.merged_lines``). Returns the file and the history
+    rows read (empty without a history)."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = folder / "concerned.parquet"
-    concerned.filter(pl.col(ROW_OK)).join(duplicates.lazy(), on=[CLAIM_ID, LINE_NUMBER], how="anti").sink_parquet(
+    source = concerned
+    if history is not None:
+        # every concerned key of tonight, valid or not, replaces its history row: spilled once, read twice
+        everything = folder / "concerned_all.parquet"
+        concerned.sink_parquet(everything, compression="lz4", engine="streaming")
+        source = pl.scan_parquet(everything, glob=False)
+    source.filter(pl.col(ROW_OK)).join(duplicates.lazy(), on=[CLAIM_ID, LINE_NUMBER], how="anti").sink_parquet(
         lines, compression="lz4", engine="streaming"
     )
+    if history is None:
+        return lines, empty_history()
+    tonight = pl.scan_parquet(lines, glob=False)
+    want = wanted(tonight.select(CLAIM_ID, MEMBER_ID, SERVICE_DATE, PROCEDURE_CODE).collect(), compiled)
+    earlier = not_present(read_wanted(history.path, history.version, want), pl.scan_parquet(everything, glob=False))
+    if not earlier.height:
+        return lines, earlier
+    merged = folder / "merged.parquet"
+    merged_lines(tonight, earlier).sink_parquet(merged, compression="lz4", engine="streaming")
+    return merged, earlier
+
+
+def _fired(
+    lines: Path,
+    earlier: pl.DataFrame,
+    compiled: CompiledRules,
+    folder: Path,
+    settings: EngineSettings,
+    meter: Meter | None = None,
+) -> dict[str, pl.DataFrame]:
+    """Each edit over ``lines``: when they are many they are spilled again by a hash of the claim (add-on) and
+    of the member (limit), and each file is worked out on its own; history keys are never flagged."""
     count = pl.scan_parquet(lines, glob=False).select(pl.len()).collect().item()
     if meter is not None:
         meter.advance()
@@ -152,11 +204,12 @@ def edit_keys(
             folder / f"by_{column}",
             files_open=settings.spill_files_open,
         )
-        found[kind] = pl.concat(
+        fired = pl.concat(
             [pl.DataFrame(schema={CLAIM_ID: pl.String, LINE_NUMBER: pl.Int64}), *(fires(p, compiled) for p in parts)]
         )
         if meter is not None:
             meter.advance()
+        found[kind] = tonight_only(fired, earlier)
     return found
 
 
@@ -169,6 +222,7 @@ def find_facts(
     expected_rows: int = 0,
     settings: EngineSettings = DEFAULT_SETTINGS,
     meter: Meter | None = None,
+    history: HistoryAt | None = None,
 ) -> BatchFacts:
     """The batch-wide facts of the whole raw frame (every line, whatever the slice).
 
@@ -181,6 +235,9 @@ def find_facts(
     for both and they lose their projection and filter pushdown
     (docs/benchmarks.md). ``meter``: the run log's meter of the prepass, in steps (each query above, each
     edit): a step's share of the time varies, so its ETA is rough.
+
+    ``history``: the history table and version the edits read beside the batch (contract section 7); the
+    facts then also hold what it changed (``BatchFacts.history_effects``).
     """
     spill = Path(tempfile.mkdtemp(prefix="adjudicator-prepass-", dir=spill_dir))
     partitions = partitions_for(expected_rows, settings.rows_per_partition)
@@ -200,9 +257,14 @@ def find_facts(
             duplicates = duplicate_keys(with_checks(lines), partitions, spill / "keys", settings)
         if meter is not None:
             meter.advance()
-        edits = edit_keys(
-            concerned_lines(lines, compiled), duplicates, compiled, spill / "concerned", settings, meter=meter
-        )
+        folder = spill / "concerned"
+        edit_lines, earlier = _edit_lines(concerned_lines(lines, compiled), duplicates, compiled, folder, history)
+        edits = _fired(edit_lines, earlier, compiled, folder, settings, meter)
+        found = None
+        if history is not None:
+            # read once: the effects' group-bys each read every merged line
+            merged = pl.read_parquet(edit_lines) if earlier.height else None
+            found = effects(merged.lazy(), compiled) if merged is not None else empty_effects()
     finally:
         shutil.rmtree(spill, ignore_errors=True)
     keys = facts_from(duplicates, edits)
@@ -211,6 +273,7 @@ def find_facts(
         supersede=supersede,
         deliveries=deliveries,
         edit_lines=keys.filter(pl.any_horizontal(FIRED.values())).height,
+        history_effects=found,
     )
 
 

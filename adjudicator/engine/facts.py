@@ -69,6 +69,8 @@ class BatchFacts:
     supersede: Supersede | None = None
     deliveries: pl.DataFrame | None = None
     edit_lines: int = 0
+    #: with a history (contract section 7): what it changed on the batch's lines (``engine.history.effects``)
+    history_effects: pl.DataFrame | None = None
 
     @cached_property
     def duplicate_keys(self) -> pl.Series | None:

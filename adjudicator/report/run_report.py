@@ -205,17 +205,34 @@ def _determinations(counts: dict[str, Any]) -> str:
     return _section("Determinations and reasons", *parts, ident=DETERMINATIONS_ID)
 
 
-def _edits(summary: dict[str, Any]) -> str:
+def history_note(history: dict[str, Any] | None) -> str:
+    """What the history (``--history``) changed, by edit, as one sentence; empty without a history."""
+    if not history:
+        return ""
+    read = history.get("version_read")
+    seen = f"version {read}" if read is not None else "empty (created by this run)"
+    effects = history.get("effects") or {}
+    words = {"made_flagged": "made flagged", "counted": "flagged, earlier lines counted", "cleared": "cleared"}
+    parts = [
+        f"{labelled(edit)}: {', '.join(f'{n:,} {words.get(e, e)}' for e, n in sorted(by.items()))}"
+        for edit, by in sorted(effects.items())
+    ]
+    changed = "; ".join(parts) if parts else "no line of this run changed"
+    return _note(f"History {history.get('path')} ({seen}): {changed}. The lines are listed in history_edits.parquet.")
+
+
+def _edits(summary: dict[str, Any], history: dict[str, Any] | None = None) -> str:
     rows = [{**r, "label": labelled(r["edit"])} for r in summary["edits"]]
     columns: list[Column] = [("edit", "edit", "label"), ("lines", "lines", "int"), ("billed_amount", "billed", "money")]
+    note = history_note(history)
     if not rows:
-        return _section("Edits", _note("No line carries an edit."), table("edits", columns, rows), ident=EDITS)
+        return _section("Edits", _note("No line carries an edit."), note, table("edits", columns, rows), ident=EDITS)
     figure = chart(
         "edits",
         "Lines carrying each edit (a line can carry both)",
         bars(_numbers(rows, "billed_amount"), category="label", amount="lines", amount_title="lines"),
     )
-    return _section("Edits", figure, table("edits", columns, rows), ident=EDITS)
+    return _section("Edits", figure, note, table("edits", columns, rows), ident=EDITS)
 
 
 def _rejects(counts: dict[str, Any], summary: dict[str, Any] | None) -> str:
@@ -311,7 +328,8 @@ def run_report_page(manifest: dict[str, Any]) -> str:
         )
     else:
         trend_title, trend = trend_section(summary)
-        body += [trend, payers_section(summary), policies_section(summary), _edits(summary), _top_claims(summary)]
+        body += [trend, payers_section(summary), policies_section(summary), _edits(summary, manifest.get("history"))]
+        body.append(_top_claims(summary))
         toc += [(TREND, trend_title), (PAYERS, "Payers"), (POLICIES, "Policies"), (EDITS, "Edits")]
         toc.append((CLAIMS, "Top claims"))
     body += [_rejects(counts, summary), audit_section(manifest)]

@@ -37,6 +37,19 @@ def format_summary(manifest: dict[str, Any]) -> str:
     if counts["rejects_by_check"]:
         lines += ["", f"{'reject check':<56}{'lines':>12}"]
         lines += [f"{k:<56}{v:>12,}" for k, v in counts["rejects_by_check"].items()]
+    history = manifest.get("history")
+    if history:
+        effects = "; ".join(
+            f"{edit} {', '.join(f'{effect} {n:,}' for effect, n in sorted(by.items()))}"
+            for edit, by in sorted((history.get("effects") or {}).items())
+        )
+        lines += [
+            "",
+            f"history {history['path']}: read version {history['version_read']}, {history['lines']:,} lines "
+            f"{history['state']}"
+            + (f" as version {history['version_written']}" if history.get("version_written") is not None else ""),
+            f"lines the history changed: {effects or 'none'}",
+        ]
     # the phases follow one another; start-up (process start to the first batch read) overlaps them
     seconds = sum(v for k, v in manifest["timings"].items() if k != "startup_s" and v is not None)
     lines += ["", f"done in {seconds:.2f}s"]

@@ -40,8 +40,9 @@ from adjudicator.publish.gates import Gates
 from adjudicator.readers.claims_list import claims_list_entry, read_claim_ids
 from adjudicator.rules.compiled import CompiledRules, compile_rules
 from adjudicator.rules.tables import RuleSet, load_rules
-from adjudicator.run import Amend, Prepared, run_engine
+from adjudicator.run import Amend, Prepared, run_engine, stage_history
 from adjudicator.spark.facts import Facts, find_facts
+from adjudicator.spark.history import with_history
 from adjudicator.spark.reading import _raise_input_error, lines_from_frame, read_lines
 from adjudicator.spark.tasks import Plan, _totals, adjudicate_lines
 from adjudicator.spark.types import KEY_CLAIM, REJECTS_DIR, RESULTS_DIR, SOURCE_ROW
@@ -167,6 +168,8 @@ class _Found:
     facts: Facts
     fact_keys: int
     edit_lines: int
+    #: with ``--history``: what it changed on the night's lines (``engine.history.effects``)
+    history_effects: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -223,8 +226,12 @@ class _SparkEngine:
                 settings=options.settings,
             )
             self.persisted.extend(facts.persisted())
+            effects = None
+            if run.history is not None:
+                facts, effects = with_history(facts, run.compiled, run.history)
+                self.persisted.append(facts.keys)
             fired = functools.reduce(lambda a, b: a | b, [F.col(c) for c in FIRED.values()])
-            found = _Found(lines, facts, facts.keys.count(), facts.keys.where(fired).count())
+            found = _Found(lines, facts, facts.keys.count(), facts.keys.where(fired).count(), effects)
         except Exception as exc:
             raise_worker_error(exc)
             _raise_input_error(exc)
@@ -264,7 +271,8 @@ class _SparkEngine:
             raise_worker_error(exc)
             _raise_input_error(exc)
             raise
-        return totals, functools.partial(_amend, self.spark, claims)
+        staged = functools.partial(stage_history, run, tmp, tmp / RESULTS_DIR, found.history_effects)
+        return totals, functools.partial(_amend, self.spark, claims, staged)
 
     def close(self) -> None:
         # only what this run cached: a notebook's own cached tables stay
@@ -279,8 +287,10 @@ def running_tasks(spark: SparkSession) -> tuple[int, int | None]:
     return sum(s.numCompletedTasks for s in stages), sum(s.numTasks for s in stages) or None
 
 
-def _amend(spark: SparkSession, claims: dict[str, Any] | None, manifest: dict[str, Any]) -> None:
-    """What the manifest records of a Spark run: the engine, pyspark's version, the claims list's report."""
+def _amend(spark: SparkSession, claims: dict[str, Any] | None, staged: Amend, manifest: dict[str, Any]) -> None:
+    """What the manifest records of a Spark run: the engine, pyspark's version, the claims list's report, the
+    history's section (``stage_history``)."""
+    staged(manifest)
     manifest["engine"] = engine_json(spark)
     manifest["versions"] = {**manifest["versions"], "pyspark": spark.version}
     if claims is not None:
