@@ -12,7 +12,9 @@ restored, and its exact typed key (claim_id, line_number), parsed by
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, cast
@@ -103,13 +105,16 @@ class _ReadItems:
         tune_reader()
         for batch in items:
             for item in batch.to_pylist():
-                yield from self._read(item["file"], item["path"], item["first"], item["rows"])
+                yield from self._read(item["file"], item["path"], item["opened"], item["first"], item["rows"])
 
-    def _read(self, file: int, path: str, first: int, rows: int) -> Iterator[pa.RecordBatch]:
+    def _read(self, file: int, path: str, opened: str, first: int, rows: int) -> Iterator[pa.RecordBatch]:
         from adjudicator.readers.scan import scan_layout
 
         try:
-            frame = scan_layout(self.layout, [path], payer=self.payer, aliases=self.aliases, flag_supersede=False)
+            check_openable(path, opened)
+            # the task opens the driver's absolute path; the lines keep the path as given, as in a local run
+            frame = scan_layout(self.layout, [opened], payer=self.payer, aliases=self.aliases, flag_supersede=False)
+            frame = frame.with_columns(pl.lit(path, pl.String).alias(SOURCE_FILE))
             if rows >= 0:
                 frame = frame.slice(first, rows)
             frame = _aligned(frame, self.raw)
@@ -126,19 +131,35 @@ class _ReadItems:
             raise _input_error(exc, [path]) from None
 
 
-def _work_items(paths: list[str], layout: str, rows_per_item: int) -> list[tuple[int, str, int, int]]:
-    """(file index, path, first row, rows) per read task: Parquet files in ranges of ``rows_per_item`` rows
-    (the footer gives the count; each text file is one task: its quoting needs one reader)."""
-    items: list[tuple[int, str, int, int]] = []
+def check_openable(path: str, opened: str) -> None:
+    """Raise ``InputError`` when this node cannot open ``opened`` (the driver's absolute path of ``path``),
+    naming the node and what it sees: a file the driver checked may be missing on a node without it."""
+    if os.access(opened, os.R_OK):
+        return
+    seen = "no such file" if not os.path.exists(opened) else "a file it may not read"
+    raise InputError(
+        f"cannot be opened on the Spark node {socket.gethostname()}: it finds {seen} at {opened} "
+        f"(its working folder: {os.getcwd()}); every node must see the inputs at the driver's absolute "
+        "paths (a shared filesystem)",
+        path=path,
+    )
+
+
+def _work_items(paths: list[str], layout: str, rows_per_item: int) -> list[tuple[int, str, str, int, int]]:
+    """(file index, path as given, its absolute path, first row, rows) per read task: Parquet files in ranges of
+    ``rows_per_item`` rows (the footer gives the count; each text file is one task: its quoting needs one
+    reader). Tasks open the absolute path: a relative one would name a file in each executor's own folder."""
+    items: list[tuple[int, str, str, int, int]] = []
     for index, path in enumerate(paths):
+        opened = os.path.abspath(path)
         if layout == "canonical" and is_parquet(path):
             rows = int(pl.scan_parquet(path, glob=False).select(pl.len()).collect().item())
             items += [
-                (index, path, first, min(rows_per_item, rows - first))
+                (index, path, opened, first, min(rows_per_item, rows - first))
                 for first in range(0, max(rows, 1), rows_per_item)
             ]
         else:
-            items.append((index, path, 0, -1))
+            items.append((index, path, opened, 0, -1))
     return items
 
 
@@ -161,6 +182,7 @@ def read_lines(
         [
             StructField("file", IntegerType()),
             StructField("path", StringType()),
+            StructField("opened", StringType()),
             StructField("first", LongType()),
             StructField("rows", LongType()),
         ]
