@@ -89,25 +89,26 @@ def _with_keys(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 @dataclass(frozen=True)
-class _ReadItems:
-    """A read task: each work item (file index, path, first row, rows; -1 rows: the whole file) read with
-    ``scan_layout``, in the run's combined raw schema, with the file index, the row and the typed key."""
+class ReadItems:
+    """How a task reads its work items (file index, path as given, absolute path, first row, rows; -1 rows:
+    the whole file): ``scan_layout`` on each, in the run's combined raw schema, as frames of about ``rows``
+    lines with the file index and the row in the file. The tasks of a run (``spark.narrow``, ``spark.tasks``)
+    read their lines this way, so no line is ever turned into a Spark row."""
 
     layout: str
     payer: str | None
     aliases: pl.DataFrame | None
     raw: pl.Schema
-    target: pa.Schema
     #: lines per frame read (``EngineSettings.batch_size``)
     rows: int
 
-    def __call__(self, items: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def frames(self, items: Iterator[pa.RecordBatch]) -> Iterator[pl.DataFrame]:
         tune_reader()
         for batch in items:
             for item in batch.to_pylist():
                 yield from self._read(item["file"], item["path"], item["opened"], item["first"], item["rows"])
 
-    def _read(self, file: int, path: str, opened: str, first: int, rows: int) -> Iterator[pa.RecordBatch]:
+    def _read(self, file: int, path: str, opened: str, first: int, rows: int) -> Iterator[pl.DataFrame]:
         from adjudicator.readers.scan import scan_layout
 
         try:
@@ -119,12 +120,11 @@ class _ReadItems:
                 frame = frame.slice(first, rows)
             frame = _aligned(frame, self.raw)
             for chunk in frame.collect_batches(chunk_size=self.rows, maintain_order=True):
-                lines = chunk.with_columns(
+                yield chunk.with_columns(
                     pl.lit(file, pl.Int32).alias(FILE_INDEX),
                     (pl.int_range(pl.len(), dtype=pl.Int64) + first).alias(ROW_INDEX),
                 )
                 first += chunk.height
-                yield from to_spark_arrow(_with_keys(lines), self.target).to_batches()
         except (pl.exceptions.PolarsError, AdjudicatorError, OSError, UnicodeDecodeError) as exc:
             if isinstance(exc, AdjudicatorError) and exc.exit_code != EXIT_BAD_INPUT:
                 raise  # an InternalError (exit 3) is a fault of ours, not the input's
@@ -163,21 +163,12 @@ def _work_items(paths: list[str], layout: str, rows_per_item: int) -> list[tuple
     return items
 
 
-def read_lines(
-    spark: SparkSession,
-    paths: list[str],
-    raw: pl.Schema,
-    layout: str,
-    *,
-    payer: str | None = None,
-    aliases: pl.DataFrame | None = None,
-    settings: EngineSettings = DEFAULT_SETTINGS,
-) -> DataFrame:
-    """The Spark lines of ``paths`` read as ``layout``: one row per line as the local reader reads it (the
-    raw frame's columns, in its combined schema), with ``_file_index``, ``_row_index`` and the typed key."""
+def work_items(spark: SparkSession, paths: list[str], layout: str, rows_per_item: int) -> tuple[DataFrame, int]:
+    """The Spark DataFrame of a run's work items (``_work_items``), one per partition, and how many: the input
+    of every pass over the lines, each task reading its own items (``ReadItems``)."""
     from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
 
-    items = _work_items(paths, layout, settings.spark_rows_per_item)
+    items = _work_items(paths, layout, rows_per_item)
     schema = StructType(
         [
             StructField("file", IntegerType()),
@@ -188,10 +179,7 @@ def read_lines(
         ]
     )
     # one item per task (a plain DataFrame, not an RDD: Spark Connect, as on Databricks, has no SparkContext)
-    work = spark.createDataFrame(items, schema).repartition(max(1, len(items)))
-    lines = line_schema(raw)
-    task = _ReadItems(layout, payer, aliases, raw, arrow_schema(lines), settings.batch_size)
-    return work.mapInArrow(task, spark_schema(lines))
+    return spark.createDataFrame(items, schema).repartition(max(1, len(items))), max(1, len(items))
 
 
 @dataclass(frozen=True)
@@ -244,4 +232,4 @@ def lines_from_frame(
     return frame.mapInArrow(task, spark_schema(lines)), raw
 
 
-__all__ = ["lines_from_frame", "read_lines"]
+__all__ = ["ReadItems", "check_openable", "lines_from_frame", "work_items"]

@@ -20,15 +20,13 @@ import functools
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
-import pyarrow as pa
 
-from adjudicator.contract import CLAIM_ID
-from adjudicator.engine.facts import FIRED, Supersede
+from adjudicator.engine.facts import BatchFacts, Supersede
 from adjudicator.engine.totals import Totals
 from adjudicator.errors import AdjudicatorError, InputError
 from adjudicator.options import DEFAULT_SETTINGS, EngineSettings, RunOptions, Slice
@@ -37,10 +35,11 @@ from adjudicator.report.charts import warm_up
 from adjudicator.rules.compiled import CompiledRules, compile_rules
 from adjudicator.rules.tables import RuleSet, load_rules
 from adjudicator.run import Amend, Prepared, run_engine
-from adjudicator.spark.facts import Facts, find_facts
-from adjudicator.spark.reading import _raise_input_error, lines_from_frame, read_lines
-from adjudicator.spark.tasks import Plan, _totals, adjudicate_lines
-from adjudicator.spark.types import KEY_CLAIM, REJECTS_DIR, RESULTS_DIR, SOURCE_ROW
+from adjudicator.spark.facts import find_facts
+from adjudicator.spark.narrow import find_run_facts
+from adjudicator.spark.reading import ReadItems, _raise_input_error, lines_from_frame, work_items
+from adjudicator.spark.tasks import Plan, adjudicate_items, adjudicate_lines
+from adjudicator.spark.types import REJECTS_DIR, RESULTS_DIR, SOURCE_ROW
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -121,20 +120,6 @@ def adjudicate(
     return found.results, found.rejects
 
 
-def _claims_list(lines: DataFrame, path: Path) -> dict[str, Any]:
-    """The manifest's ``claims_list`` (``claims_list.claims_list_entry``), from the lines' typed keys."""
-    spark = lines.sparkSession
-    listed = read_claim_ids(path)
-    ids = spark.createDataFrame(pl.DataFrame({CLAIM_ID: listed}).to_arrow().cast(pa.schema([(CLAIM_ID, pa.string())])))
-    found = {
-        row[0]
-        for row in ids.join(
-            lines.select(lines[KEY_CLAIM].alias(CLAIM_ID)).distinct(), on=CLAIM_ID, how="left_semi"
-        ).collect()
-    }
-    return claims_list_entry(path, listed, found)
-
-
 def run_options(spark: SparkSession, options: RunOptions, *, rules: RuleSet | None = None) -> dict[str, Any]:
     """A run on Spark with the options of a local run; returns the manifest it published in ``options.out``.
 
@@ -149,24 +134,26 @@ def run_options(spark: SparkSession, options: RunOptions, *, rules: RuleSet | No
 
 @dataclass(frozen=True)
 class _Found:
-    """The Spark prepass's hand-over: the lines (deliveries joined), the facts, and how many keys they name."""
+    """The Spark prepass's hand-over: the work items, how a task reads them, the run's facts, the listed claim
+    ids some line carries (with ``--claims``)."""
 
-    lines: DataFrame
-    facts: Facts
-    fact_keys: int
-    edit_lines: int
+    work: DataFrame
+    source: ReadItems
+    facts: BatchFacts
+    listed_found: set[str] | None
 
 
 @dataclass(frozen=True)
 class _SparkEngine:
-    """The Spark engine's part of a run (``adjudicator.run.Engine``): the lines read by tasks and cached, the
-    facts, then the tasks writing their part files into ``OUT/results/`` and ``OUT/rejects/``; an input
-    problem a task met is exit 2 (``_raise_input_error``). Unpersists only what the run cached."""
+    """The Spark engine's part of a run (``adjudicator.run.Engine``): the facts from a narrow pass
+    (``spark.narrow``), then one task per work item reading its lines, adjudicating them and writing its part
+    files into ``OUT/results/`` and ``OUT/rejects/``; no line is turned into a Spark row, and nothing is
+    cached but the narrow pass's keys while the facts are found. An input problem a task met is exit 2
+    (``_raise_input_error``)."""
 
     spark: SparkSession
     run: Prepared
     raw_schema: pl.Schema
-    persisted: list[DataFrame] = field(default_factory=list)
     spills: bool = False
 
     @classmethod
@@ -179,40 +166,22 @@ class _SparkEngine:
         return cls(spark, run, raw_schema)
 
     def prepass(self, scratch: Path | None) -> tuple[float, _Found]:
-        from pyspark.sql import functions as F
-
         run, options = self.run, self.run.options
         aliases = None if run.layout == "canonical" else run.rules.payer_aliases
+        source = ReadItems(run.layout, options.payer, aliases, self.raw_schema, options.settings.batch_size)
+        claims = options.slice.claims_file
+        listed = read_claim_ids(claims) if claims is not None else None
+        prepass_started = time.perf_counter()
         try:
-            lines = read_lines(
-                self.spark,
-                run.paths,
-                self.raw_schema,
-                run.layout,
-                payer=options.payer,
-                aliases=aliases,
-                settings=options.settings,
+            work, items = work_items(self.spark, run.paths, run.layout, options.settings.spark_rows_per_item)
+            # each grouping's partitions sized to the data: one per work item (a Parquet range, or a text file)
+            facts, found = find_run_facts(
+                work, source, run.compiled, supersede=run.supersede, listed=listed, buckets=items
             )
-            # read once, before the facts' queries run side by side: each would read the inputs again
-            lines = lines.persist()
-            self.persisted.append(lines)
-            lines.count()
-            prepass_started = time.perf_counter()
-            lines, facts = find_facts(
-                lines,
-                self.raw_schema,
-                run.compiled,
-                supersede=run.supersede,
-                materialize=True,
-                settings=options.settings,
-            )
-            self.persisted.extend(facts.persisted())
-            fired = functools.reduce(lambda a, b: a | b, [F.col(c) for c in FIRED.values()])
-            found = _Found(lines, facts, facts.keys.count(), facts.keys.where(fired).count())
         except Exception as exc:
             _raise_input_error(exc)
             raise
-        return prepass_started, found
+        return prepass_started, _Found(work, source, facts, found if listed is not None else None)
 
     def batches(self, found: _Found, tmp: Path) -> tuple[Totals, Amend]:
         run, options = self.run, self.run.options
@@ -220,33 +189,29 @@ class _SparkEngine:
             folders = (tmp.resolve() / RESULTS_DIR, tmp.resolve() / REJECTS_DIR)
             for folder in folders:
                 folder.mkdir()
-            tasks = adjudicate_lines(
-                found.lines,
+            totals = adjudicate_items(
+                found.work,
+                found.source,
                 found.facts,
-                self.raw_schema,
                 run.compiled,
                 run_id=run.run_id,
                 keep=run.keep,
-                supersede=run.supersede,
-                broadcast=found.fact_keys <= options.settings.spark_broadcast_fact_keys,
                 write_to=folders,
-                settings=options.settings,
             )
-            self.persisted.append(tasks.tagged)
-            totals = _totals(tasks, found.edit_lines)
             for folder in folders:  # what attempts that failed, or lost to another, left
                 for leftover in folder.glob(".part-*.tmp"):
                     leftover.unlink(missing_ok=True)
-            claims = _claims_list(found.lines, options.slice.claims_file) if options.slice.claims_file else None
         except Exception as exc:
             _raise_input_error(exc)
             raise
+        claims = None
+        if options.slice.claims_file is not None and found.listed_found is not None:
+            path = options.slice.claims_file
+            claims = claims_list_entry(path, read_claim_ids(path), found.listed_found)
         return totals, functools.partial(_amend, self.spark, claims)
 
     def close(self) -> None:
-        # only what this run cached: a notebook's own cached tables stay
-        for frame in self.persisted:
-            frame.unpersist()
+        """Nothing: the narrow pass's cache is let go as soon as the facts are found."""
 
 
 def _amend(spark: SparkSession, claims: dict[str, Any] | None, manifest: dict[str, Any]) -> None:

@@ -11,8 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from adjudicator.spark.reading import _ReadItems, _work_items
-from adjudicator.spark.types import arrow_schema, line_schema
+from adjudicator.spark.reading import ReadItems, _work_items
 from tests.helpers import SAMPLE
 
 
@@ -30,7 +29,7 @@ def test_work_items_carry_the_absolute_path_beside_the_path_as_given(
 
 def test_a_task_that_cannot_open_an_input_names_the_node_and_its_view(tmp_path: Path) -> None:
     raw = pl.read_csv(SAMPLE, infer_schema=False).with_columns(pl.lit("x").alias("source_file")).schema
-    task = _ReadItems("canonical", None, None, raw, arrow_schema(line_schema(raw)), 1_000)
+    task = ReadItems("canonical", None, None, raw, 1_000)
     elsewhere = str(tmp_path / "not-on-this-node" / "claims.csv")
     with pytest.raises(Exception) as caught:
         list(task._read(0, "claims.csv", elsewhere, 0, -1))
@@ -44,7 +43,7 @@ def test_a_task_keeps_the_path_as_given_in_source_file(tmp_path: Path) -> None:
     copy = tmp_path / "claims.csv"
     shutil.copy(SAMPLE, copy)
     raw = pl.read_csv(SAMPLE, infer_schema=False).with_columns(pl.lit("x").alias("source_file")).schema
-    task = _ReadItems("canonical", None, None, raw, arrow_schema(line_schema(raw)), 1_000)
-    batches = list(task._read(0, "claims.csv", str(copy), 0, -1))
-    files = pl.concat([pl.from_arrow(b) for b in batches])["source_file"].unique().to_list()
+    task = ReadItems("canonical", None, None, raw, 1_000)
+    frames = list(task._read(0, "claims.csv", str(copy), 0, -1))
+    files = pl.concat(frames)["source_file"].unique().to_list()
     assert files == ["claims.csv"]
