@@ -1,13 +1,15 @@
 """Reading on Spark: work items read by the project's own readers inside Spark tasks, and a notebook's DataFrame
 turned into Spark lines; how an input problem a task meets reaches the driver.
 
-A DataFrame of work items (a Parquet file's range of rows, or one text file)
-is read inside ``mapInArrow`` by the project's own reader
-(``layouts.scan_layout``), so layouts, header mapping, payer aliases and the
-typed-input conversion behave exactly as in a local run. Each line keeps its
-file's index and its row in the file (``source_row``), so input order can be
-restored, and its exact typed key (claim_id, line_number), parsed by
-``checks.with_checks``.
+A DataFrame of work items (a Parquet file's range of rows, or one text file,
+named by the driver's absolute path) is the input of each pass of a run: its
+tasks read their own items with the project's reader (``ReadItems``:
+``scan_layout``), so layouts, header mapping, payer aliases and the
+typed-input conversion behave exactly as in a local run, and no line is
+turned into a Spark row. Each line keeps its file's index and its row in the
+file (``source_row``), so input order can be restored. A notebook's frame
+(``lines_from_frame``) becomes Spark lines with their exact typed key
+(claim_id, line_number), parsed by ``checks.with_checks``.
 """
 
 from __future__ import annotations

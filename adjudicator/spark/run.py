@@ -1,11 +1,14 @@
 """A run on Spark: the plan of a notebook's DataFrame (``adjudicate``), a whole run as ``adjudicate run`` makes it
 (``run``, ``run_options``: the run skeleton of ``adjudicator.run`` with the Spark engine plugged in), the session.
 
-Spark does what only it can do here: read the inputs in parallel and move
-rows between machines. It never parses a value and never decides a line:
-reading (``spark.reading``), the facts (``spark.facts``) and the batch
-(``spark.tasks``) run the embedded engine's own readers, prepass functions
-and batch function inside Spark tasks.
+Spark does what only it can do here: spread the work items over its tasks
+and group keys across machines. It never parses a value and never decides a
+line: reading (``spark.reading``), the facts (``spark.narrow``, and
+``spark.facts`` for a notebook's DataFrame) and the batch (``spark.tasks``)
+run the embedded engine's own readers, prepass functions and batch function
+inside Spark tasks. In a run, only the facts' keys and the few lines an edit
+names cross into Spark; every task reads its own lines, adjudicates them with
+the run's facts and writes its part files.
 
 The compiled rules travel to the tasks by pickling (``CompiledRules`` is
 frozen; its size: docs/benchmarks.md). No text is cast by Spark, so ANSI mode
@@ -85,7 +88,7 @@ def plan(
     supersede: Supersede | None = None,
     settings: EngineSettings = DEFAULT_SETTINGS,
 ) -> Plan:
-    """The lazy plan of a run over Spark ``lines`` (``read_lines`` or ``lines_from_frame``): the facts, then
+    """The lazy plan over Spark ``lines`` (``lines_from_frame``: a notebook's DataFrame): the facts, then
     the lines joined to them (Spark chooses the join) through the batch function."""
     lines = lines.persist()
     lines, facts = find_facts(lines, raw, compiled, supersede=supersede, settings=settings)
