@@ -166,22 +166,28 @@ def _work_items(paths: list[str], layout: str, rows_per_item: int) -> list[tuple
 
 
 def work_items(spark: SparkSession, paths: list[str], layout: str, rows_per_item: int) -> tuple[DataFrame, int]:
-    """The Spark DataFrame of a run's work items (``_work_items``), one per partition, and how many: the input
-    of every pass over the lines, each task reading its own items (``ReadItems``)."""
-    from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
+    """The Spark DataFrame of a run's work items (``_work_items``), exactly one per partition, and how many: the
+    input of every pass over the lines, each task reading its own items (``ReadItems``)."""
+    from pyspark.sql import functions as F
 
     items = _work_items(paths, layout, rows_per_item)
-    schema = StructType(
-        [
-            StructField("file", IntegerType()),
-            StructField("path", StringType()),
-            StructField("opened", StringType()),
-            StructField("first", LongType()),
-            StructField("rows", LongType()),
-        ]
+    table = F.array(
+        *(
+            F.struct(
+                F.lit(file).cast("int").alias("file"),
+                F.lit(path).alias("path"),
+                F.lit(opened).alias("opened"),
+                F.lit(first).cast("long").alias("first"),
+                F.lit(rows).cast("long").alias("rows"),
+            )
+            for file, path, opened, first, rows in items
+        )
     )
-    # one item per task (a plain DataFrame, not an RDD: Spark Connect, as on Databricks, has no SparkContext)
-    return spark.createDataFrame(items, schema).repartition(max(1, len(items))), max(1, len(items))
+    # a range splits evenly, one id per partition, with no shuffle: a repartition of a small local frame puts
+    # its rows round-robin from a random start, two items often in one task (and a plain DataFrame, not an RDD:
+    # Spark Connect, as on Databricks, has no SparkContext)
+    ids = spark.range(0, len(items), 1, numPartitions=len(items))
+    return ids.select(F.element_at(table, (F.col("id") + 1).cast("int")).alias("item")).select("item.*"), len(items)
 
 
 @dataclass(frozen=True)
