@@ -143,7 +143,9 @@ class _Found:
     work: DataFrame
     source: ReadItems
     facts: BatchFacts
-    listed_found: set[str] | None
+    #: the ids of ``--claims`` (None without it), and those some line carries
+    listed: pl.Series | None
+    listed_found: set[str]
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ class _SparkEngine:
         except Exception as exc:
             _raise_input_error(exc)
             raise
-        return prepass_started, _Found(work, source, facts, found if listed is not None else None)
+        return prepass_started, _Found(work, source, facts, listed, found)
 
     def batches(self, found: _Found, tmp: Path) -> tuple[Totals, Amend]:
         run, options = self.run, self.run.options
@@ -208,9 +210,8 @@ class _SparkEngine:
             _raise_input_error(exc)
             raise
         claims = None
-        if options.slice.claims_file is not None and found.listed_found is not None:
-            path = options.slice.claims_file
-            claims = claims_list_entry(path, read_claim_ids(path), found.listed_found)
+        if options.slice.claims_file is not None and found.listed is not None:
+            claims = claims_list_entry(options.slice.claims_file, found.listed, found.listed_found)
         return totals, functools.partial(_amend, self.spark, claims)
 
     def close(self) -> None:
