@@ -1,16 +1,17 @@
-"""The adjudication task on Spark: every line joined to its facts through the batch function, the tagged union
-a task returns (or the part files it writes), its totals, and the run's totals from them.
+"""The adjudication task on Spark: lines through the batch function with their facts, the tagged union a task
+returns (or the part files it writes), its totals, and the run's totals from them.
 
-Every line is joined to the facts of its key (a join by key; the facts are
-sent to every task only when they are few), and ``batch.adjudicate_batch``
-runs inside one ``mapInArrow`` whose output is a tagged union: results,
-rejects, per-claim flagged sums and one row of counts and summary partials
-per task. It is persisted and split, so nothing is adjudicated twice. In a
-run, the tasks write their results and rejects as Parquet part files
-themselves, as the local driver's writers do, and return only the small
-rows: moving every output line back into Spark, caching it and scanning it
-once per output cost a large share of the adjudication stage
-(docs/benchmarks.md, "Spark").
+In a run (``adjudicate_items``), ``batch.adjudicate_batch`` runs inside one
+``mapInArrow`` over the work items: each task reads its own lines
+(``reading.ReadItems``), holds the run's facts (assembled on the driver,
+``spark.narrow``), writes its results and rejects as Parquet part files
+itself, as the local driver's writers do, and returns only one row of
+counts and summary partials and its per-claim flagged sums, collected once:
+no line crosses into Spark. For a notebook's DataFrame (``adjudicate_lines``)
+every line is joined to the facts of its key (a join by key; the facts are
+sent to every task only when they are few) and the output is a tagged union
+of results, rejects, per-claim sums and totals, persisted and split, so
+nothing is adjudicated twice.
 """
 
 from __future__ import annotations
