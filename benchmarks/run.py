@@ -267,7 +267,7 @@ def contenders(
                 name,
                 f"native PySpark, {what} (master {spark_master}, driver memory {SPARK_DRIVER_MEMORY})",
                 native,
-                outputs=("results",) if extra else ("results", "rejects"),
+                outputs=("results",) if extra else ("lines/output=results", "lines/output=rejects"),
                 missing=spark_missing(),
             )
     unknown = [n for n in names if n not in known]

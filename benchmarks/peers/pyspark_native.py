@@ -8,7 +8,8 @@ code or place of service, units below 1 and negative amounts, duplicate keys
 as a window over (claim_id, line_number), and the daily unit limit as a window
 over (member_id, service_date, procedure_code). ``--decision-only`` runs the
 decision table alone. No add-on edit, no slices, no manifest: a peer, not the
-adjudicator. Writes ``results/`` (and ``rejects/``) as Parquet datasets.
+adjudicator. Writes ``results/`` (the decision table alone), or one dataset ``lines/`` whose
+``output=results`` and ``output=rejects`` folders hold the two outputs, written by one job.
 
     python -m benchmarks.peers.pyspark_native INPUT OUTDIR [--master local[2]] [--decision-only]
 
@@ -203,8 +204,12 @@ def main(argv: list[str] | None = None) -> int:
             .drop("units_that_day", "l_code", "l_max")
         )
         results = decide(spark, flagged, rules)
-        results.write.mode("overwrite").parquet(str(args.outdir / "results"))
-        rejects.write.mode("overwrite").parquet(str(args.outdir / "rejects"))
+        # both outputs in one job, as one dataset split by a column: the input is read once, and the two
+        # branches share the duplicate window's shuffle (Spark reuses the same exchange)
+        both = results.withColumn("output", F.lit("results")).unionByName(
+            rejects.withColumn("output", F.lit("rejects")), allowMissingColumns=True
+        )
+        both.write.mode("overwrite").partitionBy("output").parquet(str(args.outdir / "lines"))
     finally:
         spark.stop()
     return 0

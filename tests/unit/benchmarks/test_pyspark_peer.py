@@ -28,7 +28,8 @@ def test_the_peers_run_on_the_spark_contenders_master_with_its_driver_memory() -
     assert full[-2:] == ["--master", "local[1]"] and "benchmarks.peers.pyspark_native" in full
     assert alone[-3:] == ["--master", "local[1]", "--decision-only"]
     assert any(a.startswith("PYSPARK_SUBMIT_ARGS=--driver-memory ") for a in full)
-    assert found[PYSPARK].outputs == ("results", "rejects") and found[PYSPARK_DECISION].outputs == ("results",)
+    assert found[PYSPARK].outputs == ("lines/output=results", "lines/output=rejects")
+    assert found[PYSPARK_DECISION].outputs == ("results",)
 
 
 _COLUMNS = ("claim_id", "line_number", "determination", "reason", "policy_id", "message")
