@@ -50,8 +50,12 @@ PANDAS = "pandas_merge"
 ADJUDICATOR = "adjudicator"
 #: the adjudicator on Spark (issue 11): run only when named, as it needs Java and the `spark` extra
 SPARK = "spark"
+#: its peers (issue 25): the same job written natively in PySpark, and its decision table alone
+PYSPARK = "pyspark_native"
+PYSPARK_DECISION = "pyspark_decision"
+SPARK_CONTENDERS = (SPARK, PYSPARK, PYSPARK_DECISION)
 CONTENDERS = (FLOOR, DUCKDB, PANDAS, ADJUDICATOR)
-ALL_CONTENDERS = (*CONTENDERS, SPARK)
+ALL_CONTENDERS = (*CONTENDERS, *SPARK_CONTENDERS)
 #: the Spark contender's master and driver memory (a local master runs every task in the driver's JVM)
 DEFAULT_SPARK_MASTER = "local[2]"
 SPARK_DRIVER_MEMORY = "4g"
@@ -248,6 +252,27 @@ def contenders(
             outputs=("results", "rejects"),
             missing=missing or spark_missing(),
         )
+    for name, extra in ((PYSPARK, []), (PYSPARK_DECISION, ["--decision-only"])):
+        if name in names:
+
+            def native(input_path: Path, outdir: Path, extra: list[str] = extra) -> list[str]:
+                return [
+                    "env",
+                    f"PYSPARK_SUBMIT_ARGS=--driver-memory {SPARK_DRIVER_MEMORY} pyspark-shell",
+                    *_peer("pyspark_native")(input_path, outdir),
+                    "--master",
+                    spark_master,
+                    *extra,
+                ]
+
+            what = "the decision table alone" if extra else "decision table, duplicates, unit limit, rejects"
+            known[name] = Contender(
+                name,
+                f"native PySpark, {what} (master {spark_master}, driver memory {SPARK_DRIVER_MEMORY})",
+                native,
+                outputs=("results",) if extra else ("lines/output=results", "lines/output=rejects"),
+                missing=spark_missing(),
+            )
     unknown = [n for n in names if n not in known]
     if unknown:
         msg = f"'contenders' must be among {ALL_CONTENDERS}, got {unknown!r}"
@@ -778,7 +803,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=_names,
         default=None,
         help=f"default: {','.join(CONTENDERS)}; for the diff scenario {RUN},{DIFF} "
-        f"(also: {DIFF_PARTITIONED}); {SPARK} (the Spark engine) runs only when named",
+        f"(also: {DIFF_PARTITIONED}); {SPARK} (the Spark engine) and its peers {PYSPARK}, {PYSPARK_DECISION} "
+        "run only when named",
     )
     parser.add_argument(
         "--cores",

@@ -1,18 +1,22 @@
 """Reading on Spark: work items read by the project's own readers inside Spark tasks, and a notebook's DataFrame
 turned into Spark lines; how an input problem a task meets reaches the driver.
 
-A DataFrame of work items (a Parquet file's range of rows, or one text file)
-is read inside ``mapInArrow`` by the project's own reader
-(``layouts.scan_layout``), so layouts, header mapping, payer aliases and the
-typed-input conversion behave exactly as in a local run. Each line keeps its
-file's index and its row in the file (``source_row``), so input order can be
-restored, and its exact typed key (claim_id, line_number), parsed by
-``checks.with_checks``.
+A DataFrame of work items (a Parquet file's range of rows, or one text file,
+named by the driver's absolute path) is the input of each pass of a run: its
+tasks read their own items with the project's reader (``ReadItems``:
+``scan_layout``), so layouts, header mapping, payer aliases and the
+typed-input conversion behave exactly as in a local run, and no line is
+turned into a Spark row. Each line keeps its file's index and its row in the
+file (``source_row``), so input order can be restored. A notebook's frame
+(``lines_from_frame``) becomes Spark lines with their exact typed key
+(claim_id, line_number), parsed by ``checks.with_checks``.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, cast
@@ -87,89 +91,103 @@ def _with_keys(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 @dataclass(frozen=True)
-class _ReadItems:
-    """A read task: each work item (file index, path, first row, rows; -1 rows: the whole file) read with
-    ``scan_layout``, in the run's combined raw schema, with the file index, the row and the typed key."""
+class ReadItems:
+    """How a task reads its work items (file index, path as given, absolute path, first row, rows; -1 rows:
+    the whole file): ``scan_layout`` on each, in the run's combined raw schema, as frames of about ``rows``
+    lines with the file index and the row in the file. The tasks of a run (``spark.narrow``, ``spark.tasks``)
+    read their lines this way, so no line is ever turned into a Spark row."""
 
     layout: str
     payer: str | None
     aliases: pl.DataFrame | None
     raw: pl.Schema
-    target: pa.Schema
     #: lines per frame read (``EngineSettings.batch_size``)
     rows: int
 
-    def __call__(self, items: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def frames(self, items: Iterator[pa.RecordBatch]) -> Iterator[pl.DataFrame]:
         tune_reader()
         for batch in items:
             for item in batch.to_pylist():
-                yield from self._read(item["file"], item["path"], item["first"], item["rows"])
+                yield from self._read(item["file"], item["path"], item["opened"], item["first"], item["rows"])
 
-    def _read(self, file: int, path: str, first: int, rows: int) -> Iterator[pa.RecordBatch]:
+    def _read(self, file: int, path: str, opened: str, first: int, rows: int) -> Iterator[pl.DataFrame]:
         from adjudicator.readers.scan import scan_layout
 
         try:
-            frame = scan_layout(self.layout, [path], payer=self.payer, aliases=self.aliases, flag_supersede=False)
+            check_openable(path, opened)
+            # the task opens the driver's absolute path; the lines keep the path as given, as in a local run
+            frame = scan_layout(self.layout, [opened], payer=self.payer, aliases=self.aliases, flag_supersede=False)
+            frame = frame.with_columns(pl.lit(path, pl.String).alias(SOURCE_FILE))
             if rows >= 0:
                 frame = frame.slice(first, rows)
             frame = _aligned(frame, self.raw)
             for chunk in frame.collect_batches(chunk_size=self.rows, maintain_order=True):
-                lines = chunk.with_columns(
+                yield chunk.with_columns(
                     pl.lit(file, pl.Int32).alias(FILE_INDEX),
                     (pl.int_range(pl.len(), dtype=pl.Int64) + first).alias(ROW_INDEX),
                 )
                 first += chunk.height
-                yield from to_spark_arrow(_with_keys(lines), self.target).to_batches()
         except (pl.exceptions.PolarsError, AdjudicatorError, OSError, UnicodeDecodeError) as exc:
             if isinstance(exc, AdjudicatorError) and exc.exit_code != EXIT_BAD_INPUT:
                 raise  # an InternalError (exit 3) is a fault of ours, not the input's
             raise _input_error(exc, [path]) from None
 
 
-def _work_items(paths: list[str], layout: str, rows_per_item: int) -> list[tuple[int, str, int, int]]:
-    """(file index, path, first row, rows) per read task: Parquet files in ranges of ``rows_per_item`` rows
-    (the footer gives the count; each text file is one task: its quoting needs one reader)."""
-    items: list[tuple[int, str, int, int]] = []
+def check_openable(path: str, opened: str) -> None:
+    """Raise ``InputError`` when this node cannot open ``opened`` (the driver's absolute path of ``path``),
+    naming the node and what it sees: a file the driver checked may be missing on a node without it."""
+    if os.access(opened, os.R_OK):
+        return
+    seen = "no such file" if not os.path.exists(opened) else "a file it may not read"
+    raise InputError(
+        f"cannot be opened on the Spark node {socket.gethostname()}: it finds {seen} at {opened} "
+        f"(its working folder: {os.getcwd()}); every node must see the inputs at the driver's absolute "
+        "paths (a shared filesystem)",
+        path=path,
+    )
+
+
+def _work_items(paths: list[str], layout: str, rows_per_item: int) -> list[tuple[int, str, str, int, int]]:
+    """(file index, path as given, its absolute path, first row, rows) per read task: Parquet files in ranges of
+    ``rows_per_item`` rows (the footer gives the count; each text file is one task: its quoting needs one
+    reader). Tasks open the absolute path: a relative one would name a file in each executor's own folder."""
+    items: list[tuple[int, str, str, int, int]] = []
     for index, path in enumerate(paths):
+        opened = os.path.abspath(path)
         if layout == "canonical" and is_parquet(path):
             rows = int(pl.scan_parquet(path, glob=False).select(pl.len()).collect().item())
             items += [
-                (index, path, first, min(rows_per_item, rows - first))
+                (index, path, opened, first, min(rows_per_item, rows - first))
                 for first in range(0, max(rows, 1), rows_per_item)
             ]
         else:
-            items.append((index, path, 0, -1))
+            items.append((index, path, opened, 0, -1))
     return items
 
 
-def read_lines(
-    spark: SparkSession,
-    paths: list[str],
-    raw: pl.Schema,
-    layout: str,
-    *,
-    payer: str | None = None,
-    aliases: pl.DataFrame | None = None,
-    settings: EngineSettings = DEFAULT_SETTINGS,
-) -> DataFrame:
-    """The Spark lines of ``paths`` read as ``layout``: one row per line as the local reader reads it (the
-    raw frame's columns, in its combined schema), with ``_file_index``, ``_row_index`` and the typed key."""
-    from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
+def work_items(spark: SparkSession, paths: list[str], layout: str, rows_per_item: int) -> tuple[DataFrame, int]:
+    """The Spark DataFrame of a run's work items (``_work_items``), exactly one per partition, and how many: the
+    input of every pass over the lines, each task reading its own items (``ReadItems``)."""
+    from pyspark.sql import functions as F
 
-    items = _work_items(paths, layout, settings.spark_rows_per_item)
-    schema = StructType(
-        [
-            StructField("file", IntegerType()),
-            StructField("path", StringType()),
-            StructField("first", LongType()),
-            StructField("rows", LongType()),
-        ]
+    items = _work_items(paths, layout, rows_per_item)
+    table = F.array(
+        *(
+            F.struct(
+                F.lit(file).cast("int").alias("file"),
+                F.lit(path).alias("path"),
+                F.lit(opened).alias("opened"),
+                F.lit(first).cast("long").alias("first"),
+                F.lit(rows).cast("long").alias("rows"),
+            )
+            for file, path, opened, first, rows in items
+        )
     )
-    # one item per task (a plain DataFrame, not an RDD: Spark Connect, as on Databricks, has no SparkContext)
-    work = spark.createDataFrame(items, schema).repartition(max(1, len(items)))
-    lines = line_schema(raw)
-    task = _ReadItems(layout, payer, aliases, raw, arrow_schema(lines), settings.batch_size)
-    return work.mapInArrow(task, spark_schema(lines))
+    # a range splits evenly, one id per partition, with no shuffle: a repartition of a small local frame puts
+    # its rows round-robin from a random start, two items often in one task (and a plain DataFrame, not an RDD:
+    # Spark Connect, as on Databricks, has no SparkContext)
+    ids = spark.range(0, len(items), 1, numPartitions=len(items))
+    return ids.select(F.element_at(table, (F.col("id") + 1).cast("int")).alias("item")).select("item.*"), len(items)
 
 
 @dataclass(frozen=True)
@@ -222,4 +240,4 @@ def lines_from_frame(
     return frame.mapInArrow(task, spark_schema(lines)), raw
 
 
-__all__ = ["lines_from_frame", "read_lines"]
+__all__ = ["ReadItems", "check_openable", "lines_from_frame", "work_items"]

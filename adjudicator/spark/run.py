@@ -1,11 +1,14 @@
 """A run on Spark: the plan of a notebook's DataFrame (``adjudicate``), a whole run as ``adjudicate run`` makes it
 (``run``, ``run_options``: the run skeleton of ``adjudicator.run`` with the Spark engine plugged in), the session.
 
-Spark does what only it can do here: read the inputs in parallel and move
-rows between machines. It never parses a value and never decides a line:
-reading (``spark.reading``), the facts (``spark.facts``) and the batch
-(``spark.tasks``) run the embedded engine's own readers, prepass functions
-and batch function inside Spark tasks.
+Spark does what only it can do here: spread the work items over its tasks
+and group keys across machines. It never parses a value and never decides a
+line: reading (``spark.reading``), the facts (``spark.narrow``, and
+``spark.facts`` for a notebook's DataFrame) and the batch (``spark.tasks``)
+run the embedded engine's own readers, prepass functions and batch function
+inside Spark tasks. In a run, only the facts' keys and the few lines an edit
+names cross into Spark; every task reads its own lines, adjudicates them with
+the run's facts and writes its part files.
 
 The compiled rules travel to the tasks by pickling (``CompiledRules`` is
 frozen; its size: docs/benchmarks.md). No text is cast by Spark, so ANSI mode
@@ -23,16 +26,14 @@ import re
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
-import pyarrow as pa
 
-from adjudicator.contract import CLAIM_ID
 from adjudicator.embedded.events import RunLog
-from adjudicator.engine.facts import FIRED, Supersede
+from adjudicator.engine.facts import BatchFacts, Supersede
 from adjudicator.engine.totals import Totals
 from adjudicator.errors import AdjudicatorError, InputError
 from adjudicator.options import DEFAULT_SETTINGS, EngineSettings, RunOptions, Slice
@@ -41,11 +42,11 @@ from adjudicator.readers.claims_list import claims_list_entry, read_claim_ids
 from adjudicator.rules.compiled import CompiledRules, compile_rules
 from adjudicator.rules.tables import RuleSet, load_rules
 from adjudicator.run import Amend, Prepared, run_engine, stage_history
-from adjudicator.spark.facts import Facts, find_facts
-from adjudicator.spark.history import with_history
-from adjudicator.spark.reading import _raise_input_error, lines_from_frame, read_lines
-from adjudicator.spark.tasks import Plan, _totals, adjudicate_lines
-from adjudicator.spark.types import KEY_CLAIM, REJECTS_DIR, RESULTS_DIR, SOURCE_ROW
+from adjudicator.spark.facts import find_facts
+from adjudicator.spark.narrow import find_run_facts
+from adjudicator.spark.reading import ReadItems, _raise_input_error, lines_from_frame, work_items
+from adjudicator.spark.tasks import Plan, adjudicate_items, adjudicate_lines
+from adjudicator.spark.types import REJECTS_DIR, RESULTS_DIR, SOURCE_ROW
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -91,7 +92,7 @@ def plan(
     supersede: Supersede | None = None,
     settings: EngineSettings = DEFAULT_SETTINGS,
 ) -> Plan:
-    """The lazy plan of a run over Spark ``lines`` (``read_lines`` or ``lines_from_frame``): the facts, then
+    """The lazy plan over Spark ``lines`` (``lines_from_frame``: a notebook's DataFrame): the facts, then
     the lines joined to them (Spark chooses the join) through the batch function."""
     lines = lines.persist()
     lines, facts = find_facts(lines, raw, compiled, supersede=supersede, settings=settings)
@@ -126,20 +127,6 @@ def adjudicate(
     return found.results, found.rejects
 
 
-def _claims_list(lines: DataFrame, path: Path) -> dict[str, Any]:
-    """The manifest's ``claims_list`` (``claims_list.claims_list_entry``), from the lines' typed keys."""
-    spark = lines.sparkSession
-    listed = read_claim_ids(path)
-    ids = spark.createDataFrame(pl.DataFrame({CLAIM_ID: listed}).to_arrow().cast(pa.schema([(CLAIM_ID, pa.string())])))
-    found = {
-        row[0]
-        for row in ids.join(
-            lines.select(lines[KEY_CLAIM].alias(CLAIM_ID)).distinct(), on=CLAIM_ID, how="left_semi"
-        ).collect()
-    }
-    return claims_list_entry(path, listed, found)
-
-
 def run_options(
     spark: SparkSession,
     options: RunOptions,
@@ -162,26 +149,30 @@ def run_options(
 
 @dataclass(frozen=True)
 class _Found:
-    """The Spark prepass's hand-over: the lines (deliveries joined), the facts, and how many keys they name."""
+    """The Spark prepass's hand-over: the work items, how a task reads them, the run's facts, the listed claim
+    ids some line carries (with ``--claims``)."""
 
-    lines: DataFrame
-    facts: Facts
-    fact_keys: int
-    edit_lines: int
+    work: DataFrame
+    source: ReadItems
+    facts: BatchFacts
+    #: the ids of ``--claims`` (None without it), and those some line carries
+    listed: pl.Series | None
+    listed_found: set[str]
     #: with ``--history``: what it changed on the night's lines (``engine.history.effects``)
     history_effects: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
 class _SparkEngine:
-    """The Spark engine's part of a run (``adjudicator.run.Engine``): the lines read by tasks and cached, the
-    facts, then the tasks writing their part files into ``OUT/results/`` and ``OUT/rejects/``; an input
-    problem a task met is exit 2 (``_raise_input_error``). Unpersists only what the run cached."""
+    """The Spark engine's part of a run (``adjudicator.run.Engine``): the facts from a narrow pass
+    (``spark.narrow``), then one task per work item reading its lines, adjudicating them and writing its part
+    files into ``OUT/results/`` and ``OUT/rejects/``; no line is turned into a Spark row, and nothing is
+    cached but the narrow pass's keys while the facts are found. An input problem a task met is exit 2
+    (``_raise_input_error``)."""
 
     spark: SparkSession
     run: Prepared
     raw_schema: pl.Schema
-    persisted: list[DataFrame] = field(default_factory=list)
     spills: bool = False
 
     @classmethod
@@ -198,45 +189,29 @@ class _SparkEngine:
             return self._prepass()
 
     def _prepass(self) -> tuple[float, _Found]:
-        from pyspark.sql import functions as F
-
         run, options = self.run, self.run.options
         aliases = None if run.layout == "canonical" else run.rules.payer_aliases
+        source = ReadItems(run.layout, options.payer, aliases, self.raw_schema, options.settings.batch_size)
+        claims = options.slice.claims_file
+        listed = read_claim_ids(claims) if claims is not None else None
+        prepass_started = time.perf_counter()
         try:
-            lines = read_lines(
-                self.spark,
-                run.paths,
-                self.raw_schema,
-                run.layout,
-                payer=options.payer,
-                aliases=aliases,
-                settings=options.settings,
-            )
-            # read once, before the facts' queries run side by side: each would read the inputs again
-            lines = lines.persist()
-            self.persisted.append(lines)
-            lines.count()
-            prepass_started = time.perf_counter()
-            lines, facts = find_facts(
-                lines,
-                self.raw_schema,
+            work, items = work_items(self.spark, run.paths, run.layout, options.settings.spark_rows_per_item)
+            # each grouping's partitions sized to the data: one per work item (a Parquet range, or a text file)
+            facts, found, effects = find_run_facts(
+                work,
+                source,
                 run.compiled,
                 supersede=run.supersede,
-                materialize=True,
-                settings=options.settings,
+                listed=listed,
+                buckets=items,
+                history=run.history,
             )
-            self.persisted.extend(facts.persisted())
-            effects = None
-            if run.history is not None:
-                facts, effects = with_history(facts, run.compiled, run.history)
-                self.persisted.append(facts.keys)
-            fired = functools.reduce(lambda a, b: a | b, [F.col(c) for c in FIRED.values()])
-            found = _Found(lines, facts, facts.keys.count(), facts.keys.where(fired).count(), effects)
         except Exception as exc:
             raise_worker_error(exc)
             _raise_input_error(exc)
             raise
-        return prepass_started, found
+        return prepass_started, _Found(work, source, facts, listed, found, effects)
 
     def batches(self, found: _Found, tmp: Path) -> tuple[Totals, Amend]:
         with self.run.log.phase("adjudicating", total=None, unit="tasks") as meter:
@@ -249,35 +224,30 @@ class _SparkEngine:
             folders = (tmp.resolve() / RESULTS_DIR, tmp.resolve() / REJECTS_DIR)
             for folder in folders:
                 folder.mkdir()
-            tasks = adjudicate_lines(
-                found.lines,
+            totals = adjudicate_items(
+                found.work,
+                found.source,
                 found.facts,
-                self.raw_schema,
                 run.compiled,
                 run_id=run.run_id,
                 keep=run.keep,
-                supersede=run.supersede,
-                broadcast=found.fact_keys <= options.settings.spark_broadcast_fact_keys,
                 write_to=folders,
-                settings=options.settings,
             )
-            self.persisted.append(tasks.tagged)
-            totals = _totals(tasks, found.edit_lines)
             for folder in folders:  # what attempts that failed, or lost to another, left
                 for leftover in folder.glob(".part-*.tmp"):
                     leftover.unlink(missing_ok=True)
-            claims = _claims_list(found.lines, options.slice.claims_file) if options.slice.claims_file else None
         except Exception as exc:
             raise_worker_error(exc)
             _raise_input_error(exc)
             raise
+        claims = None
+        if options.slice.claims_file is not None and found.listed is not None:
+            claims = claims_list_entry(options.slice.claims_file, found.listed, found.listed_found)
         staged = functools.partial(stage_history, run, tmp, tmp / RESULTS_DIR, found.history_effects)
         return totals, functools.partial(_amend, self.spark, claims, staged)
 
     def close(self) -> None:
-        # only what this run cached: a notebook's own cached tables stay
-        for frame in self.persisted:
-            frame.unpersist()
+        """Nothing: the narrow pass's cache is let go as soon as the facts are found."""
 
 
 def running_tasks(spark: SparkSession) -> tuple[int, int | None]:

@@ -1,16 +1,17 @@
-"""The adjudication task on Spark: every line joined to its facts through the batch function, the tagged union
-a task returns (or the part files it writes), its totals, and the run's totals from them.
+"""The adjudication task on Spark: lines through the batch function with their facts, the tagged union a task
+returns (or the part files it writes), its totals, and the run's totals from them.
 
-Every line is joined to the facts of its key (a join by key; the facts are
-sent to every task only when they are few), and ``batch.adjudicate_batch``
-runs inside one ``mapInArrow`` whose output is a tagged union: results,
-rejects, per-claim flagged sums and one row of counts and summary partials
-per task. It is persisted and split, so nothing is adjudicated twice. In a
-run, the tasks write their results and rejects as Parquet part files
-themselves, as the local driver's writers do, and return only the small
-rows: moving every output line back into Spark, caching it and scanning it
-once per output cost a large share of the adjudication stage
-(docs/benchmarks.md, "Spark").
+In a run (``adjudicate_items``), ``batch.adjudicate_batch`` runs inside one
+``mapInArrow`` over the work items: each task reads its own lines
+(``reading.ReadItems``), holds the run's facts (assembled on the driver,
+``spark.narrow``), writes its results and rejects as Parquet part files
+itself, as the local driver's writers do, and returns only one row of
+counts and summary partials and its per-claim flagged sums, collected once:
+no line crosses into Spark. For a notebook's DataFrame (``adjudicate_lines``)
+every line is joined to the facts of its key (a join by key; the facts are
+sent to every task only when they are few) and the output is a tagged union
+of results, rejects, per-claim sums and totals, persisted and split, so
+nothing is adjudicated twice.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ from adjudicator.engine.totals import Totals
 from adjudicator.options import DEFAULT_SETTINGS, EngineSettings
 from adjudicator.rules.compiled import CompiledRules
 from adjudicator.spark.facts import Facts, _task_facts
+from adjudicator.spark.reading import ReadItems
 from adjudicator.spark.types import (
-    _BUCKET,
     _FACT_FLAGS,
     FACT_CLAIM,
     FACT_LINE,
@@ -57,12 +58,9 @@ from adjudicator.spark.types import (
     TAG_RESULTS,
     TAG_TOTALS,
     _frames,
-    _per_group,
     _struct_batch,
-    arrow_schema,
     arrow_type,
     line_schema,
-    spark_schema,
     to_spark_arrow,
 )
 
@@ -177,15 +175,19 @@ class _Adjudicate:
     target: pa.Schema
     batch_lines: int
     files: _PartFiles | None = None
+    #: a run's: the tasks read their own work items, and every task has the run's facts
+    source: ReadItems | None = None
+    facts: BatchFacts | None = None
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         totals = _TaskTotals([], [], [], [], [])
         results_schema = pa.schema(list(self.target.field(TAG_RESULTS).type))
         rejects_schema = pa.schema(list(self.target.field(TAG_REJECTS).type))
         sinks, renames = self.files.open() if self.files is not None else ([], [])
+        frames = self.source.frames(batches) if self.source is not None else _frames(batches, self.batch_lines)
         try:
-            for frame in _frames(batches, self.batch_lines):
-                facts = _task_facts(frame, self.supersede)
+            for frame in frames:
+                facts = self.facts if self.facts is not None else _task_facts(frame, self.supersede)
                 out = adjudicate_batch(_raw_lines(frame, self.raw), facts, self.compiled, self.run_id, keep=self.keep)
                 totals.add(out.results, out.rejects.with_columns(pl.col(FILE_INDEX, ROW_INDEX).cast(pl.Int64)), out)
                 results, rejects = _output_frames(out.results, out.rejects)
@@ -273,6 +275,19 @@ def adjudicate_lines(
     joined = lines.join(
         named, on=(lines[KEY_CLAIM] == named[FACT_CLAIM]) & (lines[KEY_LINE] == named[FACT_LINE]), how="left"
     )
+    empty, target = _empty_and_target(raw, compiled, run_id, keep)
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    files = _part_files(write_to, empty)
+    task = _Adjudicate(raw, supersede, compiled, run_id, keep, target, settings.batch_size, files)
+    tagged = joined.mapInArrow(task, from_arrow_schema(target, prefer_timestamp_ntz=True)).persist()
+    return Plan(tagged=tagged, facts=facts, empty=empty)
+
+
+def _empty_and_target(
+    raw: pl.Schema, compiled: CompiledRules, run_id: str, keep: pl.Expr | None
+) -> tuple[Any, pa.Schema]:
+    """The batch function's output on no lines, and the tagged union an adjudication task returns."""
     empty_lines = pl.DataFrame(schema=line_schema(raw)).select(*raw.names(), FILE_INDEX, ROW_INDEX)
     empty = adjudicate_batch(empty_lines, _task_facts(empty_lines, None), compiled, run_id, keep=keep)
     results, rejects = _output_frames(empty.results, empty.rejects)
@@ -285,62 +300,62 @@ def adjudicate_lines(
             pa.field(TAG_TOTALS, pa.binary()),
         ]
     )
+    return empty, target
+
+
+def _part_files(write_to: tuple[Path, Path] | None, empty: Any) -> _PartFiles | None:
+    """Where the tasks write their outputs, in the schemas the local driver writes (``empty``: the batch
+    function's output on no lines)."""
+    if write_to is None:
+        return None
+    results, rejects = _output_frames(empty.results, empty.rejects)
+    return _PartFiles(str(write_to[0]), str(write_to[1]), arrow(results).schema, arrow(rejects).schema)
+
+
+def adjudicate_items(
+    work: DataFrame,
+    source: ReadItems,
+    facts: BatchFacts,
+    compiled: CompiledRules,
+    *,
+    run_id: str,
+    keep: pl.Expr | None,
+    write_to: tuple[Path, Path],
+) -> Totals:
+    """A run's adjudication: one ``mapInArrow`` over the work items, each task reading its own lines
+    (``source``), adjudicating them with the run's ``facts`` and writing its part files into ``write_to``
+    (results folder, rejects folder); only its per-claim flagged sums and its totals come back, collected
+    once. Returns the run's totals."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    files = None
-    if write_to is not None:
-        files = _PartFiles(str(write_to[0]), str(write_to[1]), arrow(results).schema, arrow(rejects).schema)
-    task = _Adjudicate(raw, supersede, compiled, run_id, keep, target, settings.batch_size, files)
-    tagged = joined.mapInArrow(task, from_arrow_schema(target, prefer_timestamp_ntz=True)).persist()
-    return Plan(tagged=tagged, facts=facts, empty=empty)
-
-
-@dataclass(frozen=True)
-class _TopClaims:
-    """One claim bucket of the tasks' per-claim flagged sums: its top claims (``summary.top_claims``)."""
-
-    target: pa.Schema
-
-    def __call__(self, table: pa.Table) -> pa.Table:
-        partials = cast(pl.DataFrame, pl.from_arrow(table)).drop(_BUCKET)
-        return to_spark_arrow(top_claims(partials, TOP_CLAIMS), self.target)
-
-
-def _top_claims(found: Plan) -> pl.DataFrame:
-    """Every claim bucket's top claims by flagged dollars: each claim's sums are all in one bucket, so the
-    run's top claims are among them (exact, as the local driver's spill by claim)."""
-    from pyspark.sql import functions as F
-
-    empty = collect_parts(found.empty.results, found.empty.rejects)["top_claims"]
-    buckets = int(found.tagged.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
-    tops = (
-        found.tagged.where(F.col(TAG_CLAIMS).isNotNull())
-        .select(f"{TAG_CLAIMS}.*")
-        .withColumn(_BUCKET, F.pmod(F.hash(CLAIM_ID), F.lit(buckets)))
-        .groupBy(_BUCKET)
-        .applyInArrow(_per_group(_TopClaims(arrow_schema(empty.schema))), spark_schema(empty.schema))
-    )
-    return pl.concat([empty, cast(pl.DataFrame, pl.from_arrow(tops.toArrow())).cast(empty.schema)])
-
-
-def _totals(found: Plan, facts_edit_lines: int) -> Totals:
-    """The run's totals from the tasks' rows (and the empty batch's, which fixes the column types)."""
-    from pyspark.sql import functions as F
-
+    raw = source.raw
+    empty, target = _empty_and_target(raw, compiled, run_id, keep)
+    files = _part_files(write_to, empty)
+    task = _Adjudicate(raw, facts.supersede, compiled, run_id, keep, target, source.rows, files, source, facts)
+    spark_target = from_arrow_schema(target, prefer_timestamp_ntz=True)
+    rows = work.mapInArrow(task, spark_target).select(TAG_CLAIMS, TAG_TOTALS).toArrow()
     totals = Totals()
-    totals.add(found.empty)
-    for row in found.tagged.where(F.col(TAG_TOTALS).isNotNull()).select(TAG_TOTALS).toLocalIterator():
-        part = pickle.loads(row[0])
-        totals.counts += part["counts"]
-        totals.by_reason += part["by_reason"]
-        totals.by_check += part["by_check"]
-        totals.parts += part["parts"]
-        totals.fired_lines += part["fired_lines"]
-    tops = collect_parts(found.empty.results, found.empty.rejects)
-    tops["top_claims"] = _top_claims(found)
-    totals.parts.append(tops)
-    totals.check_against(BatchFacts(keys=pl.DataFrame(), edit_lines=facts_edit_lines))
+    totals.add(empty)
+    for part in rows.column(TAG_TOTALS).drop_null().to_pylist():
+        _add_task_totals(totals, pickle.loads(part))
+    parts = collect_parts(empty.results, empty.rejects)
+    claims = cast(pl.Series, pl.from_arrow(rows.column(TAG_CLAIMS))).drop_nulls().struct.unnest()
+    # every task's sums of a claim meet here: the run's top claims are exact, as the local driver's
+    parts["top_claims"] = top_claims(
+        pl.concat([parts["top_claims"], claims.cast(parts["top_claims"].schema)]), TOP_CLAIMS
+    )
+    totals.parts.append(parts)
+    totals.check_against(facts)
     return totals
 
 
-__all__ = ["Plan", "adjudicate_lines"]
+def _add_task_totals(totals: Totals, part: dict[str, Any]) -> None:
+    """One task's row of totals (``_TaskTotals.row``) added to the run's."""
+    totals.counts += part["counts"]
+    totals.by_reason += part["by_reason"]
+    totals.by_check += part["by_check"]
+    totals.parts += part["parts"]
+    totals.fired_lines += part["fired_lines"]
+
+
+__all__ = ["Plan", "adjudicate_items", "adjudicate_lines"]
