@@ -114,15 +114,17 @@ class _EditBucket:
 
 @dataclass(frozen=True)
 class _Delivered:
-    """Per line: its raw key and the delivery date the layout's own expression reads (CCLF's FILE_DATE)."""
+    """Per line whose key parses: its typed key (``Supersede.matched``: trimmed and typed as the duplicate check
+    types it) and the delivery date the layout's own expression reads (CCLF's FILE_DATE)."""
 
     source: ReadItems
     supersede: Supersede
     target: pa.Schema
 
     def __call__(self, items: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        rule = self.supersede
         for frame in self.source.frames(items):
-            out = frame.select(*self.supersede.key, self.supersede.delivered.alias(LATEST_DELIVERY))
+            out = frame.select(*rule.matched(), rule.delivered.alias(LATEST_DELIVERY)).drop_nulls(list(rule.matched_on))
             yield from to_spark_arrow(out, self.target).to_batches()
 
 
@@ -133,11 +135,12 @@ def _collect(frame: DataFrame, schema: pl.Schema) -> pl.DataFrame:
 
 
 def _deliveries(work: DataFrame, source: ReadItems, supersede: Supersede, buckets: int) -> pl.DataFrame:
-    """The raw keys delivered on different dates, with their latest delivery."""
+    """The typed keys (``Supersede.matched_on``) delivered on different dates, with their latest delivery."""
     from pyspark.sql import functions as F
 
-    key = list(supersede.key)
-    delivered = pl.Schema({**{k: source.raw[k] for k in key}, LATEST_DELIVERY: pl.Date()})
+    key = list(supersede.matched_on)
+    typed = pl.DataFrame(schema=source.raw).lazy().select(*supersede.matched()).collect_schema()
+    delivered = pl.Schema({**typed, LATEST_DELIVERY: pl.Date()})
     found = (
         work.mapInArrow(_Delivered(source, supersede, arrow_schema(delivered)), spark_schema(delivered))
         .repartition(buckets, *key)
