@@ -17,16 +17,23 @@ from adjudicator.rules.compiled import CompiledRules
 
 
 def fired_with_history(
-    concerned: pl.DataFrame, duplicates: pl.DataFrame, compiled: CompiledRules, history: HistoryAt
+    concerned: pl.DataFrame,
+    duplicates: pl.DataFrame,
+    compiled: CompiledRules,
+    history: HistoryAt,
+    *,
+    replaced: pl.DataFrame | None = None,
 ) -> tuple[dict[str, pl.DataFrame] | None, pl.DataFrame]:
     """Each edit's keys over tonight's valid concerned lines (``concerned``, duplicated keys among them left
     out here) and the history's rows they meet, and what the history changed (``engine.history.effects``).
     None for the keys when no history row is met: the edits are then tonight's alone, found as without one.
 
-    A key tonight holds among its valid concerned lines or its duplicated keys replaces its history row.
+    Every concerned key tonight holds, valid or not, replaces its history row, as in the embedded prepass: its
+    valid concerned lines, its duplicated keys and ``replaced`` (the concerned lines that failed a check).
     """
     valid = concerned.join(duplicates, on=[CLAIM_ID, LINE_NUMBER], how="anti")
-    present = pl.concat([valid.select(CLAIM_ID, LINE_NUMBER), duplicates.select(CLAIM_ID, LINE_NUMBER)])
+    keys = [valid, duplicates, *([replaced] if replaced is not None else [])]
+    present = pl.concat([k.select(CLAIM_ID, LINE_NUMBER) for k in keys])
     earlier = not_present(read_wanted(history.path, history.version, wanted(valid, compiled)), present.lazy())
     if not earlier.height:
         return None, empty_effects()

@@ -48,6 +48,8 @@ _KIND: Final = "_kind"
 _KEY: Final = 0
 _CONCERNED: Final = 1
 _LISTED: Final = 2
+#: a concerned line that failed its checks (with a history only: its key replaces its history row)
+_REPLACED: Final = 3
 _KEY_SCHEMA: Final = pl.Schema({CLAIM_ID: pl.String(), LINE_NUMBER: pl.Int64()})
 
 
@@ -81,14 +83,20 @@ class _Narrow:
     facts: BatchFacts
     listed: pl.Series | None
     target: pa.Schema
+    #: with a history: also the keys of the concerned lines that failed their checks (``_REPLACED``)
+    replaced: bool = False
 
     def __call__(self, items: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for frame in self.source.frames(items):
             lines = self.facts.with_deliveries(frame.select(*self.source.raw.names()).lazy())
             typed = with_checks(lines)
             parts = [keyed(typed).select(pl.lit(_KEY, pl.Int8).alias(_KIND), CLAIM_ID, LINE_NUMBER)]
-            concerned = concerned_lines(lines, self.compiled).filter(pl.col(ROW_OK)).drop(ROW_OK)
+            every = concerned_lines(lines, self.compiled)
+            concerned = every.filter(pl.col(ROW_OK)).drop(ROW_OK)
             parts.append(concerned.select(pl.lit(_CONCERNED, pl.Int8).alias(_KIND), pl.all()))
+            if self.replaced:
+                failed = every.filter(~pl.col(ROW_OK))
+                parts.append(failed.select(pl.lit(_REPLACED, pl.Int8).alias(_KIND), CLAIM_ID, LINE_NUMBER))
             if self.listed is not None:
                 met = typed.select(CLAIM_ID).filter(pl.col(CLAIM_ID).is_in(self.listed.implode())).unique()
                 parts.append(met.select(pl.lit(_LISTED, pl.Int8).alias(_KIND), CLAIM_ID))
@@ -174,7 +182,14 @@ def find_run_facts(
 
     deliveries = _deliveries(work, source, supersede, buckets) if supersede is not None else None
     schema = _narrow_schema(source.raw, compiled)
-    task = _Narrow(source, compiled, BatchFacts(empty_keys(), supersede, deliveries), listed, arrow_schema(schema))
+    task = _Narrow(
+        source,
+        compiled,
+        BatchFacts(empty_keys(), supersede, deliveries),
+        listed,
+        arrow_schema(schema),
+        replaced=history is not None,
+    )
     narrow = work.mapInArrow(task, spark_schema(schema)).persist()
     try:
         keys = narrow.where(F.col(_KIND) == _KEY).select(CLAIM_ID, LINE_NUMBER)
@@ -185,10 +200,11 @@ def find_run_facts(
             .where(F.col("count") > 1)
             .select(F.lit(_KEY).cast("byte").alias(_KIND), CLAIM_ID, LINE_NUMBER)
         )
-        met = narrow.where(F.col(_KIND) == _LISTED).select(_KIND, CLAIM_ID, LINE_NUMBER)
+        met = narrow.where(F.col(_KIND).isin(_LISTED, _REPLACED)).select(_KIND, CLAIM_ID, LINE_NUMBER)
         both = _collect(duplicated.unionByName(met), pl.Schema({_KIND: pl.Int8(), **_KEY_SCHEMA}))
         duplicates = both.filter(pl.col(_KIND) == _KEY).drop(_KIND)
         found = set(both.filter(pl.col(_KIND) == _LISTED)[CLAIM_ID].to_list())
+        replaced = both.filter(pl.col(_KIND) == _REPLACED).drop(_KIND)
         concerned = narrow.where(F.col(_KIND) == _CONCERNED)
         changed = None
         if history is not None:
@@ -197,6 +213,7 @@ def find_run_facts(
                 duplicates,
                 compiled,
                 history,
+                replaced=replaced,
             )
             if driver is not None:
                 return assemble_facts(duplicates, driver, supersede=supersede, deliveries=deliveries), found, changed

@@ -15,6 +15,7 @@ import pytest
 from adjudicator.options import RunOptions
 from adjudicator.run import adjudicate
 from tests.helpers import BASE_LINE
+from tests.support.spark_session import local_session
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e, pytest.mark.slow]
 
@@ -29,19 +30,8 @@ KEY = ["claim_id", "line_number"]
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    from pyspark.sql import SparkSession
-
-    spark_engine.quiet_pandas_warning()
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("adjudicator-history-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "3")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+    with local_session() as session:
+        yield session
 
 
 def line(claim: str, number: int, code: str = "97545", **changes: str) -> dict[str, str | None]:
@@ -83,3 +73,23 @@ def test_spark_with_history_gives_the_embedded_results(tmp_path: Path, spark: An
     ]
     tables = [pl.read_delta(str(tmp_path / f"history_{e}")).drop("run_id", "adjudicated_at").sort(KEY) for e in outs]
     assert tables[0].equals(tables[1])
+
+
+def test_a_resent_line_rejected_tonight_replaces_its_history_row_on_both_engines(tmp_path: Path, spark: Any) -> None:
+    """X1 counted last night; tonight it is re-sent with units that fail their check: it no longer counts, so
+    X2 alone (1 unit, the limit 1) is not over the limit on either engine."""
+    nights = [
+        [line("X1", 1, member_id="M7")],
+        [line("X1", 1, member_id="M7", units="abc"), line("X2", 1, member_id="M7")],
+    ]
+    got: dict[str, pl.DataFrame] = {}
+    for engine in ("embedded", "spark"):
+        for n, lines in enumerate(nights):
+            night = tmp_path / f"{engine}-night{n}.csv"
+            pl.DataFrame(lines, schema={c: pl.String for c in BASE_LINE}).write_csv(night)
+            out = tmp_path / f"{engine}-out{n}"
+            options = RunOptions(inputs=(str(night),), out=out, history=str(tmp_path / f"history-{engine}"))
+            spark_engine.run_options(spark, options) if engine == "spark" else adjudicate(options)
+        got[engine] = results(out)
+    assert got["embedded"].equals(got["spark"])
+    assert got["spark"].filter(pl.col("claim_id") == "X2")["edits"].to_list() == [[]]
