@@ -14,6 +14,7 @@ import pytest
 from adjudicator.cli import main
 from adjudicator.contract import RUN_ID
 from tests.helpers import FIXTURES
+from tests.support.spark_session import local_session
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
@@ -27,21 +28,8 @@ CCLF = FIXTURES / "layouts" / "cclf5_partb.csv"
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
     """One local[2] session for the module, with few shuffle partitions (the inputs are small)."""
-    from pyspark.sql import SparkSession
-
-    from adjudicator.spark import run as spark_engine
-
-    spark_engine.quiet_pandas_warning()
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("adjudicator-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "3")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+    with local_session() as session:
+        yield session
 
 
 def test_padded_redeliveries_are_superseded_alike_on_both_engines(spark: Any, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from adjudicator.contract import RUN_ID, SOURCE_FILE
 from adjudicator.engine.checks import CHECKS, DUPLICATE_KEY
 from adjudicator.errors import EXIT_BAD_INPUT
 from tests.helpers import BASE_LINE, FIXTURES, ROOT, SAMPLE
+from tests.support.spark_session import local_session
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
@@ -38,20 +39,8 @@ from adjudicator.spark import run as spark_engine  # noqa: E402  (after the skip
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
     """One local[2] session for the module, with few shuffle partitions (the inputs are small)."""
-    from pyspark.sql import SparkSession
-
-    spark_engine.quiet_pandas_warning()
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("adjudicator-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "3")
-        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "250")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+    with local_session(**{"spark.sql.execution.arrow.maxRecordsPerBatch": "250"}) as session:
+        yield session
 
 
 def _in_input_order(frame: pl.DataFrame, inputs: list[str]) -> pl.DataFrame:

@@ -18,17 +18,13 @@ if shutil.which("java") is None:
 pytest.importorskip("pyspark", reason="the Spark engine's tests need the 'spark' extra: pip install -e '.[spark]'")
 
 from adjudicator.spark.reading import work_items  # noqa: E402  (after the skips: it needs pyspark)
-from adjudicator.spark.run import quiet_pandas_warning  # noqa: E402
+from tests.support.spark_session import local_session  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    from pyspark.sql import SparkSession
-
-    quiet_pandas_warning()
-    session = SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false").getOrCreate()
-    yield session
-    session.stop()
+    with local_session() as session:
+        yield session
 
 
 def test_each_work_item_is_a_partition_of_its_own(spark: Any, tmp_path: Path) -> None:

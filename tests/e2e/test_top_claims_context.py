@@ -17,6 +17,7 @@ from adjudicator.cli import main
 from adjudicator.report.terminal import format_summary
 from tests.helpers import ROOT, SAMPLE
 from tests.support.claim_context import EXPECTED, write_lines
+from tests.support.spark_session import local_session
 
 pytestmark = pytest.mark.e2e
 
@@ -77,26 +78,10 @@ def test_the_spark_engines_top_claims_equal_the_embedded_engines(tmp_path: Path)
     if shutil.which("java") is None:
         pytest.skip("the Spark engine's tests need Java (17) on PATH; none found")
     pytest.importorskip("pyspark", reason="the Spark engine's tests need the 'spark' extra: pip install -e '.[spark]'")
-    from pyspark.sql import SparkSession
-
-    from adjudicator.spark import run as spark_engine
-
-    spark_engine.quiet_pandas_warning()
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("adjudicator-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "3")
-        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "2")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    try:
+    with local_session(**{"spark.sql.execution.arrow.maxRecordsPerBatch": "2"}):
         inputs = [write_lines(tmp_path / "lines.csv"), SAMPLE]
         local = _run(inputs, tmp_path / "local")
         on_spark = _run(inputs, tmp_path / "spark", "--engine", "spark")
-    finally:
-        session.stop()
     assert on_spark["engine"]["name"] == "spark"
     assert on_spark["summary"]["top_claims"] == local["summary"]["top_claims"]
     assert on_spark["summary"] == local["summary"]
