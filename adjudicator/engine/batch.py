@@ -29,6 +29,7 @@ from adjudicator.contract import (
     FAILED_CHECKS,
     LINE_NUMBER,
     MEMBER_ID,
+    MESSAGE,
     PAYER_ID,
     PLACE_OF_SERVICE,
     PLAN_ID,
@@ -50,6 +51,7 @@ from adjudicator.engine.checks import (
     with_checks,
 )
 from adjudicator.engine.facts import FIRED, BatchFacts
+from adjudicator.engine.history import history_notes, with_notes
 from adjudicator.engine.summary import (
     TALLY_COLUMNS,
     claim_partials,
@@ -101,15 +103,21 @@ class BatchOutput:
     fired_lines: int
     compiled: CompiledRules
     run_id: str
+    #: with a history: the lines whose unit limit counted earlier lines, and the sentence naming them
+    #: (``engine.history.history_notes``), added to their ``message``
+    notes: pl.DataFrame | None = None
 
     @cached_property
     def results(self) -> pl.DataFrame:
         """One row per valid line inside the slice, in input order: the typed canonical columns, the
         input's extra columns, the ``DECISION_COLUMNS`` and ``run_id``."""
         rows = VerdictRows(pl.col(DECISION_ROW), pl.col(EDIT_ROW))
-        return self.lines.hstack(self.verdicts).select(
+        frame = self.lines.hstack(self.verdicts).select(
             *self.lines.columns, *self.compiled.decode(rows), pl.lit(self.run_id, pl.String).alias(RUN_ID)
         )
+        if self.notes is None:
+            return frame
+        return frame.with_columns(with_notes(frame[MESSAGE], self.notes))
 
     def results_table(self) -> pa.Table:
         """``results`` as Arrow, the scalar decision columns as dictionary arrays (the decision table's
@@ -147,6 +155,8 @@ class BatchOutput:
                 array: pa.Array = pa.DictionaryArray.from_arrays(codes[column].to_arrow(), values[column])
             else:
                 array = lists[column].to_arrow(compat_level=pl.CompatLevel.newest())
+            if column == MESSAGE and self.notes is not None and self.notes.height:
+                array = _noted(array, self.notes)
             table = table.append_column(column, array)
         return table.append_column(RUN_ID, _repeated(self.run_id, table.num_rows))
 
@@ -159,6 +169,7 @@ class BatchOutput:
             verdicts=self.verdicts.clear(),
             positions=self.positions.clear(),
             decided=self.decided.clear(),
+            notes=None,
         )
 
     @cached_property
@@ -263,6 +274,8 @@ def adjudicate_batch(
         .agg(pl.len().cast(pl.Int64).alias("lines"))
     )
     flagged = decided.filter(pl.lit(compiled.flagged_rows).gather(pl.col(DECISION_ROW)))
+    effects = facts.history_effects
+    notes = history_notes(valid, effects) if effects is not None and effects.height else None
     return BatchOutput(
         lines=valid,
         verdicts=verdicts,
@@ -281,7 +294,16 @@ def adjudicate_batch(
         fired_lines=fired_lines,
         compiled=compiled,
         run_id=run_id,
+        notes=notes,
     )
+
+
+def _noted(messages: pa.DictionaryArray, notes: pl.DataFrame) -> pa.DictionaryArray:
+    """The message column with the history's sentences added (``with_notes``), dictionary-coded again in the
+    same value type, so the writer's schema holds (only a batch the history touched pays for it)."""
+    plain = pl.Series(MESSAGE, messages).cast(pl.String)
+    noted = with_notes(plain, notes).to_arrow().cast(messages.type.value_type)
+    return noted.dictionary_encode()
 
 
 def _repeated(text: str, n: int) -> pa.DictionaryArray:

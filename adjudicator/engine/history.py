@@ -248,6 +248,43 @@ def empty_effects() -> pl.DataFrame:
     )
 
 
+#: the sentence added to the message of a line whose unit limit counted history lines (contract section 7)
+EARLIER_NOTE = "The daily unit limit counted earlier lines: "
+#: ``history_notes``'s columns: a line's position in its batch, and the sentence naming the earlier lines
+POSITION = "_position"
+NOTE = "_history_note"
+
+
+def history_notes(keys: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """Per line of ``keys`` (a batch's results, in order: claim_id, line_number) whose daily unit limit
+    counted history lines (``effects``: made flagged or counted): its position and the sentence naming those
+    earlier lines, claim and run. An add-on cleared by a history primary gets none (it is not flagged)."""
+    counted = found.filter(pl.col(EFFECT) != CLEARED).group_by(_KEY).agg(pl.col(EARLIER_LINES).explode().unique())
+    return (
+        keys.select(_KEY)
+        .with_row_index(POSITION)
+        .join(counted, on=_KEY)
+        .select(
+            POSITION,
+            pl.concat_str([pl.lit(EARLIER_NOTE), pl.col(EARLIER_LINES).list.sort().list.join(", "), pl.lit(".")]).alias(
+                NOTE
+            ),
+        )
+        .sort(POSITION)
+    )
+
+
+def with_notes(message: pl.Series, notes: pl.DataFrame) -> pl.Series:
+    """``message`` with each noted line's sentence added after its own; a line with no message (no policy
+    decided it) keeps none, as the results' contract says (its earlier lines are in ``history_edits``)."""
+    if not notes.height:
+        return message
+    positions = notes[POSITION]
+    own = message.gather(positions)
+    added = (own + " " + notes[NOTE]).alias(message.name)
+    return message.scatter(positions, added)
+
+
 def effect_counts(found: pl.DataFrame) -> dict[str, dict[str, int]]:
     """Lines per edit and effect (the manifest's and the report's counts come from this one frame)."""
     counts: dict[str, dict[str, int]] = {}
@@ -275,6 +312,7 @@ __all__ = [
     "ADJUDICATED_AT",
     "CLEARED",
     "COUNTED",
+    "EARLIER_NOTE",
     "EARLIER_LINES",
     "EDIT",
     "EFFECT",
@@ -282,10 +320,13 @@ __all__ = [
     "HISTORY_RUN",
     "HISTORY_SCHEMA",
     "MADE_FLAGGED",
+    "NOTE",
+    "POSITION",
     "SERVICE_MONTH",
     "HistoryWanted",
     "effect_counts",
     "effects",
+    "history_notes",
     "empty_effects",
     "empty_history",
     "merged_lines",
@@ -295,4 +336,5 @@ __all__ = [
     "service_month",
     "tonight_only",
     "wanted",
+    "with_notes",
 ]

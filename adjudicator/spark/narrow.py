@@ -14,6 +14,7 @@ has its deliveries found by a pass of raw keys and dates.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, cast
@@ -216,7 +217,9 @@ def find_run_facts(
                 replaced=replaced,
             )
             if driver is not None:
-                return assemble_facts(duplicates, driver, supersede=supersede, deliveries=deliveries), found, changed
+                facts = assemble_facts(duplicates, driver, supersede=supersede, deliveries=deliveries)
+                # the tasks add the history's sentences to the messages of the lines it touched, as locally
+                return dataclasses.replace(facts, history_effects=changed), found, changed
         fired_frames = []
         for kind in compiled.edit_kinds:
             column, fires = EDIT_FUNCTIONS[kind]
