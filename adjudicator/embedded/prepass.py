@@ -126,26 +126,6 @@ def duplicate_keys(
     return pl.concat([_exact_repeats(part) for part in parts])
 
 
-def edit_keys(
-    concerned: pl.LazyFrame,
-    duplicates: pl.DataFrame,
-    compiled: CompiledRules,
-    folder: Path,
-    settings: EngineSettings = DEFAULT_SETTINGS,
-    meter: Meter | None = None,
-) -> dict[str, pl.DataFrame]:
-    """For each edit the rules define, the exact keys of the valid lines it fires on (no history).
-
-    Edits look at valid lines only: a line that failed a check, or whose key is
-    duplicated, is neither a primary nor counted toward a unit limit. The valid
-    concerned lines are spilled once; when they are many they are spilled again
-    by a hash of the claim (add-on) and of the member (limit), and each file is
-    worked out on its own. ``meter``: advanced once the lines are spilled and once per edit.
-    """
-    lines, earlier = _edit_lines(concerned, duplicates, compiled, folder, None)
-    return _fired(lines, earlier, compiled, folder, settings, meter)
-
-
 def _edit_lines(
     concerned: pl.LazyFrame,
     duplicates: pl.DataFrame,
@@ -155,7 +135,10 @@ def _edit_lines(
 ) -> tuple[Path, pl.DataFrame]:
     """The lines the edits read, spilled once: the valid concerned lines, and with a history its rows of the
     member-days and claim-days they touch (``engine.history.merged_lines``). Returns the file and the history
-    rows read (empty without a history)."""
+    rows read (empty without a history).
+
+    Edits look at valid lines only: a line that failed a check, or whose key is duplicated, is neither a
+    primary nor counted toward a unit limit (``_fired`` works the edits out over the file)."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = folder / "concerned.parquet"
     source = concerned
@@ -277,4 +260,4 @@ def find_facts(
     )
 
 
-__all__ = ["duplicate_keys", "edit_keys", "find_facts", "latest_deliveries", "repeated_keys"]
+__all__ = ["duplicate_keys", "find_facts", "latest_deliveries", "repeated_keys"]
