@@ -11,13 +11,14 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from adjudicator.embedded.events import RUN_ID_PATTERN
 from adjudicator.errors import OutputError
 from adjudicator.publish.disk import raise_if_disk_full, spill_parent
 from adjudicator.publish.guards import check_replaceable
 from adjudicator.publish.locks import hold, lock
 
 #: the temporary folders a run or a diff makes beside OUT: ``.OUT.scratch-<id>``, ``.OUT.tmp-<id>``,
-#: ``.OUT.old-<id>``, where <id> is a run id (``new_run_id``)
+#: ``.OUT.old-<id>``, where <id> is a run id (``new_run_id``, or an orchestrator's ``--run-id``)
 _TEMPORARY_KINDS = ("scratch", "tmp", "old")
 #: how long a publish waits for another run that is replacing the same OUT
 PUBLISH_WAIT_S = 5.0
@@ -27,11 +28,42 @@ def _temporary(out: Path, kind: str, run_id: str) -> str:
     return f".{out.name}.{kind}-{run_id}"
 
 
+def _clear_stale(folder: Path) -> None:
+    """Remove ``folder``, a temporary folder of this run's name that a killed run with the same run id left (an
+    orchestrator retrying with its own ``--run-id``); one a live run holds is an ``OutputError``: two runs with
+    one id on one OUT would share their temporary folders."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise OutputError("is in the way of this run's temporary folder; move it away", path=folder)
+    if not folder.exists():
+        return
+    fd = lock(folder, wait_s=0.0)
+    if fd is None:
+        raise OutputError(
+            "another run with the same run id is working here; give each run its own --run-id", path=folder
+        )
+    try:
+        shutil.rmtree(folder)
+    finally:
+        os.close(fd)
+
+
+def _make_fresh(folder: Path) -> None:
+    """Make the temporary folder ``folder``, after ``_clear_stale``."""
+    _clear_stale(folder)
+    try:
+        folder.mkdir()
+    except FileExistsError as exc:
+        raise OutputError(
+            "another run with the same run id made this folder meanwhile; give each run its own --run-id",
+            path=folder,
+        ) from exc
+
+
 @contextlib.contextmanager
 def scratch(out: Path, run_id: str) -> Iterator[Path]:
     """A temporary folder beside ``out`` for a run's spill files (staged input, key partitions); always removed."""
     folder = spill_parent(out) / _temporary(out, "scratch", run_id)
-    folder.mkdir()
+    _make_fresh(folder)
     fd = hold(folder)
     try:
         yield folder
@@ -50,7 +82,7 @@ def staging(out: Path, run_id: str) -> Iterator[Path]:
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     tmp = parent / _temporary(out, "tmp", run_id)
-    tmp.mkdir()
+    _make_fresh(tmp)
     fd = hold(tmp)
     try:
         yield tmp
@@ -69,7 +101,7 @@ def remove_stale(out: Path) -> list[Path]:
     ``.OUT.tmp-<id>``, ``.OUT.old-<id>``), and only those no live run holds locked (see ``locks.lock``): a
     killed run's staged copy of the claims must not stay on disk. Returns the folders removed.
     """
-    pattern = re.compile(rf"^\.{re.escape(out.name)}\.({'|'.join(_TEMPORARY_KINDS)})-[0-9a-f]{{32}}$")
+    pattern = re.compile(rf"^\.{re.escape(out.name)}\.({'|'.join(_TEMPORARY_KINDS)})-({RUN_ID_PATTERN.pattern})$")
     parent = out.resolve().parent
     removed: list[Path] = []
     try:
@@ -124,6 +156,7 @@ def publish(tmp: Path, out: Path, run_id: str, *, overwrite: bool) -> None:
                 path=out,
             )
         check_replaceable(out)
+        _clear_stale(old)
         held = lock(out, wait_s=PUBLISH_WAIT_S)
         if held is None:
             raise OutputError("another run is publishing this output folder right now; left untouched", path=out)

@@ -206,7 +206,7 @@ def test_publishing_removes_stale_temporary_folders_of_killed_runs_only(tmp_path
     out = tmp_path / "out"
     stale = [_stale(tmp_path, f".out.{kind}-{HEX}") for kind in ("scratch", "tmp", "old")]
     kept = [
-        _stale(tmp_path, ".out.scratch-not-a-run-id"),  # not this tool's naming
+        _stale(tmp_path, ".out.scratch-not a run id"),  # not this tool's naming: no run id has a space
         _stale(tmp_path, f".other.tmp-{HEX}"),  # another OUT's
         _stale(tmp_path, f"out.tmp-{HEX}"),  # not hidden
     ]
