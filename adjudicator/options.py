@@ -265,7 +265,8 @@ class RunOptions:
     #: the command line as typed, recorded for the audit trail (not used to replay)
     command_line: tuple[str, ...] = ()
     settings: EngineSettings = DEFAULT_SETTINGS
-    #: the history table (contract section 7): a Delta table's path, created on first use
+    #: the history table (contract section 7): a Delta table's local path (a mounted store's too), created on
+    #: first use; a URI other than ``file://`` is refused like every path
     history: str | None = None
     #: read the history without committing tonight's lines to it (what-if runs)
     history_read_only: bool = False
@@ -278,6 +279,8 @@ class RunOptions:
         object.__setattr__(self, "out", _path(self.out, "--out"))
         object.__setattr__(self, "rules_dir", _path(self.rules_dir, "--rules"))
         object.__setattr__(self, "plans", _path(self.plans, "--plans"))
+        if self.history is not None:
+            object.__setattr__(self, "history", local_path(self.history, "--history"))
         object.__setattr__(self, "command_line", tuple(self.command_line))
 
     def as_json(self) -> dict[str, Any]:
@@ -328,10 +331,8 @@ class RunOptions:
 
 
 def _history_path(path: str | None, cwd: str | None) -> str | None:
-    """A recorded history path as seen from here (an object-store URL as it is)."""
-    if path is None or "://" in path:
-        return path
-    return recorded_path(path, cwd)
+    """A recorded history path as seen from here."""
+    return None if path is None else recorded_path(path, cwd)
 
 
 __all__ = [

@@ -157,18 +157,17 @@ def _cmd_history(args: argparse.Namespace) -> int:
     if target[0] == "commit":
         if len(target) != 2:
             raise UsageError("adjudicate history commit needs one OUT folder")
-        from pathlib import Path
-
         from adjudicator.publish.history import complete
 
-        section = complete(Path(target[1]))
+        section = complete(_local(target[1], "OUT"))
         print(f"history {section['path']}: run committed at version {section['version_written']}")
         return EXIT_OK
     if len(target) != 1:
         raise UsageError("adjudicate history takes one PATH (or: commit OUT)")
     from adjudicator.readers.history import format_versions, versions
 
-    print(format_versions(target[0], versions(target[0])))
+    path = local_path(target[0], "PATH")
+    print(format_versions(path, versions(path)))
     return EXIT_OK
 
 

@@ -25,6 +25,7 @@ import polars as pl
 
 from adjudicator.engine.history import HISTORY_SCHEMA, SERVICE_MONTH, effect_counts, empty_effects, night_rows
 from adjudicator.errors import HistoryCommitError, InputError
+from adjudicator.options import local_path
 from adjudicator.publish.manifest import MANIFEST
 from adjudicator.readers.history import (
     COMMIT_LOCK,
@@ -83,11 +84,9 @@ def stage(
 
 @contextlib.contextmanager
 def _locked(path: str) -> Iterator[None]:
-    """One committer at a time on a local history (a file lock in its folder); no lock on an object store."""
-    if "://" in path and not path.startswith("file://"):
-        yield
-        return
-    folder = Path(path.removeprefix("file://"))
+    """One committer at a time on a history (a file lock in its folder; a history is a local or mounted path,
+    ``options.local_path``)."""
+    folder = Path(local_path(path, "--history"))
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / COMMIT_LOCK).open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

@@ -21,7 +21,7 @@ from adjudicator.engine.history import (
     pruned,
 )
 from adjudicator.errors import InputError
-from adjudicator.options import NO_HISTORY_YET, RunOptions
+from adjudicator.options import NO_HISTORY_YET, RunOptions, local_path
 
 if TYPE_CHECKING:
     from deltalake import DeltaTable
@@ -100,9 +100,7 @@ def history_at(options: RunOptions) -> HistoryAt | None:
 
 def _refuse_other_folder(path: str) -> None:
     """A local folder that holds files but no Delta table is not a history a run may create one in."""
-    if "://" in path and not path.startswith("file://"):
-        return
-    folder = Path(path.removeprefix("file://"))
+    folder = Path(local_path(path, "--history"))
     if folder.exists() and (not folder.is_dir() or any(p.name != COMMIT_LOCK for p in folder.iterdir())):
         raise InputError("exists and is not a Delta table: give a new or empty folder, or a history", path=path)
 

@@ -27,6 +27,11 @@ CASES = [
     ("OLD_OUT", ["diff", "s3://bucket/old", "b", "--out", "d"], "s3://bucket/old"),
     ("NEW_OUT", ["diff", "a", "s3://bucket/new", "--out", "d"], "s3://bucket/new"),
     ("OUT", ["report", "s3://bucket/out"], "s3://bucket/out"),
+    # the history is a Delta table: a URI went to deltalake's object stores (credentials looked up on the network,
+    # an error of many lines); it is a local or mounted path like every other
+    ("--history", ["run", str(SAMPLE), "--out", "out", "--history", "s3://bucket/history"], "s3://bucket/history"),
+    ("PATH", ["history", "gs://bucket/history"], "gs://bucket/history"),
+    ("OUT", ["history", "commit", "s3://bucket/out"], "s3://bucket/out"),
 ]
 
 
@@ -53,3 +58,12 @@ def test_file_uris_are_local_paths(tmp_path: Path, capsys: pytest.CaptureFixture
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["inputs"][0]["path"] == str(SAMPLE)
     assert manifest["counts"]["reconciled"]
+
+
+def test_a_file_uri_history_is_its_local_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out, history = tmp_path / "out", tmp_path / "history"
+    assert main(["run", str(SAMPLE), "--out", str(out), "--history", history.as_uri(), "--quiet"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["options"]["history"] == str(history)
+    assert manifest["history"]["version_written"] == 1
+    assert (history / "_delta_log").is_dir()
