@@ -58,8 +58,10 @@ def _run_on_engine(args: argparse.Namespace, options: RunOptions) -> int:
         log.emit("run_start", command="run", engine=args.engine, out=str(options.out))
         try:
             manifest = _on_engine(args, dataclasses.replace(options, settings=settings), log, gates)
-        except AdjudicatorError as exc:
-            oversight.report_failure(args, log, exc)
+        except BaseException as exc:
+            # an error, a stop signal or an engine panic (pyo3's PanicException is a BaseException)
+            if not isinstance(exc, SystemExit | GeneratorExit):
+                oversight.report_failure(args, log, exc)
             raise
         return oversight.finish_run(args, manifest, log)
 
@@ -132,8 +134,9 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     with oversight.run_log(args, EngineSettings()) as log:
         try:
             summary = diff_runs(old, new, _local(args.out, "--out"), overwrite=args.overwrite, log=log)
-        except AdjudicatorError as exc:
-            oversight.report_failure(args, log, exc)
+        except BaseException as exc:
+            if not isinstance(exc, SystemExit | GeneratorExit):
+                oversight.report_failure(args, log, exc)
             raise
         log.summary({"totals": summary["totals"]})
     if not args.quiet:

@@ -8,11 +8,21 @@ import contextlib
 import json
 import math
 import os
+import signal
 import sys
 from typing import Any
 
+from adjudicator.cli.signals import Terminated, received
 from adjudicator.embedded.events import LOG_FORMATS, RunLog, check_run_id
-from adjudicator.errors import EXIT_GATE, EXIT_OK, AdjudicatorError, UsageError
+from adjudicator.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_GATE,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    AdjudicatorError,
+    UsageError,
+    refused_by_environment,
+)
 from adjudicator.options import EngineSettings
 from adjudicator.publish.gates import Gates, failed_gates
 from adjudicator.report.terminal import format_summary, summary_fields
@@ -122,13 +132,46 @@ def finish_run(args: argparse.Namespace, manifest: dict[str, Any], log: RunLog) 
     return code
 
 
-def report_failure(args: argparse.Namespace, log: RunLog, exc: AdjudicatorError) -> None:
-    """A run that stopped with an error: an ``error`` event, and with ``--summary-json`` the summary line
-    holds the run id, the exit code and the error (the one-line error on stderr is ``main``'s)."""
-    log.emit("error", exit_code=exc.exit_code, message=str(exc))
+def report_failure(args: argparse.Namespace, log: RunLog, exc: BaseException) -> None:
+    """A command that stopped before publishing, on an error or a stop signal: an ``error`` event (its exit code,
+    its message, and the signal's name for a signal), and with ``--summary-json`` the summary line with the run
+    id, ``status`` (``error``, ``terminated`` or ``interrupted``), the exit code and the error. The one line on
+    stderr and the exit code are ``main``'s; ``stop_outcome`` gives the same code."""
+    status, code, message, signum = stop_outcome(exc)
+    name = signal.Signals(signum).name if signum is not None else None
+    log.emit("error", exit_code=code, message=message, signal=name)
     if getattr(args, "summary_json", False):
-        fields = {"run_id": log.run_id, "status": "error", "exit_code": exc.exit_code, "error": str(exc)}
-        print(json.dumps(fields, separators=(",", ":")))
+        fields = {"run_id": log.run_id, "status": status, "exit_code": code, "error": message}
+        say(json.dumps(fields, separators=(",", ":")))
 
 
-__all__ = ["add_log_format", "add_run_options", "finish_run", "gates", "report_failure", "run_log", "say"]
+def stop_outcome(exc: BaseException) -> tuple[str, int, str, int | None]:
+    """How ``main`` ends a command that raised ``exc``: (status, exit code, message, the stop signal or None).
+
+    A stop signal received meanwhile wins over the error it caused (a read cut short is the interruption)."""
+    signum = received()
+    if signum is None and isinstance(exc, KeyboardInterrupt):
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+    if signum is not None:
+        if signum == signal.SIGINT:
+            return "interrupted", 128 + signum, "interrupted", signum
+        return "terminated", 128 + signum, f"terminated ({signal.Signals(signum).name})", signum
+    if isinstance(exc, AdjudicatorError):
+        return "error", exc.exit_code, str(exc), None
+    problem = refused_by_environment(exc)
+    if problem is not None:
+        return "error", EXIT_BAD_INPUT, problem, None
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return "error", EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {first}", None
+
+
+__all__ = [
+    "add_log_format",
+    "add_run_options",
+    "finish_run",
+    "gates",
+    "report_failure",
+    "run_log",
+    "say",
+    "stop_outcome",
+]

@@ -5,6 +5,7 @@ interruption still reads as the interruption."""
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -34,14 +35,60 @@ class Terminated(KeyboardInterrupt):
         super().__init__(signum)
 
 
+#: how long a stop signal that arrived inside an engine's callback waits before it is delivered again, and how
+#: many times at most (then it is raised wherever it lands)
+DEFER_S: Final = 0.02
+MAX_DEFERRALS: Final = 100
+#: the Python code polars' compiled core calls back while it works (it builds its data types, and converts
+#: values, in Python): an exception raised there crosses the compiled frames, which abort with a panic message
+#: and a stack trace on stderr before the run can say it was stopped. Paths inside the polars package.
+CALLED_BACK: Final = ("datatypes/", "_utils/convert.py", "_utils/wrap.py")
+
+
 class _Signals:
-    """Which stop signal arrived, so that an engine error raised by the interruption reads as one."""
+    """Which stop signal arrived, so that an engine error raised by the interruption reads as one; how many
+    times it was put off (``_on_signal``)."""
 
     received: int | None = None
+    deferred: int = 0
+
+
+def in_engine_callback(frame: FrameType | None) -> bool:
+    """Whether ``frame`` runs, or was called by, polars code its compiled core may have called back
+    (``CALLED_BACK``): the polars frames at the top of the stack are looked at, up to the first frame of other
+    code. The Python wrapper a long polars call returns to is not one of them, so a signal that arrived during
+    the call is raised there at once."""
+    module = sys.modules.get("polars")
+    if module is None or not module.__file__:
+        return False
+    root = os.path.dirname(module.__file__) + os.sep
+    called_back = tuple(root + part.replace("/", os.sep) for part in CALLED_BACK)
+    while frame is not None and frame.f_code.co_filename.startswith(root):
+        if frame.f_code.co_filename.startswith(called_back):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _deliver_later(signum: int) -> None:
+    """The same signal again in ``DEFER_S``, to the main thread, from a timer thread."""
+    main = threading.main_thread().ident
+    if main is None:  # pragma: no cover - the main thread has an id once it runs
+        return
+    timer = threading.Timer(DEFER_S, signal.pthread_kill, args=(main, signum))
+    timer.daemon = True
+    timer.start()
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     _Signals.received = signum
+    if in_engine_callback(frame) and _Signals.deferred < MAX_DEFERRALS:
+        # raised here, the interruption would cross the engine's compiled frames: it is delivered again once
+        # the main thread has moved on
+        _Signals.deferred += 1
+        _deliver_later(signum)
+        return
+    _Signals.deferred = 0
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
     raise Terminated(signum)
@@ -54,7 +101,7 @@ def stop_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    _Signals.received = None
+    _Signals.received, _Signals.deferred = None, 0
     previous = {sig: signal.signal(sig, _on_signal) for sig in STOP_SIGNALS}
     try:
         yield
