@@ -56,13 +56,18 @@ _HASH = "_key_hash"
 
 
 def latest_deliveries(
-    raw: pl.LazyFrame, rule: Supersede, partitions: int, folder: Path, settings: EngineSettings = DEFAULT_SETTINGS
+    raw: pl.LazyFrame,
+    rule: Supersede,
+    partitions: int,
+    folder: Path | None,
+    settings: EngineSettings = DEFAULT_SETTINGS,
 ) -> pl.DataFrame:
     """Keys delivered more than once with different dates, and the latest date of each.
 
     Grain: one row per typed key (``Supersede.matched_on``) whose copies' dates
     differ. Copies with equal or unreadable dates supersede nothing (they are
     then duplicates); a key that does not parse is matched with no other.
+    ``folder``: where the partitions are spilled (None: one partition, in memory).
     """
     key = list(rule.matched_on)
     narrow = raw.select(*rule.matched(), rule.delivered.alias(LATEST_DELIVERY)).drop_nulls(key)
@@ -193,10 +198,8 @@ def _fired(
     for kind in compiled.edit_kinds:
         column, fires = EDIT_FUNCTIONS[kind]
         lines_by = spill_hash(pl.col(column))
-        # one partition is collected as it is: ``spill_parts`` then touches no folder
-        parts = spill_parts(
-            lines, lines_by, partitions, (folder or Path()) / f"by_{column}", files_open=settings.spill_files_open
-        )
+        where = folder / f"by_{column}" if folder is not None else None
+        parts = spill_parts(lines, lines_by, partitions, where, files_open=settings.spill_files_open)
         fired = pl.concat(
             [pl.DataFrame(schema={CLAIM_ID: pl.String, LINE_NUMBER: pl.Int64}), *(fires(p, compiled) for p in parts)]
         )
@@ -251,8 +254,7 @@ def find_facts(
     try:
         deliveries = None
         if supersede is not None:
-            # one partition is collected as it is, in no folder
-            deliveries = latest_deliveries(raw, supersede, partitions, under("deliveries") or Path(), settings)
+            deliveries = latest_deliveries(raw, supersede, partitions, under("deliveries"), settings)
             if meter is not None:
                 meter.advance()
         facts = BatchFacts(keys=empty_keys(), supersede=supersede, deliveries=deliveries)

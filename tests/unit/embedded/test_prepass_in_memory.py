@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from adjudicator.embedded.prepass import find_facts
+from adjudicator.embedded.spill import spill_hash, spill_parts
 from adjudicator.engine.facts import DUPLICATE, FIRED, BatchFacts
 from adjudicator.options import EngineSettings
 from adjudicator.readers.inputs import frame_inputs
@@ -98,3 +99,11 @@ def test_a_spill_folder_for_an_in_memory_prepass_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match="in-memory"):
         find_facts(generated, compiled, in_memory=True, spill_dir=tmp_path)
+
+
+def test_a_spill_of_many_partitions_needs_a_folder_and_one_partition_none() -> None:
+    frame = pl.LazyFrame({"k": [1, 2, 3]})
+    (only,) = spill_parts(frame, spill_hash(pl.col("k")), 1, None, files_open=8)
+    assert only.equals(frame.collect())
+    with pytest.raises(ValueError, match="need a folder"):
+        list(spill_parts(frame, spill_hash(pl.col("k")), 2, None, files_open=8))
