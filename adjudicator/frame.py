@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from adjudicator.embedded.driver import adjudicate_lines
-from adjudicator.embedded.events import check_run_id, new_run_id
+from adjudicator.embedded.events import RunLog, check_run_id, new_run_id
 from adjudicator.embedded.prepass import find_facts
 from adjudicator.embedded.tuning import tune_reader
 from adjudicator.errors import InputError, UsageError, first_line
@@ -137,6 +137,10 @@ def adjudicate_frame(
     day = run_date(started_at)
     record_gates(manifest, Gates(), run_date=day, future_lines=future_service_rows(results.lazy(), day))
     manifest["report"] = dict(NO_REPORT)
+    # the warning lines ``adjudicate`` prints on stderr (no file): a notebook shows them under the cell
+    log = RunLog(progress=False, run_id=run_id)
+    for warning in manifest["gates"]["warnings"]:
+        log.warning(warning["code"], warning["message"])
     return FrameRun(results, rejects, manifest)
 
 

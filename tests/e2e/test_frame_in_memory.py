@@ -63,10 +63,16 @@ def _without_source(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def test_a_frame_gives_the_file_run_s_results_rejects_counts_summary_and_gates(
-    generated: pl.DataFrame, file_run: tuple[pl.DataFrame, pl.DataFrame, dict[str, Any], str]
+    generated: pl.DataFrame,
+    file_run: tuple[pl.DataFrame, pl.DataFrame, dict[str, Any], str],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     results, rejects, manifest, source = file_run
+    capsys.readouterr()
     done = adjudicator.adjudicate_frame(generated, run_id="frame-run-1")
+    # the warning line a run prints, on stderr as a run prints it
+    future = manifest["gates"]["future_service_lines"]
+    assert f"adjudicate: warning: {future:,} results have a date of service after" in capsys.readouterr().err
     # what makes the comparison worth having: duplicates, both edits and future dates are in the data
     assert manifest["counts"]["rejects_by_check"].get("duplicate_key", 0) > 0
     edits = results["edits"]
