@@ -187,3 +187,20 @@ def test_the_watcher_sees_what_the_file_run_writes(tmp_path: Path) -> None:
         assert main(["run", str(SAMPLE), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     seen = {event for event, _ in events}
     assert {"open", "os.mkdir"} <= seen or {"open", "tempfile.mkdtemp"} <= seen, seen
+
+
+def test_headers_and_padded_text_are_read_as_from_a_parquet_file(tmp_path: Path) -> None:
+    """Header names made canonical, text trimmed, bad values rejected: as a Parquet file of the frame is read."""
+    frame = (
+        pl.read_csv(SAMPLE, infer_schema=False)
+        .with_columns(pl.format(" {} ", pl.col("procedure_code")).alias("procedure_code"))
+        .rename({"claim_id": " Claim_ID", "plan_id": "PLAN ID"})
+    )
+    source = tmp_path / "frame.parquet"
+    frame.write_parquet(source)
+    out = tmp_path / "out"
+    assert main(["run", str(source), "--out", str(out), "--quiet"]) == 0
+    done = adjudicator.adjudicate_frame(frame)
+    assert_frame_equal(_without_source(done.results), _without_source(pl.read_parquet(out / "results.parquet")))
+    assert_frame_equal(_without_source(done.rejects), _without_source(pl.read_parquet(out / "rejects.parquet")))
+    assert "claim_id" in done.results.columns and done.rejects.height > 0
