@@ -1,7 +1,7 @@
 """adjudicator: batch adjudication of work hardening claim lines against date-ranged policies and plans.
 
 The public surface is small: ``adjudicate`` (one run of files into OUT, returns its
-manifest), ``adjudicate_frame`` (one run of a polars frame in memory, returns a
+manifest), ``adjudicate_frame`` (one run of a polars frame in memory, writing no file; returns a
 ``FrameRun``: results, rejects and the manifest), ``RunOptions``, ``load_rules``
 (returns a ``RuleSet``) and the ``adjudicate`` command line. They are
 imported on first use, so importing a light module (``adjudicator.embedded.tuning``)

@@ -1,43 +1,57 @@
 """A run over a polars frame already in memory (``adjudicate_frame``), for a notebook: the embedded engine's run,
-returned as frames and the manifest's summary instead of files.
+returned as frames and the manifest's summary instead of files, with no file written anywhere.
 
-The run is the one ``adjudicate run`` makes (the same checks, results, rejects and counts): the frame is written
-once to Parquet in a temporary folder that also holds the run's output, which is read back into memory; the
-folder is deleted before ``adjudicate_frame`` returns or raises, so nothing is left behind.
+The run is the one ``adjudicate run`` makes of the same lines written to a canonical Parquet file (the same
+checks, results, rejects and counts): the frame gets the canonical layout's checks and raw forms
+(``readers.inputs.frame_inputs``), the rule tables are loaded with every check, pandera's included, in this
+process, the prepass finds the batch-wide facts in memory (``find_facts(..., in_memory=True)``) and the batches
+are adjudicated into frames (``embedded.driver.adjudicate_lines``). No temporary folder, spill, staging file,
+report or helper process: it runs with the temporary and the working folders read-only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
+import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from adjudicator.contract import RUN_ID, SOURCE_FILE
-from adjudicator.errors import UsageError
+from adjudicator.embedded.driver import adjudicate_lines
+from adjudicator.embedded.events import RunLog, check_run_id, new_run_id
+from adjudicator.embedded.prepass import find_facts
+from adjudicator.embedded.tuning import tune_reader
+from adjudicator.errors import InputError, UsageError, first_line
 from adjudicator.options import RunOptions
-from adjudicator.publish.manifest import REJECTS, RESULTS
+from adjudicator.publish.gates import Gates, future_service_rows, record_gates, run_date
+from adjudicator.publish.manifest import build_manifest
+from adjudicator.readers.inputs import frame_inputs
 from adjudicator.readers.specs import CANONICAL_LAYOUT
-from adjudicator.rules.tables import RuleSet
-from adjudicator.run import adjudicate
+from adjudicator.rules.compiled import compile_rules
+from adjudicator.rules.tables import RuleSet, load_rules
 
 #: ``source_file`` of every line of a frame, in the outputs and the manifest
 FRAME_SOURCE = "dataframe"
+#: the manifest's ``report`` of a frame run: no page is drawn, since nothing is written
+NO_REPORT = {"charts": "not drawn", "problem": "adjudicate_frame writes no file, so it draws no report"}
 
 
 @dataclass(frozen=True)
 class FrameRun:
     """What ``adjudicate_frame`` returns: the results and the rejects, in memory, and the manifest the run would
-    have published (``counts``, ``summary``, ``rules``, ``timings``...), its inputs named ``dataframe``."""
+    have published (``counts``, ``summary``, ``rules``, ``timings``, ``gates``...), its input named
+    ``dataframe``."""
 
-    #: one row per adjudicated line: the frame's columns, the decision columns and ``run_id``
+    #: one row per adjudicated line: the frame's columns (typed), the decision columns, ``source_file``
+    #: ("dataframe") and ``run_id``
     results: pl.DataFrame
-    #: one row per line that broke the input contract, with ``failed_checks``
+    #: one row per line that broke the input contract: its columns as given, ``failed_checks``, ``source_file``
+    #: and ``run_id``
     rejects: pl.DataFrame
+    #: the manifest ``adjudicate run`` writes, as a dict; ``options.out`` None, the input's ``bytes`` and
+    #: ``sha256`` None (``in_memory``: no file), ``timings.startup_s`` None, ``report`` saying none was drawn
     manifest: dict[str, Any]
 
     @property
@@ -56,70 +70,78 @@ def adjudicate_frame(
     rules_as_of: dt.date | None = None,
 ) -> FrameRun:
     """Adjudicate a polars DataFrame or LazyFrame of claim lines in the canonical layout (contract section 2) on
-    the embedded engine; returns a ``FrameRun``: the results and rejects frames and the manifest of the run.
+    the embedded engine, in memory; returns a ``FrameRun``: the results and rejects frames and the manifest of
+    the run. Writes no file (the module's docstring says how); a LazyFrame is collected once.
 
     ``rules``: a folder of rule tables or a loaded ``RuleSet`` (default: the shipped tables); ``plans``: a
     benefit-plans CSV replacing the folder's; ``rules_as_of``: only policy rows published by that day (both only
-    with a folder). ``run_id``: the id stamped on every line and on the manifest (default: a new one). No file
-    is left behind (the module's docstring says how); raises ``AdjudicatorError`` with the one-line message a run
-    gives for bad input or rules.
+    with a folder). ``run_id``: the id the engine stamps on every line and the manifest records (default: a new
+    one), as ``--run-id`` takes it. Raises ``AdjudicatorError`` with the one-line message a run gives for bad
+    input, rules or arguments (``UsageError`` for an unsafe ``run_id``), ``TypeError`` for a ``frame`` that is
+    not a polars frame.
     """
     if not isinstance(frame, pl.DataFrame | pl.LazyFrame):
         raise TypeError(f"'frame' must be a polars DataFrame or LazyFrame, got {type(frame).__name__}")
-    if run_id is not None and (not isinstance(run_id, str) or not run_id.strip()):
-        raise UsageError(f"'run_id' must be a non-empty string, got {run_id!r}")
+    run_id = check_run_id(run_id, what="'run_id'") if run_id is not None else new_run_id()
     given = rules if isinstance(rules, RuleSet) else None
     if given is not None and (plans is not None or rules_as_of is not None):
         raise UsageError("'plans' and 'rules_as_of' apply to a rules folder; a RuleSet is already loaded")
-    folder = None if given is not None or rules is None else rules
-    with tempfile.TemporaryDirectory(prefix="adjudicator-frame-") as scratch:
-        source = Path(scratch) / "frame.parquet"
-        if isinstance(frame, pl.LazyFrame):
-            frame.sink_parquet(source)
-        else:
-            frame.write_parquet(source)
-        options = RunOptions(
-            inputs=(str(source),),
-            out=Path(scratch) / "out",
-            rules_dir=folder,  # type: ignore[arg-type]  # str or Path: RunOptions makes it a Path
-            plans=plans,  # type: ignore[arg-type]
-            layout=CANONICAL_LAYOUT,
-            rules_as_of=rules_as_of,
+    started, started_at = time.perf_counter(), dt.datetime.now(dt.UTC)
+    tune_reader()
+    options = RunOptions(
+        inputs=(FRAME_SOURCE,),
+        out=os.curdir,  # type: ignore[arg-type]  # none: the manifest records None (``_manifest``)
+        rules_dir=None if given is not None else rules,  # type: ignore[arg-type]  # RunOptions makes it a Path
+        plans=plans,  # type: ignore[arg-type]
+        layout=CANONICAL_LAYOUT,
+        rules_as_of=rules_as_of,
+    )
+    rule_set = given or load_rules(options.rules_dir, plans=options.plans, as_of=rules_as_of, validate=True)
+    compiled = compile_rules(rule_set)
+    try:
+        held = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+        inputs = frame_inputs(held.lazy(), FRAME_SOURCE)
+        prepass_started = time.perf_counter()
+        facts = find_facts(inputs.raw, compiled, supersede=inputs.supersede, in_memory=True, settings=options.settings)
+        planned = time.perf_counter()
+        results, rejects, totals = adjudicate_lines(
+            inputs.raw,
+            facts,
+            compiled,
+            run_id=run_id,
+            keep=options.slice.predicate(),
+            batch_size=options.settings.batch_size,
         )
-        manifest = adjudicate(options, rules=given)
-        # read into memory, not mapped: the folder goes when this block ends
-        results, rejects = (
-            _from_frame(pl.read_parquet(options.out / name, memory_map=False), run_id) for name in (RESULTS, REJECTS)
-        )
-    return FrameRun(results, rejects, _frame_manifest(manifest, str(source), run_id))
-
-
-def _from_frame(output: pl.DataFrame, run_id: str | None) -> pl.DataFrame:
-    """An output of the run as the frame's: ``source_file`` names the frame, ``run_id`` is the caller's."""
-    named = [pl.lit(FRAME_SOURCE, pl.String).alias(SOURCE_FILE)]
-    if run_id is not None:
-        named.append(pl.lit(run_id, pl.String).alias(RUN_ID))
-    return output.with_columns(named)
-
-
-def _frame_manifest(manifest: dict[str, Any], source: str, run_id: str | None) -> dict[str, Any]:
-    """The manifest with the temporary file replaced by the frame's name wherever it appears (the inputs, the
-    examples of rejects), and no OUT: both are gone."""
-    renamed: dict[str, Any] = _renamed(manifest, source)
-    renamed["options"]["out"] = None
-    if run_id is not None:
-        renamed["run_id"] = run_id
-    return renamed
-
-
-def _renamed(value: Any, source: str) -> Any:
-    if value == source:
-        return FRAME_SOURCE
-    if isinstance(value, dict):
-        return {key: _renamed(each, source) for key, each in value.items()}
-    if isinstance(value, list):
-        return [_renamed(each, source) for each in value]
-    return value
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"cannot be read: {first_line(exc)}", path=FRAME_SOURCE) from exc
+    timings: dict[str, float | None] = {
+        # a notebook's process started long before the run: its age says nothing of this run's start-up
+        "startup_s": None,
+        "start_s": round(prepass_started - started, 4),
+        "prepass_s": round(planned - prepass_started, 4),
+        "execute_s": round(time.perf_counter() - planned, 4),
+    }
+    manifest = build_manifest(
+        options,
+        rule_set,
+        inputs.layout,
+        inputs.paths,
+        {},
+        totals.summary(),
+        run_id,
+        started_at=started_at,
+        timings=timings,
+        in_memory=inputs.paths,
+    )
+    manifest["options"]["out"] = None
+    day = run_date(started_at)
+    record_gates(manifest, Gates(), run_date=day, future_lines=future_service_rows(results.lazy(), day))
+    manifest["report"] = dict(NO_REPORT)
+    # the warning lines ``adjudicate`` prints on stderr (no file): a notebook shows them under the cell
+    log = RunLog(progress=False, run_id=run_id)
+    for warning in manifest["gates"]["warnings"]:
+        log.warning(warning["code"], warning["message"])
+    return FrameRun(results, rejects, manifest)
 
 
 __all__ = ["FRAME_SOURCE", "FrameRun", "adjudicate_frame"]

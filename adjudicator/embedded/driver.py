@@ -13,7 +13,6 @@ most of it is the reader decoding ahead of the batches (docs/benchmarks.md).
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -107,6 +106,36 @@ def run_batches(
     return totals
 
 
+def adjudicate_lines(
+    raw: pl.LazyFrame,
+    facts: BatchFacts,
+    compiled: CompiledRules,
+    *,
+    run_id: str,
+    keep: pl.Expr | None = None,
+    batch_size: int | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, Totals]:
+    """Every line of ``raw`` through ``adjudicate_batch`` into frames in memory, with the prepass's ``facts``:
+    (results, rejects, totals), the totals settled. ``batch_size`` None is one batch; any other size gives the
+    same rows and counts. Writes nothing."""
+    totals = Totals()
+    empty = adjudicate_batch(raw.head(0).collect(), facts, compiled, run_id, keep=keep)
+    # the empty batch fixes the columns' types when no line comes, and counts nothing: as in ``run_batches``
+    totals.add(empty)
+    results, rejects = [empty.results], [empty.rejects]
+    frames = [raw.collect()] if batch_size is None else batches(raw, batch_size)
+    for frame in frames:
+        if totals.first_batch_at is None:
+            totals.first_batch_at = time.perf_counter()
+        out = adjudicate_batch(frame, facts, compiled, run_id, keep=keep)
+        results.append(out.results)
+        rejects.append(out.rejects)
+        totals.add(out)
+    totals.check_against(facts)
+    totals.settle()
+    return pl.concat(results), pl.concat(rejects), totals
+
+
 def adjudicate_frame(
     raw: pl.LazyFrame,
     compiled: CompiledRules,
@@ -117,28 +146,14 @@ def adjudicate_frame(
     batch_size: int | None = None,
     settings: EngineSettings = DEFAULT_SETTINGS,
 ) -> tuple[pl.DataFrame, pl.DataFrame, Totals]:
-    """A whole run held in memory, for small frames (tests, notebooks): prepass, then every batch.
+    """A whole run held in memory, for frames that fit in it (tests, notebooks): the in-memory prepass
+    (``find_facts(..., in_memory=True)``), then every batch (``adjudicate_lines``). No file is written.
 
     ``batch_size`` None is one batch; any other size gives the same rows.
     Returns (results, rejects, totals).
     """
-    with tempfile.TemporaryDirectory(prefix="adjudicator-frame-") as spill:
-        lines = int(raw.select(pl.len()).collect().item())
-        facts = find_facts(
-            raw, compiled, supersede=supersede, spill_dir=Path(spill), expected_rows=lines, settings=settings
-        )
-    totals = Totals()
-    empty = adjudicate_batch(raw.head(0).collect(), facts, compiled, run_id, keep=keep)
-    results, rejects = [empty.results], [empty.rejects]
-    frames = [raw.collect()] if batch_size is None else batches(raw, batch_size)
-    for frame in frames:
-        out = adjudicate_batch(frame, facts, compiled, run_id, keep=keep)
-        results.append(out.results)
-        rejects.append(out.rejects)
-        totals.add(out)
-    totals.check_against(facts)
-    totals.settle()
-    return pl.concat(results), pl.concat(rejects), totals
+    facts = find_facts(raw, compiled, supersede=supersede, in_memory=True, settings=settings)
+    return adjudicate_lines(raw, facts, compiled, run_id=run_id, keep=keep, batch_size=batch_size)
 
 
-__all__ = ["adjudicate_frame", "batches", "run_batches"]
+__all__ = ["adjudicate_frame", "adjudicate_lines", "batches", "run_batches"]

@@ -39,12 +39,12 @@ RUN_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 TERMINAL_EVERY_S: Final = 0.5
 
 
-def check_run_id(text: str) -> str:
-    """``text`` as a run id, or a usage error (exit 2) naming what it accepts."""
-    if RUN_ID_PATTERN.fullmatch(text) is None:
+def check_run_id(text: str, *, what: str = "--run-id") -> str:
+    """``text`` as a run id, or a usage error (exit 2) naming the option or argument (``what``) and what it
+    accepts."""
+    if not isinstance(text, str) or RUN_ID_PATTERN.fullmatch(text) is None:
         raise UsageError(
-            f"--run-id {text!r}: a run id is 1 to 128 letters, digits, '.', '_' or '-', starting with a letter "
-            "or a digit"
+            f"{what} {text!r}: a run id is 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or a digit"
         )
     return text
 

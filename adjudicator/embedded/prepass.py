@@ -9,6 +9,9 @@ need and returns ``BatchFacts``: the exact keys each fact names (typed
 nothing downstream has a second mode. Memory stays bounded as the batch grows:
 keys are spilled to partition files by a hash of the claim and each file is
 grouped on its own (the hash only chooses a file; grouping is on exact keys).
+``find_facts(..., in_memory=True)`` writes no file: for a frame already held in
+memory (``adjudicator.adjudicate_frame``), the same facts from one in-memory
+partition.
 """
 
 from __future__ import annotations
@@ -53,13 +56,18 @@ _HASH = "_key_hash"
 
 
 def latest_deliveries(
-    raw: pl.LazyFrame, rule: Supersede, partitions: int, folder: Path, settings: EngineSettings = DEFAULT_SETTINGS
+    raw: pl.LazyFrame,
+    rule: Supersede,
+    partitions: int,
+    folder: Path | None,
+    settings: EngineSettings = DEFAULT_SETTINGS,
 ) -> pl.DataFrame:
     """Keys delivered more than once with different dates, and the latest date of each.
 
     Grain: one row per typed key (``Supersede.matched_on``) whose copies' dates
     differ. Copies with equal or unreadable dates supersede nothing (they are
     then duplicates); a key that does not parse is matched with no other.
+    ``folder``: where the partitions are spilled (None: one partition, in memory).
     """
     key = list(rule.matched_on)
     narrow = raw.select(*rule.matched(), rule.delivered.alias(LATEST_DELIVERY)).drop_nulls(key)
@@ -126,67 +134,72 @@ def duplicate_keys(
     return pl.concat([_exact_repeats(part) for part in parts])
 
 
+def _held(lines: pl.LazyFrame, path: Path | None) -> pl.LazyFrame:
+    """``lines`` computed once and read again as often as needed: sunk to ``path``, or collected when None
+    (the in-memory prepass)."""
+    if path is None:
+        return lines.collect(engine="streaming").lazy()
+    lines.sink_parquet(path, compression="lz4", engine="streaming")
+    return pl.scan_parquet(path, glob=False)
+
+
 def _edit_lines(
     concerned: pl.LazyFrame,
     duplicates: pl.DataFrame,
     compiled: CompiledRules,
-    folder: Path,
+    folder: Path | None,
     history: HistoryAt | None,
-) -> tuple[Path, pl.DataFrame]:
-    """The lines the edits read, spilled once: the valid concerned lines, and with a history its rows of the
-    member-days and claim-days they touch (``engine.history.merged_lines``). Returns the file and the history
-    rows read (empty without a history).
+) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """The lines the edits read, computed once: the valid concerned lines, and with a history its rows of the
+    member-days and claim-days they touch (``engine.history.merged_lines``). Returns those lines (spilled to
+    ``folder``, or held in memory when it is None) and the history rows read (empty without a history).
 
     Edits look at valid lines only: a line that failed a check, or whose key is duplicated, is neither a
-    primary nor counted toward a unit limit (``_fired`` works the edits out over the file)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = folder / "concerned.parquet"
+    primary nor counted toward a unit limit (``_fired`` works the edits out over them)."""
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def at(name: str) -> Path | None:
+        return folder / name if folder is not None else None
+
     source = concerned
     if history is not None:
-        # every concerned key of tonight, valid or not, replaces its history row: spilled once, read twice
-        everything = folder / "concerned_all.parquet"
-        concerned.sink_parquet(everything, compression="lz4", engine="streaming")
-        source = pl.scan_parquet(everything, glob=False)
-    source.filter(pl.col(ROW_OK)).join(duplicates.lazy(), on=[CLAIM_ID, LINE_NUMBER], how="anti").sink_parquet(
-        lines, compression="lz4", engine="streaming"
+        # every concerned key of tonight, valid or not, replaces its history row: computed once, read twice
+        source = everything = _held(concerned, at("concerned_all.parquet"))
+    tonight = _held(
+        source.filter(pl.col(ROW_OK)).join(duplicates.lazy(), on=[CLAIM_ID, LINE_NUMBER], how="anti"),
+        at("concerned.parquet"),
     )
     if history is None:
-        return lines, empty_history()
-    tonight = pl.scan_parquet(lines, glob=False)
+        return tonight, empty_history()
     want = wanted(tonight.select(CLAIM_ID, MEMBER_ID, SERVICE_DATE, PROCEDURE_CODE).collect(), compiled)
-    earlier = not_present(read_wanted(history.path, history.version, want), pl.scan_parquet(everything, glob=False))
+    earlier = not_present(read_wanted(history.path, history.version, want), everything)
     if not earlier.height:
-        return lines, earlier
-    merged = folder / "merged.parquet"
-    merged_lines(tonight, earlier).sink_parquet(merged, compression="lz4", engine="streaming")
-    return merged, earlier
+        return tonight, earlier
+    return _held(merged_lines(tonight, earlier), at("merged.parquet")), earlier
 
 
 def _fired(
-    lines: Path,
+    lines: pl.LazyFrame,
     earlier: pl.DataFrame,
     compiled: CompiledRules,
-    folder: Path,
+    folder: Path | None,
     settings: EngineSettings,
     meter: Meter | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """Each edit over ``lines``: when they are many they are spilled again by a hash of the claim (add-on) and
-    of the member (limit), and each file is worked out on its own; history keys are never flagged."""
-    count = pl.scan_parquet(lines, glob=False).select(pl.len()).collect().item()
+    """Each edit over ``lines``: when they are many they are spilled again to ``folder`` by a hash of the claim
+    (add-on) and of the member (limit), and each file is worked out on its own; with no ``folder`` (the
+    in-memory prepass) each edit is worked out over them all, one partition. History keys are never flagged."""
+    count = lines.select(pl.len()).collect().item()
     if meter is not None:
         meter.advance()
-    partitions = partitions_for(count, settings.concerned_rows_per_partition)
+    partitions = partitions_for(count, settings.concerned_rows_per_partition) if folder is not None else 1
     found: dict[str, pl.DataFrame] = {}
     for kind in compiled.edit_kinds:
         column, fires = EDIT_FUNCTIONS[kind]
         lines_by = spill_hash(pl.col(column))
-        parts = spill_parts(
-            pl.scan_parquet(lines, glob=False),
-            lines_by,
-            partitions,
-            folder / f"by_{column}",
-            files_open=settings.spill_files_open,
-        )
+        where = folder / f"by_{column}" if folder is not None else None
+        parts = spill_parts(lines, lines_by, partitions, where, files_open=settings.spill_files_open)
         fired = pl.concat(
             [pl.DataFrame(schema={CLAIM_ID: pl.String, LINE_NUMBER: pl.Int64}), *(fires(p, compiled) for p in parts)]
         )
@@ -202,6 +215,7 @@ def find_facts(
     *,
     supersede: Supersede | None = None,
     spill_dir: Path | None = None,
+    in_memory: bool = False,
     expected_rows: int = 0,
     settings: EngineSettings = DEFAULT_SETTINGS,
     meter: Meter | None = None,
@@ -219,37 +233,48 @@ def find_facts(
     (docs/benchmarks.md). ``meter``: the run log's meter of the prepass, in steps (each query above, each
     edit): a step's share of the time varies, so its ETA is rough.
 
+    ``in_memory``: write no file and make no folder, for a frame already held in memory: duplicates from the
+    key hashes in memory whatever ``expected_rows``, the concerned lines collected, and each edit worked out
+    over one in-memory partition; the same facts as spilled (``spill_dir`` must then be None). Memory grows
+    with the batch's keys.
+
     ``history``: the history table and version the edits read beside the batch (contract section 7); the
     facts then also hold what it changed (``BatchFacts.history_effects``).
     """
-    spill = Path(tempfile.mkdtemp(prefix="adjudicator-prepass-", dir=spill_dir))
-    partitions = partitions_for(expected_rows, settings.rows_per_partition)
+    if in_memory and spill_dir is not None:
+        raise ValueError("'spill_dir' is for a prepass that spills; an in-memory prepass writes no file")
+    spill = None if in_memory else Path(tempfile.mkdtemp(prefix="adjudicator-prepass-", dir=spill_dir))
+
+    def under(name: str) -> Path | None:
+        return spill / name if spill is not None else None
+
+    partitions = 1 if spill is None else partitions_for(expected_rows, settings.rows_per_partition)
     if meter is not None:
         meter.total, meter.unit = (supersede is not None) + 2 + len(compiled.edit_kinds), "steps"
     try:
         deliveries = None
         if supersede is not None:
-            deliveries = latest_deliveries(raw, supersede, partitions, spill / "deliveries", settings)
+            deliveries = latest_deliveries(raw, supersede, partitions, under("deliveries"), settings)
             if meter is not None:
                 meter.advance()
         facts = BatchFacts(keys=empty_keys(), supersede=supersede, deliveries=deliveries)
         lines = facts.with_deliveries(raw)
-        if expected_rows <= settings.hashes_in_memory:
+        if spill is None or expected_rows <= settings.hashes_in_memory:
             duplicates = repeated_keys(with_checks(lines))
         else:
             duplicates = duplicate_keys(with_checks(lines), partitions, spill / "keys", settings)
         if meter is not None:
             meter.advance()
-        folder = spill / "concerned"
+        folder = under("concerned")
         edit_lines, earlier = _edit_lines(concerned_lines(lines, compiled), duplicates, compiled, folder, history)
         edits = _fired(edit_lines, earlier, compiled, folder, settings, meter)
         found = None
         if history is not None:
             # read once: the effects' group-bys each read every merged line
-            merged = pl.read_parquet(edit_lines) if earlier.height else None
-            found = effects(merged.lazy(), compiled) if merged is not None else empty_effects()
+            found = effects(edit_lines.collect().lazy(), compiled) if earlier.height else empty_effects()
     finally:
-        shutil.rmtree(spill, ignore_errors=True)
+        if spill is not None:
+            shutil.rmtree(spill, ignore_errors=True)
     keys = facts_from(duplicates, edits)
     return BatchFacts(
         keys=keys,

@@ -82,17 +82,20 @@ def partition(folder: Path, index: int, schema: pl.Schema) -> pl.LazyFrame:
 
 
 def spilled(
-    frame: pl.LazyFrame, by: pl.Expr, partitions: int, folder: Path, *, files_open: int
+    frame: pl.LazyFrame, by: pl.Expr, partitions: int, folder: Path | None, *, files_open: int
 ) -> Iterator[pl.LazyFrame]:
     """``frame`` in ``partitions`` parts by ``by`` (a UInt64 hash) modulo ``partitions``, each a lazy frame.
 
-    With one partition the frame is collected (streaming) as it is; otherwise
+    With one partition the frame is collected (streaming) as it is, and no
+    file is written (``folder`` may be None: an in-memory prepass); otherwise
     it is sunk to partition files in ``folder`` (removed by the caller) and
     each part is a scan of its files, so memory is one part, not the frame.
     """
     if partitions <= 1:
         yield frame.collect(engine="streaming").lazy()
         return
+    if folder is None:
+        raise ValueError(f"{partitions} partitions are spilled to files: they need a folder")
     schema = frame.collect_schema()
     sink_partitioned(frame, by, partitions, folder, files_open=files_open)
     for index in range(partitions):
@@ -100,7 +103,7 @@ def spilled(
 
 
 def spill_parts(
-    frame: pl.LazyFrame, by: pl.Expr, partitions: int, folder: Path, *, files_open: int
+    frame: pl.LazyFrame, by: pl.Expr, partitions: int, folder: Path | None, *, files_open: int
 ) -> Iterator[pl.DataFrame]:
     """``spilled``, each part collected in its turn."""
     for part in spilled(frame, by, partitions, folder, files_open=files_open):

@@ -15,7 +15,10 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import polars as pl
 
 #: a warning: no line adjudicated (none read, or every line outside the slice)
 NO_RESULTS = "no_results"
@@ -147,15 +150,23 @@ def future_service_lines(folder: Path, day: dt.date) -> int:
     # here: the command line imports this module (``Gates``), and must not import polars
     import polars as pl
 
-    from adjudicator.contract import SERVICE_DATE
     from adjudicator.publish.manifest import RESULTS
 
     single = folder / RESULTS
     files = [single] if single.is_file() else sorted((folder / Path(RESULTS).stem).glob("*.parquet"))
     if not files:
         return 0
-    found = pl.scan_parquet(files, glob=False).filter(pl.col(SERVICE_DATE) > day).select(pl.len())
-    return int(found.collect().item())
+    return future_service_rows(pl.scan_parquet(files, glob=False), day)
+
+
+def future_service_rows(results: pl.LazyFrame, day: dt.date) -> int:
+    """Rows of ``results`` (a run's results, typed: ``service_date`` a date) dated after ``day``: of files
+    (``future_service_lines``) or of frames held in memory (``adjudicator.adjudicate_frame``)."""
+    import polars as pl
+
+    from adjudicator.contract import SERVICE_DATE
+
+    return int(results.filter(pl.col(SERVICE_DATE) > day).select(pl.len()).collect().item())
 
 
 def record_gates(
@@ -189,6 +200,7 @@ __all__ = [
     "findings",
     "gates_entry",
     "future_service_lines",
+    "future_service_rows",
     "record_gates",
     "reject_rate",
     "run_date",

@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,13 @@ def versions() -> dict[str, str]:
     return found
 
 
+def _described(path: str, hashes: dict[str, Any], in_memory: Collection[str]) -> dict[str, Any]:
+    """An input's ``bytes`` and ``sha256``: its file's, or None for a frame held in memory (``in_memory``)."""
+    if path in in_memory:
+        return {"bytes": None, "sha256": None, "in_memory": True}
+    return {"bytes": os.path.getsize(path), "sha256": hashes[path].result()}
+
+
 def build_manifest(
     options: RunOptions,
     rules: RuleSet,
@@ -76,7 +84,15 @@ def build_manifest(
     *,
     started_at: dt.datetime,
     timings: dict[str, float | None],
+    in_memory: Collection[str] = (),
 ) -> dict[str, Any]:
+    """The manifest of a run (the module's docstring says what it holds).
+
+    ``paths``: the inputs, each with its checksum's future in ``hashes``. ``in_memory``: those of ``paths`` that
+    name a frame held in memory (``adjudicator.adjudicate_frame``), not a file: such an input has no file to
+    measure or hash, so its ``bytes`` and ``sha256`` are None (not the frame's memory, or a hash of its rows,
+    which no file or later run could be compared with) and ``in_memory`` is true.
+    """
     per_file = (
         pl.DataFrame({SOURCE_FILE: paths})
         .join(summary["per_file"], on=SOURCE_FILE, how="left", maintain_order="left")
@@ -85,8 +101,7 @@ def build_manifest(
     inputs = [
         {
             "path": row[SOURCE_FILE],
-            "bytes": os.path.getsize(row[SOURCE_FILE]),
-            "sha256": hashes[row[SOURCE_FILE]].result(),
+            **_described(row[SOURCE_FILE], hashes, in_memory),
             "read": row["read"],
             "results": row["results"],
             "rejects": row["rejects"],

@@ -171,23 +171,31 @@ def scan_canonical(paths: Sequence[str]) -> pl.LazyFrame:
 
 def canonical_parts(paths: Sequence[str]) -> list[pl.LazyFrame]:
     """``scan_canonical``'s frame of each file, in the order given, before they are stacked."""
-    frames: list[pl.LazyFrame] = []
-    for path in paths:
-        frame = scan_parquet_file(path) if is_parquet(path) else scan_csv_text(path)
-        renames = canonical_names(path, frame.collect_schema().names())
-        if renames:
-            frame = frame.rename(renames)
-        columns = frame.collect_schema().names()
-        require_columns(path, columns)
-        check_extra_names(path, columns)
-        absent = [c for c in CANONICAL if c not in columns]
-        frames.append(
-            typed_per_file(path, frame).with_columns(
-                *(pl.lit(None, pl.String).alias(c) for c in absent),
-                pl.lit(path).alias(SOURCE_FILE),
-            )
-        )
+    frames = [
+        canonical_part(path, scan_parquet_file(path) if is_parquet(path) else scan_csv_text(path)) for path in paths
+    ]
     return _as_text_where_mixed(frames)
+
+
+def canonical_part(source: str, frame: pl.LazyFrame) -> pl.LazyFrame:
+    """One input's rows in the canonical layout, named ``source`` (its ``source_file`` and the name its errors
+    give): the header made canonical, the required columns checked, the adjudicator's own names refused, the
+    typed columns put in their raw form, absent optional columns added as null.
+
+    A file's scan (``canonical_parts``), or a polars frame already in memory (``adjudicator.adjudicate_frame``):
+    a frame gets the checks and forms the same frame written to a Parquet file would get.
+    """
+    renames = canonical_names(source, frame.collect_schema().names())
+    if renames:
+        frame = frame.rename(renames)
+    columns = frame.collect_schema().names()
+    require_columns(source, columns)
+    check_extra_names(source, columns)
+    absent = [c for c in CANONICAL if c not in columns]
+    return typed_per_file(source, frame).with_columns(
+        *(pl.lit(None, pl.String).alias(c) for c in absent),
+        pl.lit(source).alias(SOURCE_FILE),
+    )
 
 
 def _as_text_where_mixed(frames: list[pl.LazyFrame]) -> list[pl.LazyFrame]:

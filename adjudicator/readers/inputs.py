@@ -53,6 +53,20 @@ def read_inputs(options: RunOptions, rules: RuleSet) -> Inputs:
     return Inputs(raw, tuple(parts), paths, layout, supersede_rule(layout))
 
 
+def frame_inputs(frame: pl.LazyFrame, source: str) -> Inputs:
+    """A polars frame in the canonical layout as a run's ``Inputs``, named ``source`` (no file: ``paths`` holds
+    the name): the checks and raw forms a canonical Parquet file of the same rows gets (``canonical_part``), and
+    what ``read_inputs`` does after for that layout (no payer alias: canonical lines carry the tables' ids)."""
+    from adjudicator.readers.canonical import canonical_part
+    from adjudicator.readers.redelivery import supersede_rule
+    from adjudicator.readers.scan import stack_parts
+    from adjudicator.readers.specs import CANONICAL_LAYOUT
+
+    part = canonical_part(source, frame)
+    raw = stack_parts(CANONICAL_LAYOUT, [part], flag_supersede=False)
+    return Inputs(raw, (part,), [source], CANONICAL_LAYOUT, supersede_rule(CANONICAL_LAYOUT))
+
+
 def quoted_text_files(layout: str, paths: list[str]) -> dict[str, str]:
     """The inputs read as CSV with ``"`` quoting (text files of a layout that quotes), each with its separator:
     the files whose quotes the checksum pass counts (``adjudicator.publish.hashing``)."""
