@@ -9,9 +9,13 @@ phase and its counts.
 
 Progress costs the hot path one attribute write per batch (``Meter.update``):
 a timer thread reads the meters and writes the lines, never the loop that
-reads the lines. It lives here, beside the driver, because every layer that
-runs a long phase (the embedded engine, the run skeleton, the diff, Spark)
-sits at or above this package.
+reads the lines. Work that counts nothing itself (polars staging a file,
+Spark's tasks) costs it nothing at all: the timer thread polls a measure
+taken from outside (``Meter.poll``: the bytes the process read, Spark's
+status tracker). A layer below this one (the readers) is handed a plain
+callable instead of a meter (``RunLog.counting``). It lives here, beside the
+driver, because every layer that runs a long phase (the embedded engine, the
+run skeleton, the diff, Spark) sits at or above this package.
 """
 
 from __future__ import annotations
