@@ -17,25 +17,24 @@ import polars as pl
 from adjudicator import about
 from adjudicator.contract import CLAIM_ID
 from adjudicator.embedded.driver import run_batches
-from adjudicator.embedded.events import RunLog
+from adjudicator.embedded.events import Meter, RunLog
 from adjudicator.embedded.prepass import find_facts
-from adjudicator.embedded.staging import stage_text_inputs, staged_rows
+from adjudicator.embedded.staging import stage_text_inputs, staged_rows, staging_gauge
 from adjudicator.embedded.tuning import tune_reader
 from adjudicator.engine.facts import BatchFacts, Supersede
 from adjudicator.engine.totals import Totals
 from adjudicator.errors import InputError, InternalError
 from adjudicator.options import RunOptions
 from adjudicator.publish import folders, history
-from adjudicator.publish.disk import raise_if_disk_full
 from adjudicator.publish.gates import Gates, future_service_lines, record_gates, run_date
 from adjudicator.publish.guards import check_out
-from adjudicator.publish.hashing import checksums_in_background
+from adjudicator.publish.hashing import BytesRead, checksums_in_background
 from adjudicator.publish.manifest import CLAIMS_LIST, REJECTS, RESULTS, build_manifest, new_run_id, write_manifest
 from adjudicator.publish.watch import InputWatch, watch_inputs
 from adjudicator.readers import claims_list
 from adjudicator.readers.diagnose import polars_message
 from adjudicator.readers.history import HistoryAt, history_at
-from adjudicator.readers.inputs import quoted_text_files, read_inputs
+from adjudicator.readers.inputs import quoted_text_files, read_inputs, streamed_text_files
 from adjudicator.report import run_report as report
 from adjudicator.report.draw import ChartRenderer
 from adjudicator.report.html import write_page
@@ -73,6 +72,8 @@ class Prepared:
     charts: ChartRenderer = field(default_factory=ChartRenderer)
     #: the history table and the version the run reads (None: no ``--history``)
     history: HistoryAt | None = None
+    #: the bytes the inputs' checksum thread has read (``publish.hashing``), left out of the staging's progress
+    hashed: BytesRead = field(default_factory=BytesRead)
 
     @contextlib.contextmanager
     def checking(self) -> Iterator[None]:
@@ -92,7 +93,8 @@ def prepare(options: RunOptions, rules: RuleSet | None = None, *, log: RunLog | 
 
     Without ``rules``, the rule tables are loaded here with every check but their pandera schemas, which a
     helper process runs meanwhile (``adjudicator.rules.check``); run the rest inside ``Prepared.checking``.
-    ``log``: the run's log; its run id is the run's.
+    ``log``: the run's log; its run id is the run's, and inputs read whole here (an 837P) are its "reading"
+    phase, in bytes.
     """
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
@@ -106,7 +108,7 @@ def prepare(options: RunOptions, rules: RuleSet | None = None, *, log: RunLog | 
             options.rules_dir, plans=options.plans, as_of=options.rules_as_of, validate=check is None
         )
         compiled = compile_rules(rule_set)
-        inputs = read_inputs(options, rule_set)
+        inputs = read_inputs(options, rule_set, reading=log.counting("reading", unit="bytes") if log else None)
         listed = options.slice.claims_file
         claim_ids = claims_list.read_claim_ids(listed) if listed is not None else None
         return Prepared(
@@ -141,13 +143,16 @@ def publish_run(
     summary: dict[str, Any],
     timings: dict[str, float | None],
     amend: Amend,
+    meter: Meter | None = None,
 ) -> dict[str, Any]:
     """The end of every engine's run: the rule tables proved valid (``RulesCheck.wait``), the inputs proved
     unchanged, the manifest (``amend`` adds what an engine records of its own), the report, the inputs proved
-    unchanged again, OUT published atomically."""
+    unchanged again, OUT published atomically. ``meter``: advanced by each of those five steps."""
+    step = (meter or Meter("writing the report")).advance
     if run.rules_check is not None:
         run.rules_check.wait(run.rules.checksums)
     run.watch.verify()
+    step()
     manifest = build_manifest(
         run.options,
         run.rules,
@@ -165,15 +170,23 @@ def publish_run(
         # been edited or deleted)
         pl.DataFrame({CLAIM_ID: run.claim_ids}).write_parquet(tmp / CLAIMS_LIST)
         manifest.setdefault("claims_list", {})["ids_file"] = CLAIMS_LIST
+    step()
     # the report never costs the run its outputs: charts that cannot be drawn are left out (the page and the
     # manifest say so), and the run stops here only for a stop signal
     drawn = report.publishable_run_report(manifest, run.charts)
+    step()
     manifest["report"] = drawn.record()
     write_manifest(tmp, manifest)
     write_page(tmp, drawn.html)
+    step()
     run.watch.verify()
     folders.publish(tmp, run.options.out, run.run_id, overwrite=run.options.overwrite)
+    step()
     return manifest
+
+
+#: the steps of "writing the report" (``run_engine``): the gates' counts, then each of ``publish_run``'s five
+PUBLISH_STEPS = 6
 
 
 def stage_history(
@@ -266,9 +279,10 @@ def run_engine(
         # holds neither this process's lock nor its memory (in-process, it slowed the first batches:
         # docs/benchmarks.md)
         run.charts.warm_up()
-        pool, hashes = checksums_in_background(run.paths, quoted=quoted_text_files(run.layout, run.paths))
+        quoted = quoted_text_files(run.layout, run.paths)
+        pool, hashes = checksums_in_background(run.paths, quoted=quoted, counted=run.hashed)
         try:
-            spill = folders.scratch(options.out, run.run_id) if engine.spills else _no_scratch(options.out)
+            spill = folders.scratch(options.out, run.run_id) if engine.spills else folders.no_scratch(options.out)
             # an input removed or replaced while read is reported as such, not as the read error it causes
             with spill as scratch, run.watch.guard():
                 prepass_started, found = engine.prepass(scratch)
@@ -279,9 +293,10 @@ def run_engine(
                     timings = phase_timings(
                         run, prepass_started, planned, executed, about.startup_seconds(totals.first_batch_at)
                     )
-                    gated = _gated(amend, run, gates or Gates(), tmp)
-                    with run.log.phase("writing the report", total=None):
-                        manifest = publish_run(run, tmp, hashes, totals.summary(), timings, gated)
+                    with run.log.phase("writing the report", total=PUBLISH_STEPS, unit="steps") as meter:
+                        gated = _gated(amend, run, gates or Gates(), tmp)
+                        meter.advance()
+                        manifest = publish_run(run, tmp, hashes, totals.summary(), timings, gated, meter)
             # OUT is published: the history's commit comes after it, and says so when it fails
             manifest = history.after_publish(options.out, manifest)
             # once OUT is published: a run that fails after all says only why it failed
@@ -303,17 +318,6 @@ def _gated(amend: Amend, run: Prepared, gates: Gates, tmp: Path) -> Amend:
         record_gates(manifest, gates, run_date=day, future_lines=future, only_payers=run.options.slice.payers)
 
     return both
-
-
-@contextlib.contextmanager
-def _no_scratch(out: Path) -> Iterator[None]:
-    """No scratch folder, for an engine that does not spill; a full disk met before the staging folder exists is
-    still ``DiskFullError``, as inside ``folders.scratch`` and ``folders.staging``."""
-    try:
-        yield None
-    except BaseException as exc:
-        raise_if_disk_full(exc, out)
-        raise
 
 
 def adjudicate(
@@ -363,9 +367,12 @@ class _Embedded:
         if scratch is None:
             raise InternalError("the embedded engine spills: it needs a scratch folder")
         try:
-            with run.log.phase("staging", total=None):
-                raw = stage_text_inputs(run.raw, paths, scratch, parts=run.parts)
-                lines = staged_rows(raw, paths)
+            # measured from outside polars (``StagingGauge``): the timer thread polls it, the staging never waits
+            gauge = staging_gauge(paths, streamed_text_files(run.layout, paths), len(run.parts), others=run.hashed)
+            with run.log.phase("staging", total=gauge.total, unit=gauge.unit) as meter:
+                meter.poll = gauge
+                raw = stage_text_inputs(run.raw, paths, scratch, parts=run.parts, gauge=gauge)
+                lines = staged_rows(raw, paths, gauge=gauge)
             prepass_started = time.perf_counter()
             with run.log.phase("prepass", total=None) as meter:
                 facts = find_facts(

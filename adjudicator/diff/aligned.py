@@ -57,6 +57,12 @@ def _unique_keys(results: pl.LazyFrame, rows: int, hash_: pl.Expr, spill: Path, 
     return all(part.select(pl.col("_hash").n_unique() == pl.len()).collect(engine="streaming").item() for part in parts)
 
 
+def aligned_steps(rows: int, settings: EngineSettings) -> int:
+    """The slices ``_compare_aligned`` counts for runs of ``rows`` results: each slice's keys checked, then each
+    slice compared."""
+    return 2 * len(range(0, rows, settings.diff_zip_rows))
+
+
 def _compare_aligned(
     old_out: Path,
     new_out: Path,

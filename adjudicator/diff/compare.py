@@ -151,10 +151,10 @@ def _compare_runs(
     Returns each run's lines and billed amount per label (``side_counts``),
     summed over the partitions. A partition's changed lines are sunk to their
     own file in ``spill`` and the files are joined into one at the end. ``meter``: the run log's meter of
-    the comparison, in partitions.
+    the comparison, advanced by each partition (in partitions, unless the caller sized it).
     """
-    if meter is not None:
-        meter.total, meter.unit, meter.done = partitions, "partitions", 0
+    if meter is not None and meter.total is None:  # else the caller counts in steps of its own
+        meter.total, meter.unit = partitions, "partitions"
     parts = []
     old_counts, new_counts = [], []
     for index in range(partitions):

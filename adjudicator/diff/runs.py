@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import polars as pl
 
-from adjudicator.diff.aligned import _compare_aligned
+from adjudicator.diff.aligned import _compare_aligned, aligned_steps
 from adjudicator.diff.compare import _compare_runs
 from adjudicator.diff.sides import (
     COMPARED_FIELDS,
@@ -34,7 +34,7 @@ from adjudicator.diff.sides import (
     slice_of,
 )
 from adjudicator.diff.summary import _summary
-from adjudicator.embedded.events import RunLog
+from adjudicator.embedded.events import Meter, RunLog
 from adjudicator.embedded.spill import partitions_for
 from adjudicator.embedded.tuning import tune_reader
 from adjudicator.errors import InputError, OutputError
@@ -48,10 +48,20 @@ CHANGES: Final = DIFF_CHANGES
 SUMMARY: Final = DIFF_SUMMARY
 
 
-def _check_runs(old_out: Path, new_out: Path, out: Path, *, overwrite: bool) -> None:
-    """Both runs readable with the compared fields typed alike, and ``out`` writable and neither of them."""
+#: the steps of "checking the runs" (``_check_runs``): each run read, then the types and ``out``
+CHECK_STEPS: Final = 3
+#: the steps of "writing the report": the runs' counts, the summary, summary.json, report.html, published
+REPORT_STEPS: Final = 5
+
+
+def _check_runs(old_out: Path, new_out: Path, out: Path, *, overwrite: bool, meter: Meter | None = None) -> None:
+    """Both runs readable with the compared fields typed alike, and ``out`` writable and neither of them.
+    ``meter``: advanced by each of its ``CHECK_STEPS``."""
+    step = (meter or Meter("checking the runs")).advance
     old_schemas = _check_run(old_out)
+    step()
     new_schemas = _check_run(new_out)
+    step()
     for field in COMPARED_FIELDS:
         old_type, new_type = old_schemas[0][field], new_schemas[0][field]
         if old_type != new_type and pl.Null() not in (old_type, new_type):
@@ -61,6 +71,7 @@ def _check_runs(old_out: Path, new_out: Path, out: Path, *, overwrite: bool) -> 
     if out.resolve() in (old_out.resolve(), new_out.resolve()):
         raise OutputError("is one of the runs being compared; choose another --out", path=out)
     check_out_dir(out, overwrite=overwrite, protected=(old_out, new_out))
+    step()
 
 
 def _reading(runs: dict[str, _Run], folders: dict[str, tuple[Path, pl.Expr | None]]) -> dict[str, dict[str, int]]:
@@ -107,13 +118,14 @@ def diff_runs(
     compares the runs without spilling them); ``key_hash`` picks a line's
     partition; ``aligned``: try the fast path first (``_compare_aligned``).
     None of them changes the outcome: partitions are compared on exact keys.
-    ``log``: the phases and their progress (``RunLog``; its run id is the diff's).
+    ``log``: the phases and their progress (``RunLog``; its run id is the diff's): checking the runs and writing
+    the report in steps, comparing in slices or partitions.
     """
     tune_reader()
     log = log if log is not None else RunLog(progress=False)
     old_out, new_out, out = Path(old_out), Path(new_out), Path(out)
-    with log.phase("checking the runs", total=None):
-        _check_runs(old_out, new_out, out, overwrite=overwrite)
+    with log.phase("checking the runs", total=CHECK_STEPS, unit="steps") as meter:
+        _check_runs(old_out, new_out, out, overwrite=overwrite, meter=meter)
     if partitions is None:
         rows = max(_rows(f / RESULTS) + _rows(f / REJECTS) for f in (old_out, new_out))
         partitions = partitions_for(rows, settings.diff_rows_per_partition)
@@ -128,26 +140,38 @@ def diff_runs(
     aligned = aligned and keep_old is None and keep_new is None
     diff_id = log.run_id
     with staging(out, diff_id) as tmp, scratch(out, diff_id) as spill:
-        with log.phase("comparing", total=None) as meter:
+        # sized before it starts (a progress line always has its percentage): the aligned path's slices, or the
+        # partitioned path's steps (each run spilled, each partition compared)
+        partitioned = (len(runs) if partitions > 1 else 0) + partitions
+        steps = aligned_steps(_rows(old_out / RESULTS), settings) if aligned else 0
+        with log.phase("comparing", total=steps or partitioned, unit="slices" if steps else "steps") as meter:
             counts = (
                 _compare_aligned(old_out, new_out, key_hash(), tmp / CHANGES, spill, settings, meter=meter)
                 if aligned
                 else None
             )
             if counts is None:
+                if steps:  # the runs are not aligned: the partitioned path's steps from here
+                    meter.start_over(partitioned, "steps")
                 if partitions > 1:
                     for name, run in runs.items():
                         run.spill_to(spill / name, key_hash(), partitions)
+                        meter.advance()
                 counts = _compare_runs(runs["old"], runs["new"], partitions, tmp / CHANGES, spill, meter=meter)
         shutil.rmtree(spill, ignore_errors=True)
-        with log.phase("writing the report", total=None):
+        with log.phase("writing the report", total=REPORT_STEPS, unit="steps") as meter:
             reading = _reading(runs, {"old": (old_out, keep_old), "new": (new_out, keep_new)})
+            meter.advance()
             summary = _summary(counts, pl.scan_parquet(tmp / CHANGES, glob=False), reading, old_out, new_out)
+            meter.advance()
             with (tmp / SUMMARY).open("w", encoding="utf-8") as f:
                 json.dump(summary, f, indent=2)
                 f.write("\n")
+            meter.advance()
             write_diff_report(tmp, summary)
+            meter.advance()
             publish(tmp, out, diff_id, overwrite=overwrite)
+            meter.advance()
     return summary
 
 

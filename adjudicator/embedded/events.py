@@ -9,9 +9,13 @@ phase and its counts.
 
 Progress costs the hot path one attribute write per batch (``Meter.update``):
 a timer thread reads the meters and writes the lines, never the loop that
-reads the lines. It lives here, beside the driver, because every layer that
-runs a long phase (the embedded engine, the run skeleton, the diff, Spark)
-sits at or above this package.
+reads the lines. Work that counts nothing itself (polars staging a file,
+Spark's tasks) costs it nothing at all: the timer thread polls a measure
+taken from outside (``Meter.poll``: the bytes the process read, Spark's
+status tracker). A layer below this one (the readers) is handed a plain
+callable instead of a meter (``RunLog.counting``). It lives here, beside the
+driver, because every layer that runs a long phase (the embedded engine, the
+run skeleton, the diff, Spark) sits at or above this package.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
@@ -82,6 +87,20 @@ class Meter:
         if total != self.total:
             self.paced_from = now
         self.done, self.total = done, total
+
+    def settle(self) -> None:
+        """The last ``refresh`` as the phase ends, kept only when the poll still knows the total (a Spark
+        stage's tasks are gone once it ends; the staging's bytes are all counted)."""
+        if self.poll is None:
+            return
+        done, total = self.poll()
+        if total is not None:
+            self.done, self.total = done, total
+
+    def start_over(self, total: int, unit: str) -> None:
+        """Other work from here (the diff's partitioned path after the aligned one gave up): ``total`` units of
+        ``unit``, none done, the pace counted from now."""
+        self.total, self.unit, self.done, self.paced_from = total, unit, 0, time.monotonic()
 
     def update(self, done: int) -> None:
         """``done`` units so far."""
@@ -218,6 +237,9 @@ class RunLog:
             self.meters.remove(meter)
             self._end_line()
             now = self.clock()
+            if ok:
+                with contextlib.suppress(Exception):  # the log never stops a run
+                    meter.settle()
             counted = bool(meter.done) or meter.total is not None
             self.emit(
                 "phase_end",
@@ -228,6 +250,17 @@ class RunLog:
                 unit=meter.unit if counted else None,
                 elapsed_s=round(now - meter.started, 3),
             )
+
+    def counting(self, name: str, *, unit: str) -> Callable[[int], AbstractContextManager[Callable[[int], None]]]:
+        """``phase`` for a layer below this one, which knows nothing of meters (the readers): given the total,
+        the phase, yielding the plain callable its work calls with each more units done (``Meter.advance``)."""
+
+        @contextlib.contextmanager
+        def counted(total: int) -> Iterator[Callable[[int], None]]:
+            with self.phase(name, total=total, unit=unit) as meter:
+                yield meter.advance
+
+        return counted
 
     def warning(self, code: str, message: str, **fields: Any) -> None:
         """A warning: ``adjudicate: warning: <message>`` in text (always, even with ``--quiet``), a

@@ -77,6 +77,17 @@ def scratch(out: Path, run_id: str) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
+def no_scratch(out: Path) -> Iterator[None]:
+    """No scratch folder, for an engine that does not spill; a full disk met before the staging folder exists is
+    still ``DiskFullError``, as inside ``scratch`` and ``staging``."""
+    try:
+        yield None
+    except BaseException as exc:
+        raise_if_disk_full(exc, out)
+        raise
+
+
+@contextlib.contextmanager
 def staging(out: Path, run_id: str) -> Iterator[Path]:
     """A temporary folder beside ``out``; removed on any failure, so OUT is never half-written."""
     parent = out.resolve().parent
@@ -191,4 +202,4 @@ def _rename_into_place(tmp: Path, out: Path, old: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-__all__ = ["PUBLISH_WAIT_S", "publish", "remove_stale", "scratch", "staging"]
+__all__ = ["PUBLISH_WAIT_S", "no_scratch", "publish", "remove_stale", "scratch", "staging"]

@@ -3,6 +3,9 @@ scanned with the payers applied, and the layout's re-delivery rule for the prepa
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,13 +32,20 @@ class Inputs:
     supersede: Supersede | None
 
 
-def read_inputs(options: RunOptions, rules: RuleSet) -> Inputs:
-    """The run's ``Inputs``; raises ``InputError`` naming the file for a file-level problem."""
+#: a phase around reading files whole (an 837P): given the bytes to read, it yields what to call with each
+#: more bytes read (the run opens its log's "reading" phase; readers know nothing of the log)
+Reading = Callable[[int], AbstractContextManager[Callable[[int], None]]]
+
+
+def read_inputs(options: RunOptions, rules: RuleSet, *, reading: Reading | None = None) -> Inputs:
+    """The run's ``Inputs``; raises ``InputError`` naming the file for a file-level problem. ``reading``: the
+    phase around files read whole now (``scan.reads_eagerly``: an 837P), told the bytes read; not entered for a
+    layout polars reads lazily, when the run reads the frame."""
     from adjudicator.readers.claims_list import check_regular
     from adjudicator.readers.detect import detect_layout
     from adjudicator.readers.paths import resolve_paths
     from adjudicator.readers.redelivery import supersede_rule
-    from adjudicator.readers.scan import scan_layout_parts, stack_parts
+    from adjudicator.readers.scan import reads_eagerly, scan_layout_parts, stack_parts
     from adjudicator.readers.specs import LAYOUTS
 
     if options.slice.claims_file is not None:
@@ -48,7 +58,11 @@ def read_inputs(options: RunOptions, rules: RuleSet) -> Inputs:
     # canonical files already carry the rule tables' payer ids; the aliases translate the identifiers of
     # other layouts (an 837P's payer id), and skipping them spares a lookup and a column on every line
     aliases = None if layout == "canonical" else rules.payer_aliases
-    parts = scan_layout_parts(layout, paths, payer=options.payer, aliases=aliases)
+    if reading is not None and reads_eagerly(layout):
+        with reading(sum(_size(path) for path in paths)) as progress:
+            parts = scan_layout_parts(layout, paths, payer=options.payer, aliases=aliases, progress=progress)
+    else:
+        parts = scan_layout_parts(layout, paths, payer=options.payer, aliases=aliases)
     raw = stack_parts(layout, parts, flag_supersede=False)
     return Inputs(raw, tuple(parts), paths, layout, supersede_rule(layout))
 
@@ -65,6 +79,23 @@ def frame_inputs(frame: pl.LazyFrame, source: str) -> Inputs:
     part = canonical_part(source, frame)
     raw = stack_parts(CANONICAL_LAYOUT, [part], flag_supersede=False)
     return Inputs(raw, (part,), [source], CANONICAL_LAYOUT, supersede_rule(CANONICAL_LAYOUT))
+
+
+def _size(path: str) -> int:
+    """The file's size, 0 when it cannot be asked (its reader then says what is wrong with it)."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def streamed_text_files(layout: str, paths: list[str]) -> list[str]:
+    """The inputs polars reads from disk as text when the raw frame is collected (the run stages them): every
+    one not Parquet, unless the layout's files were read whole already (an 837P)."""
+    from adjudicator.readers.canonical import is_parquet
+    from adjudicator.readers.scan import reads_eagerly
+
+    return [] if reads_eagerly(layout) else [path for path in paths if not is_parquet(path)]
 
 
 def quoted_text_files(layout: str, paths: list[str]) -> dict[str, str]:

@@ -5,6 +5,9 @@ Grain: one row per claim line as read (see each layout's ``grain``).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import polars as pl
 
 from adjudicator.contract import REJECT_PREFIX
@@ -18,10 +21,10 @@ from adjudicator.readers.specs import CANONICAL_LAYOUT, LAYOUTS, Layout
 from adjudicator.readers.tabular import read_table_file
 
 
-def _read_x12_file(spec: Layout, path: str) -> pl.LazyFrame:
+def _read_x12_file(spec: Layout, path: str, *, progress: Callable[[int], None] | None = None) -> pl.LazyFrame:
     from adjudicator.readers.x12 import COLUMNS, read_837p
 
-    lines = read_837p(path)
+    lines = read_837p(path, progress=progress)
     # the file's own names: the reader's reject flags are the adjudicator's working columns
     return with_source_file(map_to_canonical(lines.lazy(), spec), path, COLUMNS)
 
@@ -50,11 +53,23 @@ def scan_layout(
     )
 
 
+def reads_eagerly(name: str) -> bool:
+    """Whether layout ``name``'s files are read whole when scanned (an 837P: ``adjudicator.readers.x12``), not
+    lazily by polars when the frame is collected."""
+    return name in LAYOUT_SPECS and LAYOUT_SPECS[name].format == "x12"
+
+
 def scan_layout_parts(
-    name: str, paths: list[str], *, payer: str | None = None, aliases: pl.DataFrame | None = None
+    name: str,
+    paths: list[str],
+    *,
+    payer: str | None = None,
+    aliases: pl.DataFrame | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[pl.LazyFrame]:
     """``scan_layout``'s rows file by file: one frame per file, in order, payers applied, not yet stacked (a
-    run stages many small files in groups: ``adjudicator.embedded.staging``)."""
+    run stages many small files in groups: ``adjudicator.embedded.staging``). ``progress``: called with the
+    bytes more read, as a layout read eagerly (``reads_eagerly``) reads its files."""
     if name not in LAYOUT_SPECS:
         raise InputError(f"'layout' must be one of {', '.join(LAYOUTS)}, got {name!r}")
     spec = LAYOUT_SPECS[name]
@@ -64,7 +79,7 @@ def scan_layout_parts(
 
         frames = canonical_parts(files)
     else:
-        read = _read_x12_file if spec.format == "x12" else read_table_file
+        read = functools.partial(_read_x12_file, progress=progress) if reads_eagerly(name) else read_table_file
         frames = [read(spec, path) for path in files]
     return [apply_payers(frame, payer=payer, aliases=aliases) for frame in frames]
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -34,6 +35,7 @@ from adjudicator.contract import (
 )
 from adjudicator.errors import InputError
 from adjudicator.readers.x12_envelope import EnvelopeDefect, guide_problem, plain, transaction_problem
+from adjudicator.readers.x12_text import WalkProgress, x12_text
 
 if TYPE_CHECKING:
     from pyx12.segment import Segment
@@ -325,25 +327,13 @@ class X12File:
     defects: tuple[EnvelopeDefect, ...]
 
 
-def _text_of(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot be read as X12 text: {exc}", path=path) from None
-    stripped = text.lstrip("\ufeff \t\r\n")
-    if not stripped.startswith("ISA"):
-        raise InputError(f"not an X12 file: segment 1 {stripped[:20]!r} is not an ISA segment", path=path)
-    return stripped
-
-
 def _findings(reader: Any, walker: _Walker, *, at_end: bool = False) -> None:
     for finding in reader.pop_errors():
         if finding[1] not in _TOLERATED:
             walker.note(plain(finding[2]), at_end=at_end)
 
 
-def read_837p_file(path: str) -> X12File:
+def read_837p_file(path: str, *, progress: Callable[[int], None] | None = None) -> X12File:
     """Every SV1 service line of the 837P interchange(s) in ``path``, one row each, and the envelope's defects.
 
     A defect that leaves the lines readable is recorded, never fatal: HL or LX
@@ -352,7 +342,8 @@ def read_837p_file(path: str) -> X12File:
     line number (no LX of its own) cannot be determined, or that the end of the
     file cuts, is still a row, flagged for rejection (``FLAGS``). Raises
     ``InputError`` only for a file that is not X12 or not an 837 professional
-    claim file, saying which.
+    claim file, saying which. ``progress``: called with the bytes more read as the walk goes (they add up to
+    the file's size once it is read).
     """
     try:
         import pyx12.errors
@@ -361,10 +352,12 @@ def read_837p_file(path: str) -> X12File:
     except ImportError:  # pragma: no cover - pyx12 is a dependency; this names it if an install lacks it
         raise InputError("reading 837P files needs the pyx12 package (pip install pyx12)", path=path) from None
 
-    text = _text_of(path)
+    text, size = x12_text(path)
     walker = _Walker()
+    stream = io.StringIO(text)
+    reported = WalkProgress(stream, size, progress)
     try:
-        reader = pyx12.x12file.X12Reader(io.StringIO(text))
+        reader = pyx12.x12file.X12Reader(stream)
     except pyx12.errors.X12Error as exc:
         raise InputError(f"not an X12 file: segment 1 (ISA) cannot be read: {exc}", path=path) from None
     reader.check_837_lx = True
@@ -373,6 +366,7 @@ def read_837p_file(path: str) -> X12File:
             # the loop walk first: its finding (an SV1 without LX) is more telling than the count it upsets
             walker.feed(seg, walker.number + 1, _shown(seg))
             _findings(reader, walker)
+            reported.now(walker.number)
         # RawX12File stops at the last segment terminator: text after it is a cut-off segment
         leftover = reader.raw.buffer.strip()
         if leftover:
@@ -391,12 +385,15 @@ def read_837p_file(path: str) -> X12File:
 
     data: dict[str, list[Any]] = {c: [row.get(c) for row in walker.rows] for c in (*COLUMNS, *FLAGS)}
     schema = {**{c: pl.String for c in COLUMNS}, **{c: pl.Boolean for c in FLAGS}}
-    return X12File(pl.DataFrame(data, schema=schema), tuple(walker.defects))
+    lines = pl.DataFrame(data, schema=schema)
+    reported.end()
+    return X12File(lines, tuple(walker.defects))
 
 
-def read_837p(path: str) -> pl.DataFrame:
-    """``read_837p_file``'s lines only; the file's defects are kept for ``envelope_defects``."""
-    read = read_837p_file(path)
+def read_837p(path: str, *, progress: Callable[[int], None] | None = None) -> pl.DataFrame:
+    """``read_837p_file``'s lines only; the file's defects are kept for ``envelope_defects``. ``progress``: as
+    ``read_837p_file``'s."""
+    read = read_837p_file(path, progress=progress)
     _DEFECTS[_identity(path)] = read.defects
     return read.lines
 
