@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import math
 import os
@@ -118,14 +119,15 @@ def finish_run(args: argparse.Namespace, manifest: dict[str, Any], log: RunLog) 
     line with ``--summary-json``), a failed gate's line on stderr; exit 4 when a gate failed, else 0."""
     failed = failed_gates(manifest)
     code = EXIT_GATE if failed else EXIT_OK
+    finished = dt.datetime.now(dt.UTC)
     if not args.quiet:
-        say(format_summary(manifest))
+        say(format_summary(manifest, finished=finished))
     for each in manifest.get("gates", {}).get("failed", []):
         if log.json:
             log.emit("gate_failed", code=each["code"], message=each["message"], exit_code=code)
         else:
             print(f"adjudicate: error: {each['message']} (OUT published for inspection)", file=sys.stderr)
-    fields = summary_fields(manifest, exit_code=code)
+    fields = summary_fields(manifest, exit_code=code, finished=finished)
     log.summary(fields)
     if getattr(args, "summary_json", False):
         say(json.dumps(fields, separators=(",", ":"), default=str))

@@ -4,6 +4,7 @@ the diff's uses it too; counts are ``f"{n:,}"``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,9 @@ def format_amount(value: Decimal | int | str | None) -> str:
     return f"{Decimal(value or 0).quantize(Decimal('0.01')):,}"
 
 
-def format_summary(manifest: dict[str, Any]) -> str:
+def format_summary(manifest: dict[str, Any], *, finished: dt.datetime | None = None) -> str:
+    """A run's summary for a person (stdout): OUT, the counts, by determination and reason, the history, and
+    how long it took (``run_seconds``, to ``finished``)."""
     counts = manifest["counts"]
     engine = f"  engine spark ({manifest['engine']['master']})" if "engine" in manifest else ""
     lines = [
@@ -50,20 +53,28 @@ def format_summary(manifest: dict[str, Any]) -> str:
             + (f" as version {history['version_written']}" if history.get("version_written") is not None else ""),
             f"lines the history changed: {effects or 'none'}",
         ]
-    # the phases follow one another; start-up (process start to the first batch read) overlaps them
-    seconds = sum(v for k, v in manifest["timings"].items() if k != "startup_s" and v is not None)
-    lines += ["", f"done in {seconds:.2f}s"]
+    lines += ["", f"done in {run_seconds(manifest, finished=finished):.2f}s"]
     return "\n".join(lines)
 
 
-def summary_fields(manifest: dict[str, Any], *, exit_code: int) -> dict[str, Any]:
+def run_seconds(manifest: dict[str, Any], *, finished: dt.datetime | None = None) -> float:
+    """How long the run took: from its start (``started_at``) to ``finished`` (its summary: the report, the
+    publish and the history's commit included). Without ``finished``, the sum of its phases' ``timings``, which
+    end when the manifest is built."""
+    if finished is not None and manifest.get("started_at"):
+        return max((finished - dt.datetime.fromisoformat(manifest["started_at"])).total_seconds(), 0.0)
+    # the phases follow one another; start-up (process start to the first batch read) overlaps them
+    return float(sum(v for k, v in manifest["timings"].items() if k != "startup_s" and v is not None))
+
+
+def summary_fields(manifest: dict[str, Any], *, exit_code: int, finished: dt.datetime | None = None) -> dict[str, Any]:
     """A run's summary for a machine (``--summary-json``, the JSON log's ``summary`` event), from its manifest:
     run id, status (``ok``, or ``gate_failed`` with exit 4), exit code, OUT, the counts, the gates that failed
-    and the warnings (their codes), the seconds it took."""
+    and the warnings (their codes), the seconds it took (``run_seconds``)."""
     counts = manifest["counts"]
     gates = manifest.get("gates", {})
     failed = [g["code"] for g in gates.get("failed", [])]
-    seconds = sum(v for k, v in manifest["timings"].items() if k != "startup_s" and v is not None)
+    seconds = run_seconds(manifest, finished=finished)
     return {
         "run_id": manifest["run_id"],
         "status": "gate_failed" if failed else "ok",
@@ -76,4 +87,4 @@ def summary_fields(manifest: dict[str, Any], *, exit_code: int) -> dict[str, Any
     }
 
 
-__all__ = ["format_amount", "format_summary", "summary_fields"]
+__all__ = ["format_amount", "format_summary", "run_seconds", "summary_fields"]
