@@ -23,6 +23,7 @@ from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_TERM
 from adjudicator.publish import disk, folders
 from adjudicator.rules.tables import DEFAULT_RULES_DIR
 from tests.helpers import ROOT, SAMPLE, snapshot
+from tests.support.big_inputs import big_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -230,17 +231,6 @@ def _wait_for(pattern: str, folder: Path, proc: subprocess.Popen[bytes], limit: 
     return False
 
 
-def _big_csv(path: Path, copies: int) -> Path:
-    lines = SAMPLE.read_text().splitlines()
-    with path.open("w") as f:
-        f.write(lines[0] + "\n")
-        for k in range(copies):
-            for line in lines[1:]:
-                claim, rest = line.split(",", 1)
-                f.write(f"{claim}-{k},{rest}\n")
-    return path
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_a_stopped_run_leaves_no_staged_claims_behind(tmp_path: Path, sig: signal.Signals) -> None:
@@ -249,7 +239,7 @@ def test_a_stopped_run_leaves_no_staged_claims_behind(tmp_path: Path, sig: signa
     out = tmp_path / "out"
     assert _run(SAMPLE, "--out", out) == EXIT_OK
     before = snapshot(out)
-    big = _big_csv(tmp_path / "big.csv", 600)
+    big = big_csv(tmp_path / "big.csv", 600)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "adjudicator", "run", str(big), "--out", str(out), "--overwrite", "--quiet"],

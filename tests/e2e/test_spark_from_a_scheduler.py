@@ -9,13 +9,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import sysconfig
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import SAMPLE
+from tests.support.blocked_python import python_without_the_package
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e, pytest.mark.slow]
 
@@ -24,40 +24,12 @@ if JAVA is None:
     pytest.skip("the Spark engine's tests need Java (17) on PATH; none found", allow_module_level=True)
 pytest.importorskip("pyspark", reason="the Spark engine's tests need the 'spark' extra: pip install -e '.[spark]'")
 
-#: a ``python3`` that cannot import the package, as on a node where it is not installed
-BLOCKER = """\
-import sys
-
-
-class _NotInstalled:
-    def find_spec(self, name, path=None, target=None):
-        if name == "adjudicator" or name.startswith("adjudicator."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-
-sys.meta_path.insert(0, _NotInstalled())
-"""
-
-
-def _path_with_a_python3_without_the_package(folder: Path) -> Path:
-    blocker = folder / "blocker"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(BLOCKER)
-    bin_dir = folder / "bin"
-    bin_dir.mkdir()
-    for name in ("python3", "python"):
-        wrapper = bin_dir / name
-        wrapper.write_text(f'#!/bin/sh\nPYTHONPATH="{blocker}" exec "{sys.executable}" "$@"\n')
-        wrapper.chmod(0o755)
-    return bin_dir
-
 
 def test_the_console_script_by_its_path_runs_spark_workers_on_its_own_interpreter(tmp_path: Path) -> None:
     script = Path(sysconfig.get_path("scripts")) / "adjudicate"
     if not script.is_file():
         pytest.skip(f"no 'adjudicate' console script in {script.parent} (install the package: pip install -e .)")
-    bin_dir = _path_with_a_python3_without_the_package(tmp_path)
+    bin_dir = python_without_the_package(tmp_path, names=("python3", "python")).parent
     blocked = subprocess.run([str(bin_dir / "python3"), "-c", "import adjudicator"], capture_output=True, text=True)
     assert blocked.returncode != 0, "the PATH's python3 must not import the package"
     env = {

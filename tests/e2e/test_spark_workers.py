@@ -14,6 +14,7 @@ import pytest
 from adjudicator.cli import main
 from adjudicator.errors import EXIT_BAD_INPUT
 from tests.helpers import SAMPLE
+from tests.support.blocked_python import python_without_the_package
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e, pytest.mark.slow]
 
@@ -22,32 +23,6 @@ if shutil.which("java") is None:
 pytest.importorskip("pyspark", reason="the Spark engine's tests need the 'spark' extra: pip install -e '.[spark]'")
 
 from adjudicator.spark import run as spark_engine  # noqa: E402  (after the skips: it needs pyspark)
-
-#: a sitecustomize that makes the package unimportable, as on a node where it is not installed
-BLOCKER = """\
-import sys
-
-
-class _NotInstalled:
-    def find_spec(self, name, path=None, target=None):
-        if name == "adjudicator" or name.startswith("adjudicator."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-
-sys.meta_path.insert(0, _NotInstalled())
-"""
-
-
-def _python_without_the_package(folder: Path) -> Path:
-    """An interpreter (this one, wrapped) that cannot import adjudicator."""
-    blocker = folder / "blocker"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(BLOCKER)
-    wrapper = folder / "python"
-    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH="{blocker}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{sys.executable}" "$@"\n')
-    wrapper.chmod(0o755)
-    return wrapper
 
 
 def test_a_session_made_here_runs_its_workers_on_this_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,7 +41,7 @@ def test_a_session_made_here_runs_its_workers_on_this_interpreter(monkeypatch: p
 def test_a_worker_that_cannot_import_the_package_says_how_to_fix_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("PYSPARK_PYTHON", str(_python_without_the_package(tmp_path)))
+    monkeypatch.setenv("PYSPARK_PYTHON", str(python_without_the_package(tmp_path)))
     out = tmp_path / "out"
     code = main(["run", str(SAMPLE), "--out", str(out), "--quiet", "--engine", "spark", "--spark-master", "local[1]"])
     err = capsys.readouterr().err.strip()

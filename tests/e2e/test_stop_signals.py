@@ -17,20 +17,10 @@ import pytest
 from adjudicator.cli.signals import Terminated, stop_signals
 from adjudicator.report.charts import chart
 from adjudicator.report.html import _page
-from tests.helpers import ROOT, SAMPLE
+from tests.helpers import ROOT
+from tests.support.big_inputs import big_csv
 
 pytestmark = pytest.mark.e2e
-
-
-def _big_csv(path: Path, copies: int) -> Path:
-    lines = SAMPLE.read_text().splitlines()
-    with path.open("w") as f:
-        f.write(lines[0] + "\n")
-        for k in range(copies):
-            for line in lines[1:]:
-                claim, rest = line.split(",", 1)
-                f.write(f"{claim}-{k},{rest}\n")
-    return path
 
 
 def _wait_for(pattern: str, folder: Path, proc: subprocess.Popen[bytes], limit: float = 120) -> bool:
@@ -45,7 +35,7 @@ def _wait_for(pattern: str, folder: Path, proc: subprocess.Popen[bytes], limit: 
 @pytest.mark.slow
 def test_sighup_stops_a_run_like_sigterm(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    big = _big_csv(tmp_path / "big.csv", 600)
+    big = big_csv(tmp_path / "big.csv", 600)
     proc = subprocess.Popen(
         [sys.executable, "-m", "adjudicator", "run", str(big), "--out", str(out), "--quiet"],
         env={**os.environ, "PYTHONPATH": str(ROOT)},

@@ -19,23 +19,13 @@ import adjudicator.run
 from adjudicator.cli import main
 from adjudicator.errors import EXIT_INTERNAL
 from tests.helpers import ROOT, SAMPLE
+from tests.support.big_inputs import big_csv
 
 pytestmark = pytest.mark.e2e
 
 
 def _events(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-
-
-def _big_csv(path: Path, copies: int) -> Path:
-    lines = SAMPLE.read_text().splitlines()
-    with path.open("w") as f:
-        f.write(lines[0] + "\n")
-        for k in range(copies):
-            for line in lines[1:]:
-                claim, rest = line.split(",", 1)
-                f.write(f"{claim}-{k},{rest}\n")
-    return path
 
 
 def _wait_for_event(err: Path, phase: str, proc: subprocess.Popen[bytes], limit: float = 120) -> bool:
@@ -52,7 +42,7 @@ def _wait_for_event(err: Path, phase: str, proc: subprocess.Popen[bytes], limit:
 def test_sigterm_ends_the_json_log_with_an_error_event_and_stdout_with_the_summary_line(
     tmp_path: Path, phase: str
 ) -> None:
-    big = _big_csv(tmp_path / "big.csv", 1500)
+    big = big_csv(tmp_path / "big.csv", 1500)
     out, err = tmp_path / "out", tmp_path / "stderr.txt"
     command = [sys.executable, "-m", "adjudicator", "run", str(big), "--out", str(out)]
     flags = ["--log-format", "json", "--summary-json", "--quiet", "--run-id", "nightly-7"]
