@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,7 +97,11 @@ def adjudicate_frame(
         layout=CANONICAL_LAYOUT,
         rules_as_of=rules_as_of,
     )
-    rule_set = given or load_rules(options.rules_dir, plans=options.plans, as_of=rules_as_of, validate=True)
+    with warnings.catch_warnings():
+        # pandera's import loads pyspark's pandas support where pyspark is installed, which warns about the
+        # pandas version on every notebook's first call; the adjudicator does not use it
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        rule_set = given or load_rules(options.rules_dir, plans=options.plans, as_of=rules_as_of, validate=True)
     compiled = compile_rules(rule_set)
     try:
         held = frame.collect() if isinstance(frame, pl.LazyFrame) else frame

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +25,7 @@ from adjudicator.errors import UsageError
 from adjudicator.frame import FRAME_SOURCE, NO_REPORT
 from adjudicator.publish.gates import FUTURE_SERVICE_DATES
 from benchmarks.generate import Vocabulary, make_chunk
-from tests.helpers import SAMPLE
+from tests.helpers import ROOT, SAMPLE
 from tests.support.file_writes import recording
 
 pytestmark = pytest.mark.e2e
@@ -204,3 +206,19 @@ def test_headers_and_padded_text_are_read_as_from_a_parquet_file(tmp_path: Path)
     assert_frame_equal(_without_source(done.results), _without_source(pl.read_parquet(out / "results.parquet")))
     assert_frame_equal(_without_source(done.rejects), _without_source(pl.read_parquet(out / "rejects.parquet")))
     assert "claim_id" in done.results.columns and done.rejects.height > 0
+
+
+def test_a_notebook_s_first_call_prints_only_the_run_s_own_warnings() -> None:
+    """pandera's import loads pyspark's pandas support where pyspark is installed, which warned about the pandas
+    version on a notebook's first call; only the data-quality warning lines a run prints are left."""
+    code = (
+        "import polars as pl, adjudicator\n"
+        f"frame = pl.read_csv({str(SAMPLE)!r}, infer_schema=False)\n"
+        "print(adjudicator.adjudicate_frame(frame).counts['read'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "262"
+    assert all(line.startswith("adjudicate: warning: ") for line in done.stderr.splitlines()), done.stderr
