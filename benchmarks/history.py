@@ -142,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         "target_ratio": TARGET_RATIO,
         "met": ratio <= TARGET_RATIO,
     }
+    from benchmarks.run import portable_paths  # the results name no folder of this machine
+
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(payload, indent=2) + "\n")
+    args.results.write_text(portable_paths(json.dumps(payload, indent=2) + "\n", args.night.parent))
     print(json.dumps(payload, indent=2))
     return 0
 

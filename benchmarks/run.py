@@ -752,12 +752,23 @@ def compare(rows: Sequence[dict[str, Any]], previous: dict[str, Any]) -> list[st
     return out
 
 
-def write_json(payload: dict[str, Any], paths: Sequence[Path]) -> None:
+def write_json(payload: dict[str, Any], paths: Sequence[Path], *, data_dir: Path | None = None) -> None:
+    """``payload`` as JSON in each of ``paths``, its paths made portable (``portable_paths``)."""
+    text = portable_paths(json.dumps(payload, indent=2) + "\n", data_dir)
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
+
+
+def portable_paths(text: str, data_dir: Path | None) -> str:
+    """``text`` with the machine's absolute paths taken out, so that a committed result names no folder of the
+    machine it ran on: paths in the repository relative to it, paths in the data folder relative to the data
+    folder's parent (``bench_data/logs/...``)."""
+    for prefix in (REPO_ROOT, *([data_dir.resolve().parent] if data_dir is not None else [])):
+        text = text.replace(json.dumps(str(prefix) + os.sep)[1:-1], "")
+    return text
 
 
 def update_doc(
@@ -946,7 +957,7 @@ def main_diff(args: argparse.Namespace, argv: Sequence[str] | None, started: dt.
     commit = env["git"]["commit"][:7] or "nogit"
     latest = results_dir / ("quick_diff.json" if args.quick else "diff_latest.json")
     outputs = [latest] if args.quick else [latest, results_dir / f"{stamp}_{commit}_diff.json"]
-    write_json(payload, outputs)
+    write_json(payload, outputs, data_dir=data_dir)
     print(f"\nwrote {', '.join(str(p) for p in outputs)}", file=sys.stderr)
     if args.update_doc:
         update_doc(args.update_doc, table, header, markers=("<!-- bench-diff:start -->", "<!-- bench-diff:end -->"))
@@ -1062,7 +1073,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     commit = env["git"]["commit"][:7] or "nogit"
     outputs = [latest] if args.quick else [latest, results_dir / f"{stamp}_{commit}.json"]
-    write_json(payload, outputs)
+    write_json(payload, outputs, data_dir=data_dir)
     print(f"\nwrote {', '.join(str(p) for p in outputs)}", file=sys.stderr)
     if args.update_doc:
         update_doc(args.update_doc, table, header)
