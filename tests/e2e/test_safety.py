@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import polars as pl
@@ -23,7 +22,7 @@ from adjudicator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_TERM
 from adjudicator.publish import disk, folders
 from adjudicator.rules.tables import DEFAULT_RULES_DIR
 from tests.helpers import ROOT, SAMPLE, snapshot
-from tests.support.big_inputs import big_csv
+from tests.support.big_inputs import big_csv, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -222,15 +221,6 @@ def test_publishing_removes_stale_temporary_folders_of_killed_runs_only(tmp_path
     assert all(p.exists() for p in [*kept, live])
 
 
-def _wait_for(pattern: str, folder: Path, proc: subprocess.Popen[bytes], limit: float = 120) -> bool:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and proc.poll() is None:
-        if list(folder.glob(pattern)):
-            return True
-        time.sleep(0.02)
-    return False
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_a_stopped_run_leaves_no_staged_claims_behind(tmp_path: Path, sig: signal.Signals) -> None:
@@ -247,7 +237,7 @@ def test_a_stopped_run_leaves_no_staged_claims_behind(tmp_path: Path, sig: signa
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    if not _wait_for(".out.scratch-*/input.parquet", tmp_path, proc):
+    if not wait_for(".out.scratch-*/input.parquet", tmp_path, proc):
         proc.kill()
         pytest.skip("the run finished before it could be stopped")
     proc.send_signal(sig)

@@ -18,18 +18,9 @@ from adjudicator.cli.signals import Terminated, stop_signals
 from adjudicator.report.charts import chart
 from adjudicator.report.html import _page
 from tests.helpers import ROOT
-from tests.support.big_inputs import big_csv
+from tests.support.big_inputs import big_csv, wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-def _wait_for(pattern: str, folder: Path, proc: subprocess.Popen[bytes], limit: float = 120) -> bool:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and proc.poll() is None:
-        if list(folder.glob(pattern)):
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.mark.slow
@@ -42,7 +33,7 @@ def test_sighup_stops_a_run_like_sigterm(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    if not _wait_for(".out.scratch-*/input.parquet", tmp_path, proc):
+    if not wait_for(".out.scratch-*/input.parquet", tmp_path, proc):
         proc.kill()
         pytest.skip("the run finished before it could be stopped")
     proc.send_signal(signal.SIGHUP)
